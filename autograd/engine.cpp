@@ -1,0 +1,147 @@
+// autograd/engine.cpp — reverse-mode sweep, and the Tensor methods that touch gradients.
+//
+// backward(root): (1) collect every node reachable from the root with an explicit stack and
+// count, for each, how many edges point to it; (2) pop nodes whose consumers have all delivered
+// (Kahn's algorithm), run their backward on the summed output gradient, and pass each input
+// gradient on — to the producing node, or into .grad() of a leaf. Gradients accumulate (+=), so
+// a tensor used twice gets both contributions. The order vector owns every node while the sweep
+// runs; unless retain_graph, each node's closure and edges are released right after it runs.
+#include <unordered_map>
+
+#include "../core/error.hpp"
+#include "../core/factories.hpp"
+#include "graph.hpp"
+#include "ops.hpp"
+
+namespace humble {
+namespace {
+
+AutogradMeta& ensure_meta(const Tensor& t) {
+  auto& meta = t.impl()->autograd;
+  if (!meta) {
+    meta = std::make_shared<AutogradMeta>();
+    meta->shape = t.shape();
+    meta->dtype = t.dtype();
+  }
+  return *meta;
+}
+
+// Sums into a pending gradient; the first one is shared, not copied (nothing writes to it).
+void accumulate(Tensor& slot, const Tensor& grad) {
+  NoGradGuard no_grad;
+  slot = slot.defined() ? slot + grad : grad.detach();
+}
+
+// Sums into .grad(); the first one is copied, since optimizers may update .grad() in place.
+void accumulate_into_leaf(Tensor& slot, const Tensor& grad) {
+  NoGradGuard no_grad;
+  slot = slot.defined() ? slot + grad : grad.detach().clone();
+}
+
+void check_gradient(const Node& node, std::size_t i, const AutogradMeta& input, const Tensor& grad) {
+  if (grad.shape() != input.shape || grad.dtype() != input.dtype)
+    throw ShapeError(cat("[backward] ", node.name, " returned a gradient of ", shape_str(grad.shape()), " ",
+                         dtype_name(grad.dtype()), " for input ", i, " of ", shape_str(input.shape), " ",
+                         dtype_name(input.dtype)));
+}
+
+void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
+  AutogradMeta& root_meta = *root.impl()->autograd;
+  if (!root_meta.grad_fn) {  // a leaf: its gradient is the seed itself
+    accumulate_into_leaf(root_meta.grad, seed);
+    return;
+  }
+  // (1) Reachable nodes and their consumer counts.
+  std::vector<std::shared_ptr<Node>> nodes{root_meta.grad_fn};
+  std::unordered_map<Node*, int64_t> consumers{{root_meta.grad_fn.get(), 0}};
+  for (std::size_t i = 0; i < nodes.size(); ++i)
+    for (const auto& input : nodes[i]->inputs)
+      if (input && input->grad_fn && consumers[input->grad_fn.get()]++ == 0) nodes.push_back(input->grad_fn);
+
+  // (2) Kahn's sweep from the root.
+  std::unordered_map<Node*, Tensor> pending{{root_meta.grad_fn.get(), seed}};
+  std::vector<std::shared_ptr<Node>> ready{root_meta.grad_fn};
+  NoGradGuard no_grad;
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = std::move(ready.back());
+    ready.pop_back();
+    Tensor grad = std::move(pending[node.get()]);
+    pending.erase(node.get());
+    if (!node->backward)
+      throw ValueError(cat("[backward] the graph through ", node->name,
+                           " was already freed by an earlier backward; pass retain_graph = true to the first call"));
+    if (auto out = node->output.lock(); out && out->retains_grad) accumulate_into_leaf(out->grad, grad);
+    const Tensors input_grads = node->backward(grad);
+    for (std::size_t i = 0; i < node->inputs.size(); ++i) {
+      const auto& input = node->inputs[i];
+      if (!input) continue;
+      const bool has_grad = i < input_grads.size() && input_grads[i].defined();
+      if (has_grad) check_gradient(*node, i, *input, input_grads[i]);
+      if (!input->grad_fn) {
+        if (has_grad) accumulate_into_leaf(input->grad, input_grads[i]);
+        continue;
+      }
+      Node* producer = input->grad_fn.get();
+      if (has_grad) accumulate(pending[producer], input_grads[i]);
+      if (--consumers[producer] == 0) {
+        if (pending[producer].defined())
+          ready.push_back(input->grad_fn);
+        else
+          pending.erase(producer);  // no gradient reached it: nothing flows further
+      }
+    }
+    if (!retain_graph) {
+      node->backward = nullptr;
+      node->inputs.clear();
+    }
+  }
+}
+
+}  // namespace
+
+bool Tensor::requires_grad() const { return defined() && impl_->autograd && impl_->autograd->requires_grad; }
+
+bool Tensor::is_leaf() const { return !impl_->autograd || !impl_->autograd->grad_fn; }
+
+Tensor& Tensor::requires_grad_(bool on) {
+  if (!is_leaf())
+    throw ValueError("[requires_grad_] only leaves can change requires_grad; use detach() on a computed tensor");
+  if (on && !is_floating_point())
+    throw ValueError(cat("[requires_grad_] only float tensors can require gradients, got ", dtype_name(dtype())));
+  ensure_meta(*this).requires_grad = on;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return impl_->autograd ? impl_->autograd->grad : Tensor(); }
+
+void Tensor::set_grad(const Tensor& grad) const {
+  if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
+    throw ShapeError(cat("[set_grad] gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()),
+                         " does not match tensor ", shape_str(shape()), " ", dtype_name(dtype())));
+  ensure_meta(*this).grad = grad;
+}
+
+void Tensor::retain_grad() const {
+  if (!requires_grad()) throw ValueError("[retain_grad] the tensor does not require grad");
+  AutogradMeta& meta = *impl_->autograd;
+  meta.retains_grad = true;
+  if (meta.grad_fn) meta.grad_fn->output = impl_->autograd;
+}
+
+void Tensor::backward(bool retain_graph) const {
+  if (numel() != 1)
+    throw ShapeError(cat("[backward] needs a one-element tensor (or an explicit gradient), got shape ",
+                         shape_str(shape())));
+  backward(ones(shape(), dtype()), retain_graph);
+}
+
+void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
+  if (!requires_grad()) throw ValueError("[backward] the tensor does not require grad and has no graph");
+  if (grad_output.shape() != shape() || grad_output.dtype() != dtype())
+    throw ShapeError(cat("[backward] grad_output is ", shape_str(grad_output.shape()), " ",
+                         dtype_name(grad_output.dtype()), " but the tensor is ", shape_str(shape()), " ",
+                         dtype_name(dtype())));
+  run_backward(*this, grad_output, retain_graph);
+}
+
+}  // namespace humble

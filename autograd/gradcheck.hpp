@@ -1,0 +1,31 @@
+// autograd/gradcheck.hpp — checks an op's analytic gradient against central differences.
+//
+// The function's output is projected onto a fixed random direction r, L = Σ out ⊙ r, so the
+// whole vector-Jacobian product is exercised; each input element x_i is nudged by ±h and
+// (L(x + h) − L(x − h)) / 2h is compared with the analytic dL/dx_i. Use Float64 inputs.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "graph.hpp"
+
+namespace humble {
+
+struct GradcheckOptions {
+  double step = 1e-6;      // h
+  double atol = 1e-7;
+  double rtol = 1e-5;      // pass when |analytic − numeric| <= atol + rtol·|numeric|
+  uint64_t seed = 1234;    // of the projection direction r
+};
+
+struct GradcheckResult {
+  bool passed = true;
+  std::string message;  // on failure: the input, the element, both values
+};
+
+// Every input that requires grad is checked; inputs must be Float64.
+GradcheckResult gradcheck(const std::function<Tensor(const Tensors&)>& f, const Tensors& inputs,
+                          const GradcheckOptions& options = {});
+
+}  // namespace humble

@@ -1,0 +1,67 @@
+// autograd/graph.cpp — grad mode, node bookkeeping and iterative graph teardown.
+#include "graph.hpp"
+
+namespace humble {
+namespace {
+
+thread_local bool grad_mode = true;
+std::atomic<int64_t> live_nodes{0};
+
+}  // namespace
+
+bool grad_enabled() { return grad_mode; }
+NoGradGuard::NoGradGuard() : previous_(grad_mode) { grad_mode = false; }
+NoGradGuard::~NoGradGuard() { grad_mode = previous_; }
+
+Node::Node() { ++live_nodes; }
+
+// Releasing the last handle on a long chain would destroy node → meta → node → … recursively.
+// Instead, every node whose last owner is this teardown is moved onto an explicit stack.
+Node::~Node() {
+  std::vector<std::shared_ptr<Node>> orphans;
+  const auto adopt_inputs = [&orphans](Node& node) {
+    for (auto& meta : node.inputs)
+      if (meta && meta.use_count() == 1 && meta->grad_fn && meta->grad_fn.use_count() == 1)
+        orphans.push_back(std::move(meta->grad_fn));
+    node.inputs.clear();
+  };
+  adopt_inputs(*this);
+  while (!orphans.empty()) {
+    std::shared_ptr<Node> node = std::move(orphans.back());
+    orphans.pop_back();
+    adopt_inputs(*node);
+  }  // each orphan dies here with no inputs left
+  --live_nodes;
+}
+
+int64_t Node::live_count() { return live_nodes.load(); }
+
+bool needs_graph(std::initializer_list<const Tensor*> inputs) {
+  if (!grad_mode) return false;
+  for (const Tensor* t : inputs)
+    if (t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward) {
+  if (!grad_mode) return out;
+  auto node = std::make_shared<Node>();
+  bool any = false;
+  for (const Tensor& input : inputs) {
+    const bool tracked = input.defined() && input.requires_grad();
+    node->inputs.push_back(tracked ? input.impl()->autograd : nullptr);
+    any = any || tracked;
+  }
+  if (!any) return out;
+  node->name = name;
+  node->backward = std::move(backward);
+  auto meta = std::make_shared<AutogradMeta>();
+  meta->requires_grad = true;
+  meta->grad_fn = std::move(node);
+  meta->shape = out.shape();
+  meta->dtype = out.dtype();
+  out.impl()->autograd = std::move(meta);
+  return out;
+}
+
+}  // namespace humble

@@ -1,0 +1,151 @@
+// autograd/reduce.cpp — reductions and broadcasting, each forward beside its backward.
+//
+// A reduction over a set of dims runs core's (A, R, B) kernel once per contiguous block of those
+// dims (last block first), keeping reduced dims as size 1 until the end. Backward brings g back
+// to the input's shape with broadcast_to; broadcast_to's own backward is sum_to.
+#include <algorithm>
+#include <cmath>
+
+#include "../core/error.hpp"
+#include "../core/factories.hpp"
+#include "../core/kernels.hpp"
+#include "graph.hpp"
+#include "ops.hpp"
+
+namespace humble {
+namespace {
+
+// Sorted, unique, non-negative dims; an empty list means all of them.
+std::vector<int64_t> normalize_dims(const char* op, std::vector<int64_t> dims, int64_t rank) {
+  if (dims.empty())
+    for (int64_t d = 0; d < rank; ++d) dims.push_back(d);
+  for (auto& d : dims) d = normalize_dim(op, d, rank);
+  std::sort(dims.begin(), dims.end());
+  if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
+    throw ShapeError(cat("[", op, "] a dim is listed twice"));
+  return dims;
+}
+
+Shape kept_shape(const Shape& shape, const std::vector<int64_t>& dims) {
+  Shape kept = shape;
+  for (int64_t d : dims) kept[d] = 1;
+  return kept;
+}
+
+Shape dropped_shape(const Shape& shape, const std::vector<int64_t>& dims) {
+  Shape dropped;
+  for (int64_t d = 0; d < static_cast<int64_t>(shape.size()); ++d)
+    if (!std::binary_search(dims.begin(), dims.end(), d)) dropped.push_back(shape[d]);
+  return dropped;
+}
+
+// The reduction with reduced dims kept as size 1 (no graph).
+Tensor reduce_kept(const char* op, const Tensor& x, const std::vector<int64_t>& dims, ReduceKind kind) {
+  if (x.dim() == 0) return x.clone().detach();
+  Tensor out = x.detach();
+  for (std::size_t end = dims.size(); end > 0;) {
+    std::size_t begin = end - 1;
+    while (begin > 0 && dims[begin - 1] + 1 == dims[begin]) --begin;
+    out = reduce_block(op, out, dims[begin], dims[end - 1], kind, /*keepdim=*/true);
+    end = begin;
+  }
+  return out;
+}
+
+Tensor finish(Tensor kept, const Shape& shape, const std::vector<int64_t>& dims, bool keepdim) {
+  return keepdim ? kept : kept.reshape(dropped_shape(shape, dims));
+}
+
+// max/min over dims: out = extreme;  dx = g ⊙ [x = out] / (number of ties), spreading ties evenly
+Tensor extreme(const char* op, const Tensor& x, std::vector<int64_t> given_dims, bool keepdim, ReduceKind kind) {
+  const auto dims = normalize_dims(op, std::move(given_dims), x.dim());
+  Tensor kept = reduce_kept(op, x, dims, kind);
+  Tensor out = finish(kept, x.shape(), dims, keepdim);
+  return record(op, out, {x}, [x = x.detach(), kept, dims](const Tensor& g) -> Tensors {
+    Tensor hits = eq(x, kept);
+    Tensor ties = reduce_kept("max", hits, dims, ReduceKind::Sum);
+    return {g.reshape(kept.shape()) * hits / ties};
+  });
+}
+
+}  // namespace
+
+// sum: out = Σ x over dims;  dx = broadcast(g)
+Tensor sum(const Tensor& x, std::vector<int64_t> given_dims, bool keepdim) {
+  const auto dims = normalize_dims("sum", std::move(given_dims), x.dim());
+  Tensor out = finish(reduce_kept("sum", x, dims, ReduceKind::Sum), x.shape(), dims, keepdim);
+  return record("sum", out, {x}, [shape = x.shape(), kept = kept_shape(x.shape(), dims)](const Tensor& g) -> Tensors {
+    return {broadcast_to(g.reshape(kept), shape)};
+  });
+}
+Tensor sum(const Tensor& x) { return sum(x, {}, false); }
+
+// mean: out = Σ x / n over dims;  dx = broadcast(g) / n
+Tensor mean(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  if (!x.is_floating_point()) throw ValueError("[mean] expects a float tensor, got int64; use .to(Dtype::Float64)");
+  const auto normalized = normalize_dims("mean", dims, x.dim());
+  int64_t count = 1;
+  for (int64_t d : normalized) count *= x.dim() ? x.shape()[d] : 1;
+  return sum(x, std::move(dims), keepdim) / static_cast<double>(count);
+}
+Tensor mean(const Tensor& x) { return mean(x, {}, false); }
+
+Tensor max(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  return extreme("max", x, std::move(dims), keepdim, ReduceKind::Max);
+}
+Tensor max(const Tensor& x) { return max(x, {}, false); }
+Tensor min(const Tensor& x, std::vector<int64_t> dims, bool keepdim) {
+  return extreme("min", x, std::move(dims), keepdim, ReduceKind::Min);
+}
+Tensor min(const Tensor& x) { return min(x, {}, false); }
+
+// logsumexp: out = log Σ exp(x) over dims (max-shifted);  dx = g ⊙ exp(x − out)
+Tensor logsumexp(const Tensor& x, std::vector<int64_t> given_dims, bool keepdim) {
+  const auto dims = normalize_dims("logsumexp", std::move(given_dims), x.dim());
+  Tensor kept = reduce_kept("logsumexp", x, dims, ReduceKind::LogSumExp);
+  Tensor out = finish(kept, x.shape(), dims, keepdim);
+  return record("logsumexp", out, {x}, [x = x.detach(), kept](const Tensor& g) -> Tensors {
+    return {g.reshape(kept.shape()) * exp(x - kept)};
+  });
+}
+
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
+  const int64_t d = normalize_dim("argmax", dim, x.dim());
+  return reduce_block("argmax", x.dim() ? x : x.reshape({1}), d, d, ReduceKind::ArgMax, keepdim && x.dim());
+}
+
+Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
+  const int64_t d = normalize_dim("argmin", dim, x.dim());
+  return reduce_block("argmin", x.dim() ? x : x.reshape({1}), d, d, ReduceKind::ArgMin, keepdim && x.dim());
+}
+
+// sum_to: out = x summed over the dims that broadcasting stretched to reach x's shape.
+Tensor sum_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
+  if (lead < 0) throw ShapeError(cat("[sum_to] cannot sum ", shape_str(x.shape()), " to ", shape_str(shape)));
+  std::vector<int64_t> dims;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (d < lead) {
+      dims.push_back(d);
+    } else if (shape[d - lead] != x.shape()[d]) {
+      if (shape[d - lead] != 1)
+        throw ShapeError(cat("[sum_to] cannot sum ", shape_str(x.shape()), " to ", shape_str(shape)));
+      dims.push_back(d);
+    }
+  }
+  return sum(x, dims, true).reshape(shape);
+}
+
+// broadcast_to: out[i] = x[i mapped into x's shape];  dx = sum_to(g, x.shape)
+Tensor broadcast_to(const Tensor& x, const Shape& shape) {
+  if (x.shape() == shape) return x;
+  if (broadcast_shapes("broadcast_to", x.shape(), shape) != shape)
+    throw ShapeError(cat("[broadcast_to] cannot broadcast ", shape_str(x.shape()), " to ", shape_str(shape)));
+  Tensor out = dispatch_all(x.dtype(), [&]<class T>() {
+    return zip<T>("broadcast_to", x, empty(shape, x.dtype()), [](T u, T) { return u; });
+  });
+  return record("broadcast_to", out, {x}, [sx = x.shape()](const Tensor& g) -> Tensors { return {sum_to(g, sx)}; });
+}
+
+}  // namespace humble

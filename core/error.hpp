@@ -1,0 +1,31 @@
+// core/error.hpp — the exceptions humble throws, and a helper to build their messages.
+//
+// Every message starts with the operation in brackets and names the argument, the value received
+// and what was expected: "[matmul] inner dimensions differ: (2, 3) @ (4, 5)".
+#pragma once
+
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace humble {
+
+struct ShapeError : std::invalid_argument {  // shapes that do not fit together
+  using std::invalid_argument::invalid_argument;
+};
+struct ValueError : std::invalid_argument {  // an argument outside its allowed range or dtype
+  using std::invalid_argument::invalid_argument;
+};
+struct IoError : std::runtime_error {  // files that cannot be read, written, or are corrupt
+  using std::runtime_error::runtime_error;
+};
+
+// Streams every argument into one string: cat("[op] got ", 3, " rows").
+template <class... Parts>
+std::string cat(const Parts&... parts) {
+  std::ostringstream out;
+  (out << ... << parts);
+  return out.str();
+}
+
+}  // namespace humble

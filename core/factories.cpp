@@ -1,0 +1,87 @@
+// core/factories.cpp — tensor factories.
+#include "factories.hpp"
+
+#include <cmath>
+#include <numeric>
+
+#include "dispatch.hpp"
+#include "error.hpp"
+
+namespace humble {
+namespace {
+
+// Fills t element by element from draw(), in row-major order (so results never depend on threads).
+template <class Draw>
+Tensor fill_from(Tensor t, Draw draw) {
+  dispatch_all(t.dtype(), [&]<class T>() {
+    T* p = t.data<T>();
+    for (int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<T>(draw());
+  });
+  return t;
+}
+
+}  // namespace
+
+Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype, bool requires_grad) {
+  if (static_cast<int64_t>(values.size()) != shape_numel(shape))
+    throw ShapeError(cat("[tensor] ", values.size(), " values do not fill shape ", shape_str(shape), " (",
+                         shape_numel(shape), " elements)"));
+  std::size_t i = 0;
+  Tensor t = fill_from(empty(std::move(shape), dtype), [&] { return values[i++]; });
+  if (requires_grad) t.requires_grad_(true);
+  return t;
+}
+
+Tensor scalar_tensor(double value, Dtype dtype) { return full({}, value, dtype); }
+Tensor zeros(Shape shape, Dtype dtype) { return full(std::move(shape), 0.0, dtype); }
+Tensor ones(Shape shape, Dtype dtype) { return full(std::move(shape), 1.0, dtype); }
+
+Tensor full(Shape shape, double value, Dtype dtype) {
+  Tensor t = empty(std::move(shape), dtype);
+  t.fill_(value);
+  return t;
+}
+
+Tensor arange(int64_t end, Dtype dtype) { return arange(0.0, static_cast<double>(end), 1.0, dtype); }
+
+Tensor arange(double start, double end, double step, Dtype dtype) {
+  if (step == 0.0 || !std::isfinite(step) || !std::isfinite(start) || !std::isfinite(end))
+    throw ValueError(cat("[arange] needs finite start, end and a non-zero step, got ", start, ", ", end, ", ", step));
+  const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((end - start) / step)));
+  int64_t i = 0;
+  return fill_from(empty({n}, dtype), [&] { return start + step * static_cast<double>(i++); });
+}
+
+Tensor rand(Shape shape, Generator& gen, Dtype dtype) { return uniform(std::move(shape), 0.0, 1.0, gen, dtype); }
+
+Tensor uniform(Shape shape, double low, double high, Generator& gen, Dtype dtype) {
+  if (dtype == Dtype::Int64) throw ValueError("[uniform] dtype must be float32 or float64, got int64");
+  return fill_from(empty(std::move(shape), dtype), [&] { return low + (high - low) * gen.uniform(); });
+}
+
+Tensor randn(Shape shape, Generator& gen, Dtype dtype) {
+  if (dtype == Dtype::Int64) throw ValueError("[randn] dtype must be float32 or float64, got int64");
+  return fill_from(empty(std::move(shape), dtype), [&] { return gen.normal(); });
+}
+
+Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen) {
+  if (high <= low) throw ValueError(cat("[randint] needs low < high, got low ", low, ", high ", high));
+  return fill_from(empty(std::move(shape), Dtype::Int64), [&] { return gen.uniform_int(low, high); });
+}
+
+// Fisher–Yates: swap each position with a uniformly chosen one at or before it.
+Tensor randperm(int64_t n, Generator& gen) {
+  if (n < 0) throw ValueError(cat("[randperm] n must be >= 0, got ", n));
+  Tensor t = empty({n}, Dtype::Int64);
+  int64_t* p = t.data<int64_t>();
+  std::iota(p, p + n, int64_t{0});
+  for (int64_t i = n - 1; i > 0; --i) std::swap(p[i], p[gen.uniform_int(0, i + 1)]);
+  return t;
+}
+
+Tensor zeros_like(const Tensor& t) { return zeros(t.shape(), t.dtype()); }
+Tensor ones_like(const Tensor& t) { return ones(t.shape(), t.dtype()); }
+Tensor full_like(const Tensor& t, double value) { return full(t.shape(), value, t.dtype()); }
+Tensor empty_like(const Tensor& t) { return empty(t.shape(), t.dtype()); }
+
+}  // namespace humble
