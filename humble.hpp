@@ -9,3 +9,6 @@
 #include "core/generator.hpp"
 #include "core/parallel.hpp"
 #include "core/tensor.hpp"
+#include "losses/cross_entropy.hpp"
+#include "losses/family.hpp"
+#include "losses/smoothing.hpp"

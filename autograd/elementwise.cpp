@@ -27,7 +27,8 @@ Tensor zip_any(const char* op, const Tensor& a, const Tensor& b, F f) {
   if (a.dtype() != b.dtype())
     throw ValueError(cat("[", op, "] operands have different dtypes: ", dtype_name(a.dtype()), " and ",
                          dtype_name(b.dtype()), "; convert one with .to()"));
-  return dispatch_all(a.dtype(), [&]<class T>() { return zip<T>(op, a, b, [&](T u, T v) { return static_cast<T>(f(u, v)); }); });
+  return dispatch_all(a.dtype(),
+                      [&]<class T>() { return zip<T>(op, a, b, [&](T u, T v) { return static_cast<T>(f(u, v)); }); });
 }
 
 // A unary op: forward f(x), backward g ⊙ df(x, out).
@@ -52,27 +53,32 @@ Tensor neg(const Tensor& x) {
 
 // exp: out = eˣ;  dx = g ⊙ out
 Tensor exp(const Tensor& x) {
-  return unary("exp", x, [](auto v) { return std::exp(v); }, [](auto, auto y) { return y; });
+  return unary(
+      "exp", x, [](auto v) { return std::exp(v); }, [](auto, auto y) { return y; });
 }
 
 // log: out = ln x;  dx = g / x
 Tensor log(const Tensor& x) {
-  return unary("log", x, [](auto v) { return std::log(v); }, [](auto v, auto) { return 1 / v; });
+  return unary(
+      "log", x, [](auto v) { return std::log(v); }, [](auto v, auto) { return 1 / v; });
 }
 
 // sqrt: out = √x;  dx = g / (2·out)
 Tensor sqrt(const Tensor& x) {
-  return unary("sqrt", x, [](auto v) { return std::sqrt(v); }, [](auto, auto y) { return 1 / (2 * y); });
+  return unary(
+      "sqrt", x, [](auto v) { return std::sqrt(v); }, [](auto, auto y) { return 1 / (2 * y); });
 }
 
 // abs: out = |x|;  dx = g ⊙ sign(x)  (0 at x = 0)
 Tensor abs(const Tensor& x) {
-  return unary("abs", x, [](auto v) { return std::abs(v); }, [](auto v, auto) { return (v > 0) - (v < 0); });
+  return unary(
+      "abs", x, [](auto v) { return std::abs(v); }, [](auto v, auto) { return (v > 0) - (v < 0); });
 }
 
 // tanh: out = tanh x;  dx = g ⊙ (1 − out²)
 Tensor tanh(const Tensor& x) {
-  return unary("tanh", x, [](auto v) { return std::tanh(v); }, [](auto, auto y) { return 1 - y * y; });
+  return unary(
+      "tanh", x, [](auto v) { return std::tanh(v); }, [](auto, auto y) { return 1 - y * y; });
 }
 
 // sigmoid: out = 1 / (1 + e⁻ˣ) (evaluated without overflow on either side);  dx = g ⊙ out ⊙ (1 − out)
@@ -88,7 +94,8 @@ Tensor sigmoid(const Tensor& x) {
 
 // relu: out = max(x, 0);  dx = g ⊙ [x > 0]
 Tensor relu(const Tensor& x) {
-  return unary("relu", x, [](auto v) { return v > 0 ? v : decltype(v){0}; }, [](auto v, auto) { return v > 0; });
+  return unary(
+      "relu", x, [](auto v) { return v > 0 ? v : decltype(v){0}; }, [](auto v, auto) { return v > 0; });
 }
 
 // leaky_relu: out = x if x > 0 else s·x;  dx = g ⊙ (1 if x > 0 else s)
@@ -107,6 +114,16 @@ Tensor gelu(const Tensor& x) {
       [](auto v, auto) {
         const double xv = v;
         return 0.5 * (1 + std::erf(xv * inv_sqrt2)) + xv * inv_sqrt_2pi * std::exp(-0.5 * xv * xv);
+      });
+}
+
+// softplus: out = log(1 + eˣ) = max(x, 0) + log1p(e^−|x|);  dx = g ⊙ sigmoid(x)
+Tensor softplus(const Tensor& x) {
+  return unary(
+      "softplus", x, [](auto v) { return std::max(v, decltype(v){0}) + std::log1p(std::exp(-std::abs(v))); },
+      [](auto v, auto) {
+        const double e = std::exp(-std::abs(static_cast<double>(v)));
+        return v >= 0 ? 1 / (1 + e) : e / (1 + e);
       });
 }
 
@@ -203,33 +220,51 @@ Tensor operator-(const Tensor& x) { return neg(x); }
 
 // x + s: dx = g;  x − s: dx = g;  x·s: dx = g·s;  x / s: dx = g / s
 Tensor operator+(const Tensor& x, double s) {
-  return scalar_op("add", x, [s](auto v) { return v + s; }, [](auto) { return 1.0; });
+  return scalar_op(
+      "add", x, [s](auto v) { return v + s; }, [](auto) { return 1.0; });
 }
 Tensor operator-(const Tensor& x, double s) {
-  return scalar_op("sub", x, [s](auto v) { return v - s; }, [](auto) { return 1.0; });
+  return scalar_op(
+      "sub", x, [s](auto v) { return v - s; }, [](auto) { return 1.0; });
 }
 Tensor operator*(const Tensor& x, double s) {
-  return scalar_op("mul", x, [s](auto v) { return v * s; }, [s](auto) { return s; });
+  return scalar_op(
+      "mul", x, [s](auto v) { return v * s; }, [s](auto) { return s; });
 }
 Tensor operator/(const Tensor& x, double s) {
-  return scalar_op("div", x, [s](auto v) { return v / s; }, [s](auto) { return 1.0 / s; });
+  return scalar_op(
+      "div", x, [s](auto v) { return v / s; }, [s](auto) { return 1.0 / s; });
 }
 Tensor operator+(double s, const Tensor& x) { return x + s; }
 Tensor operator*(double s, const Tensor& x) { return x * s; }
 // s − x: dx = −g;  s / x: dx = −g·s / x²
 Tensor operator-(double s, const Tensor& x) {
-  return scalar_op("rsub", x, [s](auto v) { return s - v; }, [](auto) { return -1.0; });
+  return scalar_op(
+      "rsub", x, [s](auto v) { return s - v; }, [](auto) { return -1.0; });
 }
 Tensor operator/(double s, const Tensor& x) {
-  return scalar_op("rdiv", x, [s](auto v) { return s / v; }, [s](auto v) { return -s / (double(v) * v); });
+  return scalar_op(
+      "rdiv", x, [s](auto v) { return s / v; }, [s](auto v) { return -s / (double(v) * v); });
 }
 
-Tensor eq(const Tensor& a, const Tensor& b) { return compare("eq", a, b, [](auto u, auto v) { return u == v; }); }
-Tensor ne(const Tensor& a, const Tensor& b) { return compare("ne", a, b, [](auto u, auto v) { return u != v; }); }
-Tensor lt(const Tensor& a, const Tensor& b) { return compare("lt", a, b, [](auto u, auto v) { return u < v; }); }
-Tensor le(const Tensor& a, const Tensor& b) { return compare("le", a, b, [](auto u, auto v) { return u <= v; }); }
-Tensor gt(const Tensor& a, const Tensor& b) { return compare("gt", a, b, [](auto u, auto v) { return u > v; }); }
-Tensor ge(const Tensor& a, const Tensor& b) { return compare("ge", a, b, [](auto u, auto v) { return u >= v; }); }
+Tensor eq(const Tensor& a, const Tensor& b) {
+  return compare("eq", a, b, [](auto u, auto v) { return u == v; });
+}
+Tensor ne(const Tensor& a, const Tensor& b) {
+  return compare("ne", a, b, [](auto u, auto v) { return u != v; });
+}
+Tensor lt(const Tensor& a, const Tensor& b) {
+  return compare("lt", a, b, [](auto u, auto v) { return u < v; });
+}
+Tensor le(const Tensor& a, const Tensor& b) {
+  return compare("le", a, b, [](auto u, auto v) { return u <= v; });
+}
+Tensor gt(const Tensor& a, const Tensor& b) {
+  return compare("gt", a, b, [](auto u, auto v) { return u > v; });
+}
+Tensor ge(const Tensor& a, const Tensor& b) {
+  return compare("ge", a, b, [](auto u, auto v) { return u >= v; });
+}
 
 // where: out = c ? a : b;  da = sum_to(g ⊙ [c]), db = sum_to(g ⊙ [¬c])
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

@@ -130,8 +130,8 @@ void Tensor::retain_grad() const {
 
 void Tensor::backward(bool retain_graph) const {
   if (numel() != 1)
-    throw ShapeError(cat("[backward] needs a one-element tensor (or an explicit gradient), got shape ",
-                         shape_str(shape())));
+    throw ShapeError(
+        cat("[backward] needs a one-element tensor (or an explicit gradient), got shape ", shape_str(shape())));
   backward(ones(shape(), dtype()), retain_graph);
 }
 

@@ -33,8 +33,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const Tensors&)>& f, const 
   for (std::size_t i = 0; i < leaves.size(); ++i) {
     if (!leaves[i].requires_grad()) continue;
     const Tensor analytic = leaves[i].grad();
-    const std::vector<double> expected = analytic.defined() ? analytic.to_vector()
-                                                            : std::vector<double>(leaves[i].numel(), 0.0);
+    const std::vector<double> expected =
+        analytic.defined() ? analytic.to_vector() : std::vector<double>(leaves[i].numel(), 0.0);
     Tensors nudged = leaves;
     Tensor x = leaves[i].detach().clone();
     nudged[i] = x;

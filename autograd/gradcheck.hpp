@@ -13,10 +13,10 @@
 namespace humble {
 
 struct GradcheckOptions {
-  double step = 1e-6;      // h
+  double step = 1e-6;  // h
   double atol = 1e-7;
-  double rtol = 1e-5;      // pass when |analytic − numeric| <= atol + rtol·|numeric|
-  uint64_t seed = 1234;    // of the projection direction r
+  double rtol = 1e-5;    // pass when |analytic − numeric| <= atol + rtol·|numeric|
+  uint64_t seed = 1234;  // of the projection direction r
 };
 
 struct GradcheckResult {

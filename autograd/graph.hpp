@@ -27,9 +27,9 @@ struct Node;
 struct AutogradMeta {
   bool requires_grad = false;
   bool retains_grad = false;
-  Tensor grad;                     // accumulated for leaves (and non-leaves that retain_grad)
-  std::shared_ptr<Node> grad_fn;   // the op that produced this tensor; null for leaves
-  Shape shape;                     // of the tensor, to check incoming gradients
+  Tensor grad;                    // accumulated for leaves (and non-leaves that retain_grad)
+  std::shared_ptr<Node> grad_fn;  // the op that produced this tensor; null for leaves
+  Shape shape;                    // of the tensor, to check incoming gradients
   Dtype dtype = Dtype::Float32;
 };
 

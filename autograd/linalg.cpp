@@ -48,8 +48,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const Operand A = operand("matmul", "a", a), B = operand("matmul", "b", b);
   const int64_t m = ta ? A.cols : A.rows, k = ta ? A.rows : A.cols;
   const int64_t kb = tb ? B.cols : B.rows, n = tb ? B.rows : B.cols;
-  if (k != kb) throw ShapeError(cat("[matmul] inner dimensions differ: ", shape_str(a.shape()), (ta ? "ᵀ" : ""), " @ ",
-                                    shape_str(b.shape()), (tb ? "ᵀ" : "")));
+  if (k != kb)
+    throw ShapeError(cat("[matmul] inner dimensions differ: ", shape_str(a.shape()), (ta ? "ᵀ" : ""), " @ ",
+                         shape_str(b.shape()), (tb ? "ᵀ" : "")));
   if (A.batch != B.batch && a.dim() == 3 && b.dim() == 3)
     throw ShapeError(cat("[matmul] batch sizes differ: ", shape_str(a.shape()), " @ ", shape_str(b.shape())));
   if (a.dtype() != b.dtype())
@@ -90,12 +91,12 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
       std::memcpy(static_cast<std::byte*>(out.raw_data()) + r * bytes, bias.raw_data(), bytes);
   }
   gemm_into(x, false, weight, true, out, bias.defined() ? 1.0 : 0.0);
-  return record("linear", out, {x, weight, bias},
-                [x = x.detach(), w = weight.detach(), need_x = x.requires_grad(), has_bias = bias.defined()](
-                    const Tensor& g) -> Tensors {
-                  return {need_x ? matmul(g, w) : Tensor(), matmul(g, x, true, false),
-                          has_bias ? sum(g, {0}) : Tensor()};
-                });
+  return record(
+      "linear", out, {x, weight, bias},
+      [x = x.detach(), w = weight.detach(), need_x = x.requires_grad(),
+       has_bias = bias.defined()](const Tensor& g) -> Tensors {
+        return {need_x ? matmul(g, w) : Tensor(), matmul(g, x, true, false), has_bias ? sum(g, {0}) : Tensor()};
+      });
 }
 
 }  // namespace humble

@@ -23,7 +23,8 @@ Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
-Tensor gelu(const Tensor& x);  // exact: x·Φ(x)
+Tensor gelu(const Tensor& x);      // exact: x·Φ(x)
+Tensor softplus(const Tensor& x);  // log(1 + eˣ), without overflow
 Tensor pow(const Tensor& x, double exponent);
 Tensor clamp(const Tensor& x, double low, double high);
 
@@ -91,7 +92,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1);
 Tensor permute(const Tensor& x, std::vector<int64_t> dims);
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
-Tensor index_select(const Tensor& x, const Tensor& index);  // rows of dim 0, index Int64 (K)
+Tensor index_select(const Tensor& x, const Tensor& index);         // rows of dim 0, index Int64 (K)
 Tensor gather(const Tensor& x, int64_t dim, const Tensor& index);  // out[..i..] = x[..index[..i..]..]
 Tensor one_hot(const Tensor& labels, int64_t num_classes, Dtype dtype = Dtype::Float32);
 

@@ -265,7 +265,8 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
     const int64_t* idx = index.data<int64_t>();
     for (int64_t a = 0; a < outer; ++a)
       for (int64_t i = 0; i < picks; ++i)
-        for (int64_t b = 0; b < inner; ++b) result.data<T>()[(a * picks + i) * inner + b] = x.data<T>()[source(idx, a, i, b)];
+        for (int64_t b = 0; b < inner; ++b)
+          result.data<T>()[(a * picks + i) * inner + b] = x.data<T>()[source(idx, a, i, b)];
     return result;
   });
   return record("gather", out, {x}, [=, shape = x.shape()](const Tensor& g) -> Tensors {
@@ -274,7 +275,8 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
       const int64_t* idx = index.data<int64_t>();
       for (int64_t a = 0; a < outer; ++a)
         for (int64_t i = 0; i < picks; ++i)
-          for (int64_t b = 0; b < inner; ++b) dx.data<T>()[source(idx, a, i, b)] += g.data<T>()[(a * picks + i) * inner + b];
+          for (int64_t b = 0; b < inner; ++b)
+            dx.data<T>()[source(idx, a, i, b)] += g.data<T>()[(a * picks + i) * inner + b];
       return dx;
     })};
   });

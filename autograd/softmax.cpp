@@ -59,18 +59,16 @@ Tensor softmax_kernel(const char* op, const Tensor& x, int64_t dim, bool take_lo
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor p = softmax_kernel("softmax", x, dim, false);
   const int64_t d = normalize_dim("softmax", dim, x.dim());
-  return record("softmax", p, {x}, [p = p.detach(), d](const Tensor& g) -> Tensors {
-    return {p * (g - sum(g * p, {d}, true))};
-  });
+  return record("softmax", p, {x},
+                [p = p.detach(), d](const Tensor& g) -> Tensors { return {p * (g - sum(g * p, {d}, true))}; });
 }
 
 // log_softmax: out = x − m − log Σ exp(x − m);  dx = g − softmax(x) ⊙ Σ_c g
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor out = softmax_kernel("log_softmax", x, dim, true);
   const int64_t d = normalize_dim("log_softmax", dim, x.dim());
-  return record("log_softmax", out, {x}, [out = out.detach(), d](const Tensor& g) -> Tensors {
-    return {g - exp(out) * sum(g, {d}, true)};
-  });
+  return record("log_softmax", out, {x},
+                [out = out.detach(), d](const Tensor& g) -> Tensors { return {g - exp(out) * sum(g, {d}, true)}; });
 }
 
 }  // namespace humble

@@ -14,9 +14,12 @@ namespace humble {
 template <class Body>
 decltype(auto) dispatch_float(Dtype dtype, const char* op, Body&& body) {
   switch (dtype) {
-    case Dtype::Float32: return body.template operator()<float>();
-    case Dtype::Float64: return body.template operator()<double>();
-    case Dtype::Int64: break;
+    case Dtype::Float32:
+      return body.template operator()<float>();
+    case Dtype::Float64:
+      return body.template operator()<double>();
+    case Dtype::Int64:
+      break;
   }
   throw ValueError(cat("[", op, "] expects a float32 or float64 tensor, got ", dtype_name(dtype)));
 }
@@ -24,9 +27,12 @@ decltype(auto) dispatch_float(Dtype dtype, const char* op, Body&& body) {
 template <class Body>
 decltype(auto) dispatch_all(Dtype dtype, Body&& body) {
   switch (dtype) {
-    case Dtype::Float32: return body.template operator()<float>();
-    case Dtype::Float64: return body.template operator()<double>();
-    case Dtype::Int64: break;
+    case Dtype::Float32:
+      return body.template operator()<float>();
+    case Dtype::Float64:
+      return body.template operator()<double>();
+    case Dtype::Int64:
+      break;
   }
   return body.template operator()<int64_t>();
 }

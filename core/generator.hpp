@@ -16,8 +16,8 @@ class Generator {
   explicit Generator(uint64_t seed = 0);
 
   uint64_t next_u64();
-  double uniform();                      // [0, 1)
-  double normal();                       // mean 0, std 1
+  double uniform();                                // [0, 1)
+  double normal();                                 // mean 0, std 1
   int64_t uniform_int(int64_t low, int64_t high);  // [low, high), unbiased
 
   using State = std::array<uint64_t, 5>;  // four words of xoshiro state + the cached normal

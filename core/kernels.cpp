@@ -17,8 +17,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     if (da != db && da != 1 && db != 1)
-      throw ShapeError(cat("[", op, "] shapes ", shape_str(a), " and ", shape_str(b),
-                           " do not broadcast: dim ", i, " is ", da, " vs ", db));
+      throw ShapeError(cat("[", op, "] shapes ", shape_str(a), " and ", shape_str(b), " do not broadcast: dim ", i,
+                           " is ", da, " vs ", db));
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -38,8 +38,8 @@ std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& out) {
 int64_t normalize_dim(const char* op, int64_t dim, int64_t rank) {
   const int64_t bound = std::max<int64_t>(rank, 1);
   if (dim < -bound || dim >= bound)
-    throw ShapeError(cat("[", op, "] dim ", dim, " is out of range for a tensor of rank ", rank, " (expected ",
-                         -bound, " to ", bound - 1, ")"));
+    throw ShapeError(cat("[", op, "] dim ", dim, " is out of range for a tensor of rank ", rank, " (expected ", -bound,
+                         " to ", bound - 1, ")"));
   return dim < 0 ? dim + bound : dim;
 }
 

@@ -54,19 +54,20 @@ Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
   const auto sa = broadcast_strides(a.shape(), shape);
   const auto sb = broadcast_strides(b.shape(), shape);
   const int64_t ia = rank ? sa.back() : 0, ib = rank ? sb.back() : 0;
-  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1)), [&](int64_t lo, int64_t hi) {
-    for (int64_t row = lo; row < hi; ++row) {
-      int64_t oa = 0, ob = 0, rest = row;
-      for (int64_t d = rank - 2; d >= 0; --d) {
-        const int64_t index = rest % shape[d];
-        rest /= shape[d];
-        oa += index * sa[d];
-        ob += index * sb[d];
-      }
-      U* o = po + row * inner;
-      for (int64_t j = 0; j < inner; ++j) o[j] = f(pa[oa + j * ia], pb[ob + j * ib]);
-    }
-  });
+  parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1)),
+               [&](int64_t lo, int64_t hi) {
+                 for (int64_t row = lo; row < hi; ++row) {
+                   int64_t oa = 0, ob = 0, rest = row;
+                   for (int64_t d = rank - 2; d >= 0; --d) {
+                     const int64_t index = rest % shape[d];
+                     rest /= shape[d];
+                     oa += index * sa[d];
+                     ob += index * sb[d];
+                   }
+                   U* o = po + row * inner;
+                   for (int64_t j = 0; j < inner; ++j) o[j] = f(pa[oa + j * ia], pb[ob + j * ib]);
+                 }
+               });
   return out;
 }
 

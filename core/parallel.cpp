@@ -49,8 +49,8 @@ void set_num_threads(int n) {
   if (n < 1) throw ValueError(cat("[set_num_threads] n must be >= 1, got ", n));
   std::lock_guard lock(limit_mutex);
   thread_limit.reset();
-  thread_limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                       static_cast<std::size_t>(n));
+  thread_limit =
+      std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(n));
   blas::set_threads(n);
 }
 

@@ -15,9 +15,12 @@ namespace humble {
 
 const char* dtype_name(Dtype dtype) {
   switch (dtype) {
-    case Dtype::Float32: return "float32";
-    case Dtype::Float64: return "float64";
-    case Dtype::Int64: return "int64";
+    case Dtype::Float32:
+      return "float32";
+    case Dtype::Float64:
+      return "float64";
+    case Dtype::Int64:
+      return "int64";
   }
   return "unknown";
 }
@@ -92,8 +95,7 @@ std::vector<double> Tensor::to_vector() const {
 }
 
 double Tensor::item() const {
-  if (numel() != 1)
-    throw ShapeError(cat("[item] needs a one-element tensor, got shape ", shape_str(shape())));
+  if (numel() != 1) throw ShapeError(cat("[item] needs a one-element tensor, got shape ", shape_str(shape())));
   return to_vector()[0];
 }
 

@@ -73,13 +73,13 @@ class Tensor {
   // Views sharing storage.
   Tensor reshape(Shape shape) const;  // one dim may be -1; differentiable
   Tensor view(Shape shape) const { return reshape(std::move(shape)); }
-  Tensor flatten(int64_t start_dim = 0) const;  // dims from start_dim on become one
+  Tensor flatten(int64_t start_dim = 0) const;     // dims from start_dim on become one
   Tensor slice(int64_t begin, int64_t end) const;  // rows [begin, end) of dim 0; differentiable
   Tensor operator[](int64_t row) const;            // row of dim 0, that dim dropped
 
-  Tensor clone() const;           // a copy of the data; differentiable
-  Tensor to(Dtype dtype) const;   // converted copy (or *this when already that dtype)
-  Tensor detach() const;          // shares storage, no graph, requires_grad() == false
+  Tensor clone() const;          // a copy of the data; differentiable
+  Tensor to(Dtype dtype) const;  // converted copy (or *this when already that dtype)
+  Tensor detach() const;         // shares storage, no graph, requires_grad() == false
   bool shares_storage(const Tensor& other) const;
 
   // In place, outside any graph (initialisation, optimizers). Shapes must match exactly.
@@ -90,9 +90,9 @@ class Tensor {
   bool requires_grad() const;
   Tensor& requires_grad_(bool on = true);  // leaves only
   bool is_leaf() const;
-  Tensor grad() const;  // undefined until a backward pass reaches it
-  void set_grad(const Tensor& grad) const;  // replace (or with an undefined tensor, clear) .grad()
-  void retain_grad() const;  // keep .grad() on a non-leaf after backward
+  Tensor grad() const;                             // undefined until a backward pass reaches it
+  void set_grad(const Tensor& grad) const;         // replace (or with an undefined tensor, clear) .grad()
+  void retain_grad() const;                        // keep .grad() on a non-leaf after backward
   void backward(bool retain_graph = false) const;  // one-element tensors only
   void backward(const Tensor& grad_output, bool retain_graph = false) const;
 
@@ -111,11 +111,17 @@ Tensor empty(Shape shape, Dtype dtype = Dtype::Float32);
 template <class T>
 constexpr Dtype dtype_of();
 template <>
-constexpr Dtype dtype_of<float>() { return Dtype::Float32; }
+constexpr Dtype dtype_of<float>() {
+  return Dtype::Float32;
+}
 template <>
-constexpr Dtype dtype_of<double>() { return Dtype::Float64; }
+constexpr Dtype dtype_of<double>() {
+  return Dtype::Float64;
+}
 template <>
-constexpr Dtype dtype_of<int64_t>() { return Dtype::Int64; }
+constexpr Dtype dtype_of<int64_t>() {
+  return Dtype::Int64;
+}
 
 void check_dtype_access(const char* op, Dtype have, Dtype want);
 

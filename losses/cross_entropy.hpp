@@ -1,0 +1,56 @@
+// losses/cross_entropy.hpp — label-smoothed cross-entropy as one fused autograd node.
+//
+// Legend: N batch, C classes, d1…dk extra positions (e.g. pixels); a "row" is one position n.
+// For logits z_n and target distribution q′_n (from a class index y_n, or given probabilities
+// t_n), with class weights w (1 when none) and smoothing ε (Szegedy et al. 2016,
+// https://arxiv.org/abs/1512.00567; Müller, Kornblith & Hinton 2019, https://arxiv.org/abs/1906.02629):
+//
+//   q′_c   = (1 − ε)·t_c + ε·u_c      u_c = 1/C (AllClasses, PyTorch) or (1 − t_c)/(C − 1) (OtherClasses)
+//   loss_n = Σ_c w_c·q′_c·(lse_n − z_c)          lse_n = log Σ_c exp z_c
+//          = (1 − ε)·NLL_n + ε·CE(u, p_n)        (two parts, both weighted by w)
+//   ∂loss_n/∂z_c = p_c·Σ_k w_k q′_k − w_c q′_c     = p_c − q′_c without weights
+//
+// Mean reduction divides by Σ_n w_{y_n} over non-ignored rows (index targets) or by the number
+// of rows (probability targets), exactly as torch.nn.functional.cross_entropy does.
+// Beyond PyTorch: ε is validated; classes whose logit is −inf are "ruled out" — they get no
+// smoothing mass (C counts only the remaining classes of that row), so the loss stays finite
+// where PyTorch returns inf/NaN; with every row ignored, mean gives 0 (PyTorch: NaN).
+#pragma once
+
+#include <cstdint>
+
+#include "../core/tensor.hpp"
+
+namespace humble::losses {
+
+enum class Reduction { None, Mean, Sum };
+enum class SmoothingTarget {
+  AllClasses,    // ε/C on every class, the true one included (Szegedy et al., PyTorch)
+  OtherClasses,  // the true class keeps 1 − ε, the others share ε/(C − 1) (fairseq and many papers)
+};
+
+struct CrossEntropyOptions {
+  double label_smoothing = 0.0;  // ε in [0, 1]
+  Reduction reduction = Reduction::Mean;
+  int64_t ignore_index = -100;  // index targets equal to it contribute nothing (may lie in [0, C))
+  Tensor weight = {};           // per-class weights (C); undefined = none
+  SmoothingTarget smoothing_target = SmoothingTarget::AllClasses;
+};
+
+// logits: (N, C) or (N, C, d1, ..., dk), float32/float64.
+// target: class indices, Int64, (N) or (N, d1, ..., dk); or class probabilities, same shape
+// and dtype as logits. Returns a scalar (Mean, Sum) or per-row losses (None: (N, d1, ..., dk)).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options = {});
+
+// The same loss split into the parts a student wants to log. Only `loss` carries gradients;
+// every part is reduced like the loss, so loss = nll_part + smoothing_part.
+struct CrossEntropyParts {
+  Tensor loss;            // the smoothed loss, as cross_entropy returns it
+  Tensor nll_part;        // (1 − ε)·NLL
+  Tensor smoothing_part;  // ε·CE(u, p)
+  Tensor nll;             // the unsmoothed NLL against the targets, −log p_y (weighted)
+};
+CrossEntropyParts cross_entropy_parts(const Tensor& logits, const Tensor& target,
+                                      const CrossEntropyOptions& options = {});
+
+}  // namespace humble::losses
