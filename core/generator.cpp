@@ -10,6 +10,8 @@
 namespace humble {
 namespace {
 
+__extension__ using uint128 = unsigned __int128;  // a GCC/Clang extension, for Lemire's multiply
+
 uint64_t splitmix64(uint64_t& x) {
   uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -60,12 +62,12 @@ double Generator::normal() {
 int64_t Generator::uniform_int(int64_t low, int64_t high) {
   if (high <= low) throw ValueError(cat("[uniform_int] needs low < high, got [", low, ", ", high, ")"));
   const uint64_t range = static_cast<uint64_t>(high - low);
-  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * range;
+  uint128 m = static_cast<uint128>(next_u64()) * range;
   auto leftover = static_cast<uint64_t>(m);
   if (leftover < range) {
     const uint64_t threshold = -range % range;
     while (leftover < threshold) {
-      m = static_cast<unsigned __int128>(next_u64()) * range;
+      m = static_cast<uint128>(next_u64()) * range;
       leftover = static_cast<uint64_t>(m);
     }
   }

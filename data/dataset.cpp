@@ -1,0 +1,125 @@
+// data/dataset.cpp — Dataset, split and DataLoader (contract in data/dataset.hpp).
+#include "dataset.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include "../core/error.hpp"
+#include "../core/factories.hpp"
+
+namespace humble::data {
+
+Dataset::Dataset(std::vector<uint8_t> pixels, Shape image_shape, std::vector<int64_t> labels, int64_t num_classes) {
+  if (image_shape.empty() || std::any_of(image_shape.begin(), image_shape.end(), [](int64_t s) { return s < 1; })) {
+    throw ShapeError(
+        cat("[Dataset] image_shape must have at least one dimension, all >= 1, got ", shape_str(image_shape)));
+  }
+  const auto count = static_cast<int64_t>(labels.size());
+  const int64_t expected_pixels = count * shape_numel(image_shape);
+  if (static_cast<int64_t>(pixels.size()) != expected_pixels) {
+    throw ShapeError(cat("[Dataset] ", count, " labels of images ", shape_str(image_shape), " need ", expected_pixels,
+                         " pixels, got ", pixels.size()));
+  }
+  if (num_classes < 1) throw ValueError(cat("[Dataset] num_classes must be >= 1, got ", num_classes));
+  for (int64_t i = 0; i < count; ++i) {
+    if (labels[i] < 0 || labels[i] >= num_classes) {
+      throw ValueError(cat("[Dataset] label ", labels[i], " of example ", i, " is outside [0, ", num_classes, ")"));
+    }
+  }
+  examples_ = std::make_shared<const Examples>(
+      Examples{std::move(pixels), std::move(image_shape), std::move(labels), num_classes});
+  rows_.resize(static_cast<std::size_t>(count));
+  std::iota(rows_.begin(), rows_.end(), int64_t{0});
+}
+
+int64_t Dataset::checked_row(const char* op, int64_t index) const {
+  if (index < 0 || index >= size()) {
+    throw ValueError(cat("[", op, "] index ", index, " is outside [0, ", size(), ")"));
+  }
+  return rows_[index];
+}
+
+int64_t Dataset::label(int64_t index) const { return examples_->labels[checked_row("Dataset::label", index)]; }
+
+Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const {
+  if (indices.empty()) throw ValueError("[Dataset::batch] indices must not be empty");
+  const auto batch_size = static_cast<int64_t>(indices.size());
+  const int64_t pixels_per_image = shape_numel(image_shape());
+
+  Shape images_shape{batch_size};
+  if (layout == ImageLayout::NCHW) {
+    images_shape.push_back(1);
+    images_shape.insert(images_shape.end(), image_shape().begin(), image_shape().end());
+  } else {
+    images_shape.push_back(pixels_per_image);
+  }
+  Tensor images = empty(images_shape, Dtype::Float32);  // (B, H·W) or (B, 1, H, W)
+  Tensor labels = empty({batch_size}, Dtype::Int64);    // (B)
+  float* image_values = images.data<float>();
+  int64_t* label_values = labels.data<int64_t>();
+
+  for (int64_t b = 0; b < batch_size; ++b) {
+    const int64_t row = checked_row("Dataset::batch", indices[b]);
+    const uint8_t* pixels = examples_->pixels.data() + row * pixels_per_image;
+    float* out = image_values + b * pixels_per_image;
+    for (int64_t p = 0; p < pixels_per_image; ++p) out[p] = static_cast<float>(pixels[p]) / 255.0f;
+    label_values[b] = examples_->labels[row];
+  }
+  return {images, labels};
+}
+
+Dataset Dataset::subset(std::span<const int64_t> indices) const {
+  std::vector<int64_t> rows(indices.size());
+  for (std::size_t i = 0; i < indices.size(); ++i) rows[i] = checked_row("Dataset::subset", indices[i]);
+  return Dataset(examples_, std::move(rows));
+}
+
+Dataset Dataset::limit(int64_t count) const {
+  if (count < 0 || count > size()) {
+    throw ValueError(cat("[Dataset::limit] count must be in [0, ", size(), "], got ", count));
+  }
+  return Dataset(examples_, std::vector<int64_t>(rows_.begin(), rows_.begin() + count));
+}
+
+TrainValidationSplit split(const Dataset& dataset, int64_t validation_count, Generator& gen) {
+  if (validation_count < 0 || validation_count > dataset.size()) {
+    throw ValueError(cat("[split] validation_count must be in [0, ", dataset.size(), "], got ", validation_count));
+  }
+  const Tensor permutation = randperm(dataset.size(), gen);  // (N)
+  const std::span<const int64_t> order(permutation.data<int64_t>(), static_cast<std::size_t>(dataset.size()));
+  return {.train = dataset.subset(order.subspan(static_cast<std::size_t>(validation_count))),
+          .validation = dataset.subset(order.first(static_cast<std::size_t>(validation_count)))};
+}
+
+DataLoader::DataLoader(Dataset dataset, DataLoaderOptions options)
+    : dataset_(std::move(dataset)), options_(options), generator_(options.seed) {
+  if (options_.batch_size < 1) {
+    throw ValueError(cat("[DataLoader] batch_size must be >= 1, got ", options_.batch_size));
+  }
+}
+
+int64_t DataLoader::num_batches() const {
+  const int64_t n = dataset_.size();
+  const int64_t b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  if (options_.shuffle) {
+    const Tensor permutation = randperm(dataset_.size(), generator_);  // (N)
+    const int64_t* p = permutation.data<int64_t>();
+    order_.assign(p, p + dataset_.size());
+  } else {
+    order_.resize(static_cast<std::size_t>(dataset_.size()));
+    std::iota(order_.begin(), order_.end(), int64_t{0});
+  }
+  return Iterator(this, 0);
+}
+
+Batch DataLoader::batch_at(int64_t batch_index) const {
+  const int64_t first = batch_index * options_.batch_size;
+  const int64_t count = std::min(options_.batch_size, dataset_.size() - first);
+  return dataset_.batch(std::span<const int64_t>(order_).subspan(first, count), options_.layout);
+}
+
+}  // namespace humble::data

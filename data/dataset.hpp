@@ -1,0 +1,123 @@
+// data/dataset.hpp — labelled uint8 images in memory, their subsets, and batches as tensors.
+//
+// A Dataset is a cheap handle: the pixels and labels live once in shared, immutable storage, and
+// each Dataset holds the list of example rows it sees. Subsets (limit, subset, split) therefore
+// copy indices, never pixels. Images stay uint8 until a batch is asked for; batch() converts just
+// those examples to Float32 in [0, 1] (pixel / 255, as torchvision's ToTensor does).
+//
+// A DataLoader walks a Dataset in batches, one epoch per begin(): with shuffling on, every epoch
+// draws a fresh permutation from a Generator the loader owns, so a seed fixes every epoch's order.
+//
+// Dimension legend: N examples, B examples in a batch, H × W pixels per image, K classes.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "../core/generator.hpp"
+#include "../core/tensor.hpp"
+
+namespace humble::data {
+
+enum class ImageLayout {
+  Flat,  // (B, H·W): for fully connected models
+  NCHW,  // (B, 1, H, W): one channel, for convolutional models
+};
+
+struct Batch {
+  Tensor images;  // Float32 in [0, 1], (B, H·W) or (B, 1, H, W)
+  Tensor labels;  // Int64 in [0, K), (B)
+};
+
+class Dataset {
+ public:
+  // `pixels` holds labels.size() images of shape `image_shape`, row-major; every label is in
+  // [0, num_classes). Throws ShapeError / ValueError otherwise.
+  Dataset(std::vector<uint8_t> pixels, Shape image_shape, std::vector<int64_t> labels, int64_t num_classes);
+
+  int64_t size() const { return static_cast<int64_t>(rows_.size()); }
+  const Shape& image_shape() const { return examples_->image_shape; }  // (H, W)
+  int64_t num_classes() const { return examples_->num_classes; }
+  int64_t label(int64_t index) const;
+
+  // Examples at `indices` (positions in this dataset, each in [0, size())), converted to tensors.
+  Batch batch(std::span<const int64_t> indices, ImageLayout layout = ImageLayout::Flat) const;
+
+  Dataset subset(std::span<const int64_t> indices) const;  // the examples at `indices`, in that order
+  Dataset limit(int64_t count) const;                      // the first `count` examples, count in [0, size()]
+
+ private:
+  struct Examples {
+    std::vector<uint8_t> pixels;  // (N, H, W)
+    Shape image_shape;            // (H, W)
+    std::vector<int64_t> labels;  // (N)
+    int64_t num_classes;
+  };
+  Dataset(std::shared_ptr<const Examples> examples, std::vector<int64_t> rows)
+      : examples_(std::move(examples)), rows_(std::move(rows)) {}
+  int64_t checked_row(const char* op, int64_t index) const;
+
+  std::shared_ptr<const Examples> examples_;
+  std::vector<int64_t> rows_;  // rows of examples_ that this dataset sees, in order
+};
+
+struct TrainValidationSplit {
+  Dataset train;
+  Dataset validation;
+};
+
+// A random `validation_count` examples (in [0, size()]) become the validation set, the rest the
+// training set; both keep the permutation's order. The same generator state gives the same split.
+TrainValidationSplit split(const Dataset& dataset, int64_t validation_count, Generator& gen);
+
+struct DataLoaderOptions {
+  int64_t batch_size = 64;  // >= 1
+  bool shuffle = true;      // a fresh permutation every epoch; otherwise dataset order
+  bool drop_last = false;   // drop a last batch smaller than batch_size
+  ImageLayout layout = ImageLayout::Flat;
+  uint64_t seed = 0;  // seeds the loader's own Generator
+};
+
+class DataLoader {
+ public:
+  DataLoader(Dataset dataset, DataLoaderOptions options);
+
+  int64_t num_batches() const;  // per epoch
+  const Dataset& dataset() const { return dataset_; }
+  const DataLoaderOptions& options() const { return options_; }
+
+  // Input iterator over one epoch's batches; each batch is converted when dereferenced.
+  class Iterator {
+   public:
+    Batch operator*() const { return loader_->batch_at(index_); }
+    Iterator& operator++() {
+      ++index_;
+      return *this;
+    }
+    bool operator==(const Iterator& other) const { return index_ == other.index_; }
+
+   private:
+    friend class DataLoader;
+    Iterator(const DataLoader* loader, int64_t index) : loader_(loader), index_(index) {}
+    const DataLoader* loader_;
+    int64_t index_;
+  };
+
+  // Starts a new epoch (reshuffling when options.shuffle): `for (const Batch& b : loader)` is one
+  // epoch. Iterators of an earlier epoch must not be used after the next begin().
+  Iterator begin();
+  Iterator end() const { return Iterator(this, num_batches()); }
+
+ private:
+  Batch batch_at(int64_t batch_index) const;
+
+  Dataset dataset_;
+  DataLoaderOptions options_;
+  Generator generator_;
+  std::vector<int64_t> order_;  // (N) this epoch's order of dataset positions
+};
+
+}  // namespace humble::data
