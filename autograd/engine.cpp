@@ -67,11 +67,14 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     ready.pop_back();
     Tensor grad = std::move(pending[node.get()]);
     pending.erase(node.get());
-    if (!node->backward)
+    // A node no gradient reached (its consumers returned none) still runs, as a no-op, so that the
+    // nodes behind it learn that this consumer has delivered.
+    if (grad.defined() && !node->backward)
       throw ValueError(cat("[backward] the graph through ", node->name,
                            " was already freed by an earlier backward; pass retain_graph = true to the first call"));
-    if (auto out = node->output.lock(); out && out->retains_grad) accumulate_into_leaf(out->grad, grad);
-    const Tensors input_grads = node->backward(grad);
+    if (auto out = node->output.lock(); grad.defined() && out && out->retains_grad)
+      accumulate_into_leaf(out->grad, grad);
+    const Tensors input_grads = grad.defined() ? node->backward(grad) : Tensors{};
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {
       const auto& input = node->inputs[i];
       if (!input) continue;
@@ -83,12 +86,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
       }
       Node* producer = input->grad_fn.get();
       if (has_grad) accumulate(pending[producer], input_grads[i]);
-      if (--consumers[producer] == 0) {
-        if (pending[producer].defined())
-          ready.push_back(input->grad_fn);
-        else
-          pending.erase(producer);  // no gradient reached it: nothing flows further
-      }
+      if (--consumers[producer] == 0) ready.push_back(input->grad_fn);
     }
     if (!retain_graph) {
       node->backward = nullptr;
@@ -101,7 +99,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
 
 bool Tensor::requires_grad() const { return defined() && impl_->autograd && impl_->autograd->requires_grad; }
 
-bool Tensor::is_leaf() const { return !impl_->autograd || !impl_->autograd->grad_fn; }
+bool Tensor::is_leaf() const { return !checked().autograd || !impl_->autograd->grad_fn; }
 
 Tensor& Tensor::requires_grad_(bool on) {
   if (!is_leaf())
@@ -112,9 +110,10 @@ Tensor& Tensor::requires_grad_(bool on) {
   return *this;
 }
 
-Tensor Tensor::grad() const { return impl_->autograd ? impl_->autograd->grad : Tensor(); }
+Tensor Tensor::grad() const { return checked().autograd ? impl_->autograd->grad : Tensor(); }
 
 void Tensor::set_grad(const Tensor& grad) const {
+  checked();
   if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
     throw ShapeError(cat("[set_grad] gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()),
                          " does not match tensor ", shape_str(shape()), " ", dtype_name(dtype())));

@@ -28,7 +28,8 @@ std::vector<int64_t> normalize_dims(const char* op, std::vector<int64_t> dims, i
 
 Shape kept_shape(const Shape& shape, const std::vector<int64_t>& dims) {
   Shape kept = shape;
-  for (int64_t d : dims) kept[d] = 1;
+  for (int64_t d : dims)
+    if (d < static_cast<int64_t>(kept.size())) kept[d] = 1;  // a 0-d tensor's dim 0 is itself
   return kept;
 }
 
@@ -61,7 +62,8 @@ Tensor extreme(const char* op, const Tensor& x, std::vector<int64_t> given_dims,
   const auto dims = normalize_dims(op, std::move(given_dims), x.dim());
   Tensor kept = reduce_kept(op, x, dims, kind);
   Tensor out = finish(kept, x.shape(), dims, keepdim);
-  return record(op, out, {x}, [x = x.detach(), kept, dims](const Tensor& g) -> Tensors {
+  // kept is out itself when keepdim: the closure keeps a detached handle, never the output (a cycle).
+  return record(op, out, {x}, [x = x.detach(), kept = kept.detach(), dims](const Tensor& g) -> Tensors {
     Tensor hits = eq(x, kept);
     Tensor ties = reduce_kept("max", hits, dims, ReduceKind::Sum);
     return {g.reshape(kept.shape()) * hits / ties};
@@ -104,7 +106,7 @@ Tensor logsumexp(const Tensor& x, std::vector<int64_t> given_dims, bool keepdim)
   const auto dims = normalize_dims("logsumexp", std::move(given_dims), x.dim());
   Tensor kept = reduce_kept("logsumexp", x, dims, ReduceKind::LogSumExp);
   Tensor out = finish(kept, x.shape(), dims, keepdim);
-  return record("logsumexp", out, {x}, [x = x.detach(), kept](const Tensor& g) -> Tensors {
+  return record("logsumexp", out, {x}, [x = x.detach(), kept = kept.detach()](const Tensor& g) -> Tensors {
     return {g.reshape(kept.shape()) * exp(x - kept)};
   });
 }

@@ -143,9 +143,10 @@ Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
 }
 
 Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
+  const int64_t d0 = normalize_dim("transpose", dim0, x.dim()), d1 = normalize_dim("transpose", dim1, x.dim());
   std::vector<int64_t> dims(x.dim());
   std::iota(dims.begin(), dims.end(), 0);
-  std::swap(dims[normalize_dim("transpose", dim0, x.dim())], dims[normalize_dim("transpose", dim1, x.dim())]);
+  if (x.dim() > 0) std::swap(dims[d0], dims[d1]);  // a 0-d tensor is its own transpose
   return permute(x, dims);
 }
 
@@ -153,6 +154,7 @@ Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
 Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
   if (tensors.empty()) throw ShapeError("[cat] needs at least one tensor");
   const Tensor& first = tensors.front();
+  if (first.dim() == 0) throw ShapeError("[cat] 0-d tensors have no dim to join along; use stack");
   const int64_t d = normalize_dim("cat", dim, first.dim());
   Shape shape = first.shape();
   shape[d] = 0;

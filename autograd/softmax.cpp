@@ -21,6 +21,7 @@ struct Rows {
 };
 
 Rows rows_around(const Tensor& x, int64_t dim) {
+  if (x.dim() == 0) return {1, 1, 1};  // a 0-d tensor is one row of one class
   const Shape& s = x.shape();
   return {shape_numel(Shape(s.begin(), s.begin() + dim)), x.dim() ? s[dim] : 1,
           shape_numel(Shape(s.begin() + dim + 1, s.end()))};

@@ -61,7 +61,8 @@ double Generator::normal() {
 // Lemire's nearly-divisionless method (https://arxiv.org/abs/1805.10941) on the range size.
 int64_t Generator::uniform_int(int64_t low, int64_t high) {
   if (high <= low) throw ValueError(cat("[uniform_int] needs low < high, got [", low, ", ", high, ")"));
-  const uint64_t range = static_cast<uint64_t>(high - low);
+  // In uint64 (modular): high − low may not fit in int64, e.g. for [INT64_MIN, INT64_MAX).
+  const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   uint128 m = static_cast<uint128>(next_u64()) * range;
   auto leftover = static_cast<uint64_t>(m);
   if (leftover < range) {
@@ -71,7 +72,7 @@ int64_t Generator::uniform_int(int64_t low, int64_t high) {
       leftover = static_cast<uint64_t>(m);
     }
   }
-  return low + static_cast<int64_t>(m >> 64);
+  return static_cast<int64_t>(static_cast<uint64_t>(low) + static_cast<uint64_t>(m >> 64));
 }
 
 Generator::State Generator::state() const {

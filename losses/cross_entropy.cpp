@@ -1,23 +1,34 @@
 // losses/cross_entropy.cpp — the fused label-smoothed cross-entropy node (math in the header).
 //
 // Legend: R rows (positions), C classes, and `stride` the distance between two classes of a row
-// (1 for (N, C) logits, d1⋯dk otherwise). Forward, per row: pass 1 finds the max m and how many
-// classes are ruled out (−inf); pass 2 sums exp(z − m) and the few weighted sums of z the closed
-// form needs, so lse = m + log Σ exp(z − m) and
+// (1 for (N, C) logits, d1⋯dk otherwise). Forward, per row: pass 1 finds the max m; pass 2 sums
+// exp(z − m) and z, so lse = m + log Σ exp(z − m) and
 //   NLL = A0·lse − A1 with A1 = Σ w t z, A0 = Σ w t;   CE(u, p) = B0·lse − B1 likewise with u.
-// No log-softmax tensor is materialised. Backward is one pass writing (p·S − w⊙q′)·scale with
-// S = Σ w q′ saved per row. Rows run in parallel above a grain, each row written by one task, and
-// the per-row losses are summed in row order: the same bits for any thread count.
+// With class indices, no class weights and no ruled-out class (the usual case), A1 = z_y,
+// A0 = 1 and Σ z is all B1 needs; otherwise a third pass gathers the weighted sums. No
+// log-softmax tensor is materialised. Backward is one pass writing (p·S − w⊙q′)·scale from what
+// the forward saved per row: lse, S = Σ w q′, the ε applied and u's value on a remaining class.
+//
+// Speed: every pass is a stride-1 loop over one row that GCC vectorizes (a strided row is first
+// copied into a scratch row): sums run in kLanes independent double accumulators, and for float32
+// the exponential is fast_exp (core/fast_math.hpp, within 1 ulp) — the only step done in float;
+// arguments, sums and the gradient's arithmetic stay in double as before. float64 keeps std::exp.
+// The row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64 and AVX2 + FMA.
+// Rows run in parallel above a grain, each row written by one task, and the per-row losses are
+// summed in row order: the same bits for any thread count.
 #include "cross_entropy.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "../autograd/graph.hpp"
 #include "../core/dispatch.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "../core/fast_math.hpp"
 #include "../core/kernels.hpp"
 #include "../core/parallel.hpp"
 
@@ -25,6 +36,7 @@ namespace humble::losses {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr int kLanes = 16;  // independent accumulators per sum: two AVX2 registers of floats
 
 // Everything the kernels read, validated once at the boundary.
 struct Problem {
@@ -34,19 +46,29 @@ struct Problem {
   bool soft = false;                // probability targets
   const int64_t* labels = nullptr;  // (R) when !soft
   int64_t ignore_index = -100;
-  std::vector<double> weight;  // (C), empty = all ones
+  std::vector<double> weight;  // (C) then kLanes zeros; empty = all ones
   Reduction reduction = Reduction::Mean;
 
-  int64_t offset(int64_t row) const { return (row / stride) * classes * stride + row % stride; }
+  int64_t offset(int64_t row) const {  // of the row's first class
+    return stride == 1 ? row * classes : (row / stride) * classes * stride + row % stride;
+  }
   bool ignored(int64_t row) const { return !soft && labels[row] == ignore_index; }
   double w(int64_t c) const { return weight.empty() ? 1.0 : weight[c]; }
 };
 
-// Per-row results of the forward pass.
-struct RowStats {
-  std::vector<double> lse, target_weight;  // lse_n; S_n = Σ w q′ (the scale of p in the gradient)
-  std::vector<double> nll, smoothing;      // NLL_n and CE(u, p)_n, weighted
-  std::vector<double> eps;                 // ε as applied to the row (0 when nothing is left to smooth onto)
+// What the forward saves per row for the backward (zeros for ignored rows).
+struct RowStat {
+  double lse = 0;            // lse_n
+  double target_weight = 0;  // S_n = Σ w q′, the scale of p in the gradient
+  double eps = 0;            // ε as applied to the row (0 when nothing is left to smooth onto)
+  double share = 0;          // u on a remaining class other than the target: 1/C′, or 1/(C′ − 1)
+};
+
+// Per-row results of the forward pass, (R) each.
+struct Forward {
+  std::vector<RowStat> stats;
+  std::vector<double> loss;            // (1 − ε)·NLL_n + ε·CE(u, p)_n
+  std::vector<double> nll, smoothing;  // NLL_n and CE(u, p)_n, weighted; filled only for cross_entropy_parts
 };
 
 std::string dims_of(const Tensor& logits, const Tensor& target) {
@@ -78,20 +100,24 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
 
   if (options.weight.defined()) {
     const Tensor& w = options.weight;
-    if (w.shape() != Shape{p.classes} || w.dtype() != logits.dtype())
-      throw ShapeError(cat("[cross_entropy] weight must be (", p.classes, ",) ", dtype_name(logits.dtype()),
-                           " to match logits ", shape_str(logits.shape()), ", got ", shape_str(w.shape()), " ",
+    if (w.shape() != Shape{p.classes})
+      throw ShapeError(cat("[cross_entropy] weight must be (", p.classes, ",) to match logits ",
+                           shape_str(logits.shape()), ", got ", shape_str(w.shape())));
+    if (w.dtype() != logits.dtype())
+      throw ValueError(cat("[cross_entropy] weight must be ", dtype_name(logits.dtype()), " like the logits, got ",
                            dtype_name(w.dtype())));
     p.weight = w.to_vector();
     for (int64_t c = 0; c < p.classes; ++c)
       if (!(p.weight[c] >= 0) || !std::isfinite(p.weight[c]))
         throw ValueError(cat("[cross_entropy] weight[", c, "] must be finite and >= 0, got ", p.weight[c]));
+    p.weight.resize(p.classes + kLanes, 0.0);  // the kernels read whole blocks of kLanes
   }
 
-  const auto is_ruled_out = [&](int64_t row, int64_t c) {
-    return dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
-      return logits.data<T>()[p.offset(row) + c * p.stride] == -std::numeric_limits<T>::infinity();
-    });
+  const auto is_ruled_out = [&, f32 = logits.dtype() == Dtype::Float32, data = logits.raw_data()](int64_t row,
+                                                                                                  int64_t c) {
+    const int64_t i = p.offset(row) + c * p.stride;
+    return f32 ? static_cast<const float*>(data)[i] == -std::numeric_limits<float>::infinity()
+               : static_cast<const double*>(data)[i] == kNegInf;
   };
   if (target.dtype() == Dtype::Int64) {
     Shape expected = logits.shape();
@@ -112,10 +138,11 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     return p;
   }
 
-  if (target.shape() != logits.shape() || target.dtype() != logits.dtype())
-    throw ShapeError(cat("[cross_entropy] a probability target must have the logits' shape and dtype ",
-                         dims_of(logits, target), ", got ", dtype_name(target.dtype()), " for ",
-                         dtype_name(logits.dtype())));
+  if (target.shape() != logits.shape())
+    throw ShapeError(cat("[cross_entropy] a probability target must have the logits' shape ", dims_of(logits, target)));
+  if (target.dtype() != logits.dtype())
+    throw ValueError(cat("[cross_entropy] a probability target must have the logits' dtype ",
+                         dtype_name(logits.dtype()), ", got ", dtype_name(target.dtype())));
   p.soft = true;
   const double tolerance = logits.dtype() == Dtype::Float32 ? 1e-4 : 1e-8;
   const std::vector<double> t = target.to_vector();
@@ -138,56 +165,160 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
   return p;
 }
 
-// Pass 1 and 2 over every row (math at the top of the file).
+// e^x for the kernels: fast_exp for float32 (x rounded once from double), std::exp for float64.
 template <class T>
-RowStats forward_rows(const Problem& p, const T* z, const T* soft) {
-  RowStats s;
-  for (auto* v : {&s.lse, &s.target_weight, &s.nll, &s.smoothing, &s.eps}) v->assign(p.rows, 0.0);
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / p.classes);
-  parallel_for(p.rows, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t row = lo; row < hi; ++row) {
-      if (p.ignored(row)) continue;
-      const T* zr = z + p.offset(row);
-      const auto at = [&](int64_t c) { return static_cast<double>(zr[c * p.stride]); };
-      double m = kNegInf;
-      int64_t remaining = 0;  // classes not ruled out
-      for (int64_t c = 0; c < p.classes; ++c) {
-        m = std::max(m, at(c));
-        remaining += at(c) != kNegInf;
+T exp_of(double x) {
+  if constexpr (std::is_same_v<T, float>) {
+    return fast_exp(static_cast<float>(x));
+  } else {
+    return std::exp(x);
+  }
+}
+
+// The row's last, partial block [c, n) as a whole block of kLanes values: read in place when the
+// memory after the row is readable (up to readable_end; the extra lanes are then ignored),
+// otherwise copied into `padded`. A short row then costs one vector pass, not n scalar ones.
+template <class T>
+const T* tail_block(const T* row, int64_t c, int64_t n, const T* readable_end, T (&padded)[kLanes]) {
+  if (readable_end - (row + c) >= kLanes) return row + c;
+  std::fill(std::copy(row + c, row + n, padded), padded + kLanes, T(0));
+  return padded;
+}
+
+// max over a contiguous row, as an integer max over order keys (which GCC vectorizes).
+template <class T>
+T row_max(const T* z, int64_t n) {
+  auto best = order_key(-std::numeric_limits<T>::infinity());
+  for (int64_t c = 0; c < n; ++c) best = std::max(best, order_key(z[c]));
+  return from_order_key(best);
+}
+
+// Σ exp(z − m) and Σ z over a contiguous row of n values: whole blocks in kLanes accumulators
+// (added pairwise at the end), then the last, partial block one value at a time.
+template <class T>
+std::pair<double, double> exp_sums(const T* z, int64_t n, const T* readable_end, T m) {
+  const int64_t whole = n / kLanes * kLanes;
+  double sum_exp = 0, sum_z = 0;
+  if (whole > 0) {
+    double lane_exp[kLanes] = {}, lane_z[kLanes] = {};
+    for (int64_t c = 0; c < whole; c += kLanes)
+      for (int j = 0; j < kLanes; ++j) {
+        lane_exp[j] += exp_of<T>(z[c + j] - m);
+        lane_z[j] += z[c + j];
       }
-      double sum_exp = 0, wz = 0, w_total = 0, a1 = 0, a0 = 0;  // Σ e^(z−m), Σ w z, Σ w, Σ w t z, Σ w t
-      for (int64_t c = 0; c < p.classes; ++c) {
-        const double zc = at(c);
-        sum_exp += std::exp(zc - m);
-        if (zc == kNegInf) continue;
-        const double wc = p.w(c);
-        wz += wc * zc;
-        w_total += wc;
-        if (p.soft) {
-          const double t = soft[p.offset(row) + c * p.stride];
-          a1 += wc * t * zc;
-          a0 += wc * t;
-        }
+    for (int width = kLanes / 2; width > 0; width /= 2)
+      for (int j = 0; j < width; ++j) {
+        lane_exp[j] += lane_exp[j + width];
+        lane_z[j] += lane_z[j + width];
       }
-      if (!p.soft) {
-        const int64_t y = p.labels[row];
-        a0 = p.w(y);
-        a1 = a0 * at(y);
-      }
-      // u = 1/C′ on every remaining class, or (1 − t)/(C′ − 1) on the others.
-      const bool all = p.convention == SmoothingTarget::AllClasses;
-      const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
-      const double b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
-      const double eps = (all || remaining > 1) ? p.eps : 0.0;
-      const double lse = m + std::log(sum_exp);
-      s.lse[row] = lse;
-      s.eps[row] = eps;
-      s.nll[row] = a0 * lse - a1;
-      s.smoothing[row] = b0 * lse - b1;
-      s.target_weight[row] = (1 - eps) * a0 + eps * b0;
+    sum_exp = lane_exp[0];
+    sum_z = lane_z[0];
+  }
+  if (whole < n) {
+    T padded[kLanes];
+    const T* v = tail_block(z, whole, n, readable_end, padded);
+    T e[kLanes];
+    for (int j = 0; j < kLanes; ++j) e[j] = exp_of<T>(v[j] - m);
+    for (int j = 0; j < n - whole; ++j) {
+      sum_exp += e[j];
+      sum_z += v[j];
     }
-  });
-  return s;
+  }
+  return {sum_exp, sum_z};
+}
+
+struct RowForward {
+  RowStat stat;
+  double nll = 0, smoothing = 0;  // NLL_n and CE(u, p)_n
+};
+
+// Pass 1 and 2 over one row (math at the top of the file). z: the row's C logits, contiguous and
+// readable up to z_end; t: its C target probabilities, or null for index targets, whose class is y.
+template <class T>
+RowForward forward_row(const Problem& p, const T* z, const T* z_end, const T* t, int64_t y) {
+  const T m = row_max(z, p.classes);
+  const auto [sum_exp, sum_z] = exp_sums(z, p.classes, z_end, m);
+  // Σ w z and Σ w over the remaining classes, how many remain; A1 = Σ w t z, A0 = Σ w t.
+  double wz = sum_z, w_total = static_cast<double>(p.classes), a1 = 0, a0 = 0;
+  int64_t remaining = p.classes;
+  if (!p.weight.empty() || t != nullptr || !std::isfinite(sum_z)) {  // weights, probabilities, or ±inf/NaN in z
+    wz = w_total = 0;
+    remaining = 0;
+    for (int64_t c = 0; c < p.classes; ++c) {
+      const double zc = z[c];
+      if (zc == kNegInf) continue;  // ruled out
+      ++remaining;
+      const double wc = p.w(c);
+      wz += wc * zc;
+      w_total += wc;
+      if (t != nullptr) {
+        a1 += wc * t[c] * zc;
+        a0 += wc * t[c];
+      }
+    }
+  }
+  if (t == nullptr) {
+    a0 = p.w(y);
+    a1 = a0 * z[y];
+  }
+  // u = 1/C′ on every remaining class, or (1 − t)/(C′ − 1) on the others.
+  const bool all = p.convention == SmoothingTarget::AllClasses;
+  const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
+  const double b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
+  const double eps = (all || remaining > 1) ? p.eps : 0.0;
+  const double lse = m + std::log(sum_exp);
+  // Index targets: NLL = w_y·(lse − z_y), the difference first — w_y·lse − w_y·z_y would cancel two
+  // rounded products (with FMA, a confidently right row could get a loss of −1e-13 instead of 0).
+  const double nll = t == nullptr ? a0 * (lse - z[y]) : a0 * lse - a1;
+  return {{lse, (1 - eps) * a0 + eps * b0, eps, share}, nll, b0 * lse - b1};
+}
+
+// The C values of a strided row, copied into `scratch` (kLanes longer, so whole blocks are readable).
+template <class T>
+const T* gather_row(const Problem& p, const T* first, std::vector<T>& scratch) {
+  scratch.resize(p.classes + kLanes);
+  for (int64_t c = 0; c < p.classes; ++c) scratch[c] = first[c * p.stride];
+  return scratch.data();
+}
+
+int64_t row_grain(const Problem& p) { return std::max<int64_t>(1, kElementwiseGrain / p.classes); }
+
+// The forward over rows [lo, hi).
+template <class T>
+HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
+                                     Forward& out) {
+  std::vector<T> z_row, t_row;  // scratch for strided rows
+  for (int64_t row = lo; row < hi; ++row) {
+    if (p.ignored(row)) continue;
+    const T* zr = z + p.offset(row);
+    const T* z_end = z + p.rows * p.classes;
+    const T* tr = p.soft ? soft + p.offset(row) : nullptr;
+    if (p.stride != 1) {
+      zr = gather_row(p, zr, z_row);
+      z_end = zr + z_row.size();
+      if (tr != nullptr) tr = gather_row(p, tr, t_row);
+    }
+    const RowForward r = forward_row(p, zr, z_end, tr, p.soft ? -1 : p.labels[row]);
+    out.stats[row] = r.stat;
+    out.loss[row] = (1 - r.stat.eps) * r.nll + r.stat.eps * r.smoothing;
+    if (!out.nll.empty()) {
+      out.nll[row] = r.nll;
+      out.smoothing[row] = r.smoothing;
+    }
+  }
+}
+
+template <class T>
+Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
+  Forward out;
+  out.stats.resize(p.rows);
+  out.loss.resize(p.rows);
+  if (with_parts) {
+    out.nll.resize(p.rows);
+    out.smoothing.resize(p.rows);
+  }
+  parallel_for(p.rows, row_grain(p), [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out); });
+  return out;
 }
 
 // Σ_n w_{y_n} over non-ignored rows (index targets), or the row count (probability targets).
@@ -209,41 +340,89 @@ Tensor reduce_rows(const Problem& p, const std::vector<double>& values, const Sh
   return scalar_tensor(total, dtype);
 }
 
-// dz = (p·S − w⊙q′)·scale_n, with p = exp(z − lse) and scale_n the row's share of dL/dloss.
+// One row's gradient dz = (p·S − w⊙q′)·scale, with p = exp(z − lse), into a contiguous dst;
+// z is contiguous and readable up to z_end.
 template <class T>
-Tensor backward_rows(const Problem& p, const RowStats& s, const Tensor& logits, const Tensor& soft_target,
-                     const Tensor& grad_output, double denominator) {
+void gradient_row(const Problem& p, const T* z, const T* z_end, const T* t, int64_t y, const RowStat& r, double scale,
+                  T* dst) {
+  constexpr T kRuledOut = -std::numeric_limits<T>::infinity();
+  const bool all = p.convention == SmoothingTarget::AllClasses;
+  if (t != nullptr) {  // probability targets: q′_c = (1 − ε)·t_c + ε·u_c
+    for (int64_t c = 0; c < p.classes; ++c) {
+      const double u = z[c] == kRuledOut ? 0.0 : all ? r.share : r.share * (1 - t[c]);
+      const double q = (1 - r.eps) * t[c] + r.eps * u;
+      dst[c] = static_cast<T>(scale * (exp_of<T>(z[c] - r.lse) * r.target_weight - p.w(c) * q));
+    }
+    return;
+  }
+  // Index targets: q′_c = ε·share on every remaining class but y, under either convention, and 0
+  // on ruled-out ones; the target class is then redone with its own q′_y.
+  const double smoothing_q = r.eps * r.share;
+  const auto write = [&](auto weight) {  // weight(c) is w_c, read for whole blocks (padded past C)
+    const auto gradient = [&](T zc, int64_t c) {
+      return static_cast<T>(
+          scale * (exp_of<T>(zc - r.lse) * r.target_weight - select(zc == kRuledOut, 0.0, weight(c) * smoothing_q)));
+    };
+    const int64_t whole = p.classes / kLanes * kLanes;
+    for (int64_t c = 0; c < whole; ++c) dst[c] = gradient(z[c], c);
+    if (whole < p.classes) {  // the last, partial block: computed whole, stored in part
+      T padded[kLanes], out[kLanes];
+      const T* v = tail_block(z, whole, p.classes, z_end, padded);
+      for (int j = 0; j < kLanes; ++j) out[j] = gradient(v[j], whole + j);
+      for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = out[j];
+    }
+  };
+  if (p.weight.empty()) {
+    write([](int64_t) { return 1.0; });
+  } else {
+    write([w = p.weight.data()](int64_t c) { return w[c]; });
+  }
+  const double q_y = (1 - r.eps) + (all ? r.eps * r.share : 0.0);
+  dst[y] = static_cast<T>(scale * (std::exp(z[y] - r.lse) * r.target_weight - p.w(y) * q_y));
+}
+
+// The backward over rows [lo, hi); scale_n is g[n] (no reduction) or reduced_scale.
+template <class T>
+HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const std::vector<RowStat>& stats, const T* z, const T* soft,
+                                      const double* g, double reduced_scale, T* dst, int64_t lo, int64_t hi) {
+  std::vector<T> z_row, t_row, d_row;  // scratch for strided rows
+  for (int64_t row = lo; row < hi; ++row) {
+    const int64_t base = p.offset(row);
+    T* dr = dst + base;
+    if (p.stride != 1) {
+      d_row.resize(p.classes);
+      dr = d_row.data();
+    }
+    if (p.ignored(row)) {
+      std::fill(dr, dr + p.classes, T(0));
+    } else {
+      const T* zr = z + base;
+      const T* z_end = z + p.rows * p.classes;
+      const T* tr = p.soft ? soft + base : nullptr;
+      if (p.stride != 1) {
+        zr = gather_row(p, zr, z_row);
+        z_end = zr + z_row.size();
+        if (tr != nullptr) tr = gather_row(p, tr, t_row);
+      }
+      const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale;
+      gradient_row(p, zr, z_end, tr, p.soft ? -1 : p.labels[row], stats[row], scale, dr);
+    }
+    if (p.stride != 1)
+      for (int64_t c = 0; c < p.classes; ++c) dst[base + c * p.stride] = d_row[c];
+  }
+}
+
+template <class T>
+Tensor backward(const Problem& p, const std::vector<RowStat>& stats, const Tensor& logits, const Tensor& soft_target,
+                const Tensor& grad_output, double denominator) {
   Tensor dz = empty_like(logits);
   const T* z = logits.data<T>();
   const T* soft = p.soft ? soft_target.data<T>() : nullptr;
   T* dst = dz.data<T>();
   const std::vector<double> g = grad_output.to_vector();
   const double reduced_scale = p.reduction == Reduction::Mean ? (denominator > 0 ? g[0] / denominator : 0.0) : g[0];
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / p.classes);
-  parallel_for(p.rows, grain, [&](int64_t lo, int64_t hi) {
-    for (int64_t row = lo; row < hi; ++row) {
-      const int64_t base = p.offset(row);
-      if (p.ignored(row)) {
-        for (int64_t c = 0; c < p.classes; ++c) dst[base + c * p.stride] = 0;
-        continue;
-      }
-      const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale;
-      const double eps = s.eps[row], lse = s.lse[row], big_s = s.target_weight[row];
-      int64_t remaining = 0;
-      for (int64_t c = 0; c < p.classes; ++c)
-        remaining += z[base + c * p.stride] != -std::numeric_limits<T>::infinity();
-      const bool all = p.convention == SmoothingTarget::AllClasses;
-      const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
-      for (int64_t c = 0; c < p.classes; ++c) {
-        const int64_t i = base + c * p.stride;
-        const double zc = z[i];
-        const double t = p.soft ? soft[i] : (c == p.labels[row] ? 1.0 : 0.0);
-        const double u = zc == kNegInf ? 0.0 : all ? share : share * (1 - t);
-        const double q = (1 - eps) * t + eps * u;
-        dst[i] = static_cast<T>(scale * (std::exp(zc - lse) * big_s - p.w(c) * q));
-      }
-    }
-  });
+  parallel_for(p.rows, row_grain(p),
+               [&](int64_t lo, int64_t hi) { backward_rows(p, stats, z, soft, g.data(), reduced_scale, dst, lo, hi); });
   return dz;
 }
 
@@ -253,37 +432,45 @@ Shape row_shape_of(const Tensor& logits) {
   return shape;
 }
 
-}  // namespace
-
-CrossEntropyParts cross_entropy_parts(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+// The node; with `parts`, also the loss's parts (logged, never differentiated).
+Tensor cross_entropy_node(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options,
+                          CrossEntropyParts* parts) {
   const Problem p = validate(logits, target, options);
   return dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
     // The node keeps both inputs alive: p.labels points into the target's storage.
     const Tensor z = logits.detach(), kept_target = target.detach(), soft = p.soft ? kept_target : Tensor();
-    auto stats = std::make_shared<RowStats>(forward_rows<T>(p, z.data<T>(), p.soft ? soft.data<T>() : nullptr));
+    Forward f = forward<T>(p, z.data<T>(), p.soft ? soft.data<T>() : nullptr, parts != nullptr);
     const double denominator = mean_denominator(p);
     const Shape rows = row_shape_of(logits);
-    std::vector<double> loss(p.rows), nll_part(p.rows), smoothing_part(p.rows);
-    for (int64_t row = 0; row < p.rows; ++row) {
-      nll_part[row] = (1 - stats->eps[row]) * stats->nll[row];
-      smoothing_part[row] = stats->eps[row] * stats->smoothing[row];
-      loss[row] = nll_part[row] + smoothing_part[row];
+    if (parts != nullptr) {
+      std::vector<double> nll_part(p.rows), smoothing_part(p.rows);
+      for (int64_t row = 0; row < p.rows; ++row) {
+        nll_part[row] = (1 - f.stats[row].eps) * f.nll[row];
+        smoothing_part[row] = f.stats[row].eps * f.smoothing[row];
+      }
+      parts->nll_part = reduce_rows(p, nll_part, rows, logits.dtype(), denominator);
+      parts->smoothing_part = reduce_rows(p, smoothing_part, rows, logits.dtype(), denominator);
+      parts->nll = reduce_rows(p, f.nll, rows, logits.dtype(), denominator);
     }
-    CrossEntropyParts parts;
-    parts.nll_part = reduce_rows(p, nll_part, rows, logits.dtype(), denominator);
-    parts.smoothing_part = reduce_rows(p, smoothing_part, rows, logits.dtype(), denominator);
-    parts.nll = reduce_rows(p, stats->nll, rows, logits.dtype(), denominator);
+    auto stats = std::make_shared<const std::vector<RowStat>>(std::move(f.stats));
     // cross_entropy: loss_n = (1 − ε)·NLL_n + ε·CE(u, p)_n;  dz = (p·S − w⊙q′)·scale
-    parts.loss = record("cross_entropy", reduce_rows(p, loss, rows, logits.dtype(), denominator), {logits, target},
-                        [p, stats, z, kept_target, soft, denominator](const Tensor& g) -> Tensors {
-                          return {backward_rows<T>(p, *stats, z, soft, g, denominator), Tensor()};
-                        });
-    return parts;
+    return record("cross_entropy", reduce_rows(p, f.loss, rows, logits.dtype(), denominator), {logits, target},
+                  [p, stats, z, kept_target, soft, denominator](const Tensor& g) -> Tensors {
+                    return {backward<T>(p, *stats, z, soft, g, denominator), Tensor()};
+                  });
   });
 }
 
+}  // namespace
+
+CrossEntropyParts cross_entropy_parts(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+  CrossEntropyParts parts;
+  parts.loss = cross_entropy_node(logits, target, options, &parts);
+  return parts;
+}
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
-  return cross_entropy_parts(logits, target, options).loss;
+  return cross_entropy_node(logits, target, options, nullptr);
 }
 
 }  // namespace humble::losses

@@ -1,0 +1,77 @@
+// core/fast_math.hpp — branch-free float helpers written so that GCC vectorizes loops over them.
+//
+// fast_exp(x)   e^x in float, within 1 ulp of the correctly rounded result for every float (checked
+//               exhaustively against a double exp), including subnormal results; −inf → 0,
+//               +inf and x > 88.72 → inf, NaN → NaN. Cephes' expf (https://www.netlib.org/cephes/):
+//               x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact reduction),
+//               e^r by a degree-5 polynomial, then scaled by 2^n in two steps so that 2^n never
+//               leaves the float range on its own.
+// order_key(x)  an integer with the floats' order: integer max is a float max GCC vectorizes.
+// select(c, a, b)  c ? a : b through bit masks.
+//
+// Why the odd spellings: under the default -ftrapping-math, GCC will not vectorize a loop whose
+// body keeps a float `?:` or std::max (its PRE pass copies the arithmetic that follows into
+// each arm, leaving control flow), nor a float max reduction (IEEE max is not associative).
+// Bit masks and integer max have neither problem. HUMBLE_SIMD_CLONES marks a hot function for
+// an extra AVX2 + FMA build picked at load time (GCC target_clones), so binaries built for
+// plain x86-64 still use 256-bit vectors where the CPU has them (FMA may change the last bit);
+// it also inlines everything the function calls (flatten), so its helpers get the same build.
+#pragma once
+
+#include <bit>
+#include <cstdint>
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define HUMBLE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
+#else
+#define HUMBLE_SIMD_CLONES
+#endif
+
+namespace humble {
+
+[[gnu::always_inline]] inline float select(bool cond, float a, float b) {
+  const uint32_t mask = -static_cast<uint32_t>(cond);
+  return std::bit_cast<float>((std::bit_cast<uint32_t>(a) & mask) | (std::bit_cast<uint32_t>(b) & ~mask));
+}
+[[gnu::always_inline]] inline double select(bool cond, double a, double b) {
+  const uint64_t mask = -static_cast<uint64_t>(cond);
+  return std::bit_cast<double>((std::bit_cast<uint64_t>(a) & mask) | (std::bit_cast<uint64_t>(b) & ~mask));
+}
+
+[[gnu::always_inline]] inline float fast_exp(float x) {
+  constexpr float kLog2e = 1.44269504088896341f;
+  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // kLn2Hi + kLn2Lo = ln 2; kLn2Hi·n is exact
+  constexpr float kRound = 12582912.0f;                             // 1.5·2^23: adding it rounds to an integer
+  x = select(x < -110.0f, -110.0f, x);                              // e^−110 and e^89 are already 0 and inf in float
+  x = select(x > 89.0f, 89.0f, x);
+  const float n = (x * kLog2e + kRound) - kRound;  // round(x / ln 2), in [−159, 129]
+  const float r = (x - n * kLn2Hi) - n * kLn2Lo;
+  float poly = 1.9875691500e-4f;
+  poly = poly * r + 1.3981999507e-3f;
+  poly = poly * r + 8.3334519073e-3f;
+  poly = poly * r + 4.1665795894e-2f;
+  poly = poly * r + 1.6666665459e-1f;
+  poly = poly * r + 5.0000001201e-1f;
+  const float exp_r = poly * (r * r) + r + 1.0f;
+  const int32_t k = static_cast<int32_t>(n), k1 = k >> 1, k2 = k - k1;  // 2^n = 2^k1 · 2^k2, each a normal float
+  return exp_r * std::bit_cast<float>((k1 + 127) << 23) * std::bit_cast<float>((k2 + 127) << 23);
+}
+
+// order_key(x): an integer whose signed order is the order of the floats x (−0 just below +0),
+// so a max over keys is a max over values that GCC vectorizes; from_order_key inverts it.
+[[gnu::always_inline]] inline int32_t order_key(float x) {
+  const int32_t bits = std::bit_cast<int32_t>(x);
+  return bits ^ ((bits >> 31) & 0x7FFFFFFF);
+}
+[[gnu::always_inline]] inline int64_t order_key(double x) {
+  const int64_t bits = std::bit_cast<int64_t>(x);
+  return bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF);
+}
+[[gnu::always_inline]] inline float from_order_key(int32_t key) {
+  return std::bit_cast<float>(key ^ ((key >> 31) & 0x7FFFFFFF));
+}
+[[gnu::always_inline]] inline double from_order_key(int64_t key) {
+  return std::bit_cast<double>(key ^ ((key >> 63) & 0x7FFFFFFFFFFFFFFF));
+}
+
+}  // namespace humble

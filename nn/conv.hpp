@@ -1,0 +1,72 @@
+// nn/conv.hpp — 2-D convolution and pooling: the differentiable ops and their layers.
+//
+// Legend: N batch, C/O input/output channels, H×W input, K×K kernel (square), OH×OW output,
+// L = OH·OW output positions, s stride, p zero padding, d dilation:
+//   OH = ⌊(H + 2p − d(K − 1) − 1) / s⌋ + 1  (likewise OW).
+// conv2d is one op (forward and backward side by side in conv.cpp): im2col unrolls each image
+// into a (C·K·K, L) matrix, in parallel over images, and one GEMM per image does the FLOPs on
+// OpenBLAS (called outside parallel tasks); backward is two GEMMs and col2im. Pools work plane by
+// plane, in parallel over the N·C planes. AvgPool2d counts padding zeros (PyTorch's
+// count_include_pad = true); MaxPool2d pads with −inf and sends a window's gradient to its first max.
+// References: Chellapilla et al., "High Performance Convolutional Neural Networks for Document
+// Processing" (2006) for im2col; torch.nn.Conv2d/MaxPool2d/AvgPool2d for semantics.
+#pragma once
+
+#include <optional>
+
+#include "../core/generator.hpp"
+#include "module.hpp"
+
+namespace humble::nn {
+
+// x (N, C, H, W), weight (O, C, K, K), bias (O) or undefined → (N, O, OH, OW)
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, int64_t stride = 1, int64_t padding = 0,
+              int64_t dilation = 1);
+// x (N, C, H, W) → (N, C, OH, OW); stride defaults to the kernel size; padding <= K/2
+Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
+Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
+
+struct Conv2dOptions {
+  int64_t stride = 1;
+  int64_t padding = 0;
+  int64_t dilation = 1;
+  bool bias = true;
+};
+
+// Initialised like PyTorch: weight U(±1/√(C·K·K)), bias likewise.
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, Conv2dOptions options = {},
+         Generator& gen = default_generator());
+  Tensor forward(const Tensor& x) override;  // (N, C, H, W) → (N, O, OH, OW)
+  std::string repr() const override;
+
+  Tensor weight;  // (O, C, K, K)
+  Tensor bias;    // (O); undefined without bias
+
+ private:
+  int64_t in_channels_, out_channels_, kernel_size_;
+  Conv2dOptions options_;
+};
+
+class MaxPool2d : public Module {
+ public:
+  explicit MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
+  Tensor forward(const Tensor& x) override;
+  std::string repr() const override;
+
+ private:
+  int64_t kernel_size_, stride_, padding_;
+};
+
+class AvgPool2d : public Module {
+ public:
+  explicit AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
+  Tensor forward(const Tensor& x) override;
+  std::string repr() const override;
+
+ private:
+  int64_t kernel_size_, stride_, padding_;
+};
+
+}  // namespace humble::nn

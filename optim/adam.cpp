@@ -1,0 +1,53 @@
+// optim/adam.cpp — Adam/AdamW validation and their fused update.
+#include "adam.hpp"
+
+#include <cmath>
+
+#include "../core/error.hpp"
+
+namespace humble::optim {
+
+Adam::Adam(std::vector<Tensor> params, AdamOptions options)
+    : Adam("Adam", std::vector{ParamGroup{.params = std::move(params)}}, options, false) {}
+Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options) : Adam("Adam", std::move(groups), options, false) {}
+
+Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions o, bool decoupled)
+    : Optimizer(name, std::move(groups), o.lr, o.weight_decay, {"exp_avg", "exp_avg_sq"}),
+      options_(o),
+      decoupled_(decoupled) {
+  const auto [b1, b2] = o.betas;
+  if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1))
+    throw ValueError(cat("[", name, "] betas must lie in [0, 1), got (", b1, ", ", b2, ")"));
+  if (!(o.eps >= 0)) throw ValueError(cat("[", name, "] eps must be >= 0, got ", o.eps));
+}
+
+AdamW::AdamW(std::vector<Tensor> params, AdamWOptions o)
+    : AdamW(std::vector{ParamGroup{.params = std::move(params)}}, o) {}
+AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions o)
+    : Adam("AdamW", std::move(groups), {o.lr, o.betas, o.eps, o.weight_decay}, true) {}
+
+void Adam::update(Tensor& p, const Tensor& g, State& s, const Group& group) {
+  const auto [beta1, beta2] = options_.betas;
+  const double t = static_cast<double>(s.step);
+  const double step_size = group.lr / (1 - std::pow(beta1, t));
+  const double correction2_sqrt = std::sqrt(1 - std::pow(beta2, t));
+  for_chunks(p, [&](auto zero, int64_t lo, int64_t hi) {
+    using T = decltype(zero);
+    const T b1c = T(1 - beta1), b2 = T(beta2), b2c = T(1 - beta2), eps = T(options_.eps), rate = T(step_size),
+            root = T(correction2_sqrt), decay = T(group.weight_decay), shrink = T(1 - group.lr * group.weight_decay);
+    T *w = p.data<T>(), *m = s.slots[0].data<T>(), *v = s.slots[1].data<T>();
+    const T* d = g.data<T>();
+    for (int64_t i = lo; i < hi; ++i) {
+      T grad = d[i];
+      if (decoupled_)
+        w[i] *= shrink;
+      else if (decay != 0)
+        grad += decay * w[i];
+      m[i] += b1c * (grad - m[i]);
+      v[i] = v[i] * b2 + b2c * grad * grad;
+      w[i] -= rate * m[i] / (std::sqrt(v[i]) / root + eps);
+    }
+  });
+}
+
+}  // namespace humble::optim

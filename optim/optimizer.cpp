@@ -1,0 +1,148 @@
+// optim/optimizer.cpp — groups, the step loop, state dicts and gradient-norm clipping.
+#include "optimizer.hpp"
+
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+
+#include "../autograd/graph.hpp"
+#include "../core/error.hpp"
+#include "../core/factories.hpp"
+
+namespace humble::optim {
+
+Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
+                     std::vector<std::string> slot_names)
+    : name_(name), slot_names_(std::move(slot_names)) {
+  for (std::size_t k = 0; k < groups.size(); ++k) {
+    Group group{std::move(groups[k].params), groups[k].lr.value_or(lr), groups[k].weight_decay.value_or(weight_decay)};
+    if (!(group.lr >= 0)) throw ValueError(cat("[", name, "] lr must be >= 0, got ", group.lr, " (group ", k, ")"));
+    if (!(group.weight_decay >= 0))
+      throw ValueError(cat("[", name, "] weight_decay must be >= 0, got ", group.weight_decay, " (group ", k, ")"));
+    for (const Tensor& p : group.params)
+      if (!p.defined() || !p.is_floating_point())
+        throw ValueError(cat("[", name, "] every parameter must be a defined float tensor (group ", k, ")"));
+    state_.resize(state_.size() + group.params.size());
+    groups_.push_back(std::move(group));
+  }
+}
+
+void Optimizer::step() {
+  NoGradGuard no_grad;
+  std::size_t position = 0;
+  for (const Group& group : groups_)
+    for (Tensor p : group.params) {
+      State& s = state_[position++];
+      const Tensor g = p.grad();
+      if (!g.defined()) continue;
+      while (s.slots.size() < slot_names_.size()) s.slots.push_back(zeros_like(p));
+      ++s.step;
+      update(p, g, s, group);
+    }
+}
+
+void Optimizer::zero_grad() {
+  for (const Group& group : groups_)
+    for (const Tensor& p : group.params) p.set_grad(Tensor());
+}
+
+NamedTensors Optimizer::state_dict() const {
+  std::vector<double> lrs;
+  for (const Group& group : groups_) lrs.push_back(group.lr);
+  NamedTensors out{{"lr", tensor(lrs, {static_cast<int64_t>(lrs.size())}, Dtype::Float64)}};
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    if (state_[i].step == 0) continue;
+    out.emplace_back(cat("state.", i, ".step"), scalar_tensor(static_cast<double>(state_[i].step), Dtype::Int64));
+    for (std::size_t k = 0; k < slot_names_.size(); ++k)
+      out.emplace_back(cat("state.", i, ".", slot_names_[k]), state_[i].slots[k].detach());
+  }
+  return out;
+}
+
+void Optimizer::check_state_dict(const NamedTensors& state) const {
+  std::set<std::string> names;
+  for (const auto& [name, _] : state) names.insert(name);
+  std::vector<Entry> expected{{"lr", Dtype::Float64, {static_cast<int64_t>(groups_.size())}}};
+  std::size_t i = 0;
+  for (const Group& group : groups_)
+    for (const Tensor& p : group.params) {
+      if (names.count(cat("state.", i, ".step"))) {
+        expected.push_back({cat("state.", i, ".step"), Dtype::Int64, {}});
+        for (const std::string& slot : slot_names_)
+          expected.push_back({cat("state.", i, ".", slot), p.dtype(), p.shape()});
+      }
+      ++i;
+    }
+  check_entries(state, expected);
+}
+
+void Optimizer::load_state_dict(const NamedTensors& state) {
+  check_state_dict(state);
+  const std::map<std::string, Tensor> by_name(state.begin(), state.end());
+  const std::vector<double> lrs = by_name.at("lr").to_vector();
+  for (std::size_t k = 0; k < groups_.size(); ++k) groups_[k].lr = lrs[k];
+  for (std::size_t i = 0; i < state_.size(); ++i) {
+    State s;
+    if (const auto it = by_name.find(cat("state.", i, ".step")); it != by_name.end()) {
+      s.step = static_cast<int64_t>(it->second.item());
+      for (const std::string& slot : slot_names_)
+        s.slots.push_back(by_name.at(cat("state.", i, ".", slot)).detach().clone());
+    }
+    state_[i] = std::move(s);
+  }
+}
+
+void check_entries(const NamedTensors& state, const std::vector<Entry>& expected) {
+  std::map<std::string, const Tensor*> given;
+  for (const auto& [name, t] : state)
+    if (!given.emplace(name, &t).second) throw ValueError(cat("entry '", name, "' appears twice"));
+  for (const Entry& e : expected) {
+    const auto it = given.find(e.name);
+    if (it == given.end()) throw ValueError(cat("missing entry '", e.name, "'"));
+    const Tensor& t = *it->second;
+    if (t.dtype() != e.dtype)
+      throw ValueError(cat("entry '", e.name, "' is ", dtype_name(t.dtype()), ", expected ", dtype_name(e.dtype)));
+    if (t.shape() != e.shape)
+      throw ShapeError(cat("entry '", e.name, "' has shape ", shape_str(t.shape()), ", expected ", shape_str(e.shape)));
+    given.erase(it);
+  }
+  if (!given.empty()) throw ValueError(cat("unexpected entry '", given.begin()->first, "'"));
+}
+
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm_type) {
+  if (!(norm_type > 0)) throw ValueError(cat("[clip_grad_norm] norm_type must be > 0 or inf, got ", norm_type));
+  const bool inf = std::isinf(norm_type);
+  double total = 0;
+  for (const Tensor& p : params) {
+    const Tensor g = p.grad();
+    if (!g.defined()) continue;
+    dispatch_float(g.dtype(), "clip_grad_norm", [&]<class T>() {
+      const T* d = g.data<T>();
+      if (inf) {
+        for (int64_t i = 0; i < g.numel(); ++i) total = std::max<double>(total, std::abs(d[i]));
+        return;
+      }
+      total += deterministic_sum(g.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+        double s = 0;
+        for (int64_t i = lo; i < hi; ++i)
+          s += norm_type == 2 ? double(d[i]) * d[i] : std::pow(std::abs(double(d[i])), norm_type);
+        return s;
+      });
+    });
+  }
+  if (!inf) total = std::pow(total, 1 / norm_type);
+  const double coef = max_norm / (total + 1e-6);
+  if (coef < 1)
+    for (const Tensor& p : params)
+      if (Tensor g = p.grad(); g.defined())
+        dispatch_float(g.dtype(), "clip_grad_norm", [&]<class T>() {
+          T* d = g.data<T>();
+          parallel_for(g.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+            for (int64_t i = lo; i < hi; ++i) d[i] *= static_cast<T>(coef);
+          });
+        });
+  return total;
+}
+
+}  // namespace humble::optim
