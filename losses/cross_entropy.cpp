@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -175,9 +176,16 @@ T exp_of(double x) {
   }
 }
 
+// Pass 1 and 2 over a row: its max m, Σ exp(z − m) and Σ z.
+template <class T>
+struct RowSums {
+  T m;
+  double sum_exp, sum_z;
+};
+
 // The row's last, partial block [c, n) as a whole block of kLanes values: read in place when the
 // memory after the row is readable (up to readable_end; the extra lanes are then ignored),
-// otherwise copied into `padded`. A short row then costs one vector pass, not n scalar ones.
+// otherwise copied into `padded`.
 template <class T>
 const T* tail_block(const T* row, int64_t c, int64_t n, const T* readable_end, T (&padded)[kLanes]) {
   if (readable_end - (row + c) >= kLanes) return row + c;
@@ -185,18 +193,15 @@ const T* tail_block(const T* row, int64_t c, int64_t n, const T* readable_end, T
   return padded;
 }
 
-// max over a contiguous row, as an integer max over order keys (which GCC vectorizes).
+// A contiguous row of n values: the max as an integer max over order keys; the sums over whole
+// blocks in kLanes accumulators (added pairwise at the end), then over the last, partial block,
+// whose exponentials are computed as a whole block and added one at a time.
 template <class T>
-T row_max(const T* z, int64_t n) {
+RowSums<T> row_sums(const T* z, int64_t n, const T* readable_end) {
   auto best = order_key(-std::numeric_limits<T>::infinity());
   for (int64_t c = 0; c < n; ++c) best = std::max(best, order_key(z[c]));
-  return from_order_key(best);
-}
+  const T m = from_order_key(best);
 
-// Σ exp(z − m) and Σ z over a contiguous row of n values: whole blocks in kLanes accumulators
-// (added pairwise at the end), then the last, partial block one value at a time.
-template <class T>
-std::pair<double, double> exp_sums(const T* z, int64_t n, const T* readable_end, T m) {
   const int64_t whole = n / kLanes * kLanes;
   double sum_exp = 0, sum_z = 0;
   if (whole > 0) {
@@ -215,16 +220,59 @@ std::pair<double, double> exp_sums(const T* z, int64_t n, const T* readable_end,
     sum_z = lane_z[0];
   }
   if (whole < n) {
-    T padded[kLanes];
+    T padded[kLanes], e[kLanes];
     const T* v = tail_block(z, whole, n, readable_end, padded);
-    T e[kLanes];
     for (int j = 0; j < kLanes; ++j) e[j] = exp_of<T>(v[j] - m);
     for (int j = 0; j < n - whole; ++j) {
       sum_exp += e[j];
       sum_z += v[j];
     }
   }
-  return {sum_exp, sum_z};
+  return {m, sum_exp, sum_z};
+}
+
+// Short rows (C < kLanes, stride 1) go kLanes at a time, one row per lane, so that their passes
+// vectorize across rows: each group is first copied transposed, block[c·kLanes + j] = z_{row j, c}.
+bool short_rows(const Problem& p) { return p.stride == 1 && p.classes < kLanes; }
+
+// `count` (≤ kLanes) contiguous rows of C values at `rows` into `block`, and back; missing rows
+// read as 0. Whole groups go straight through (the fixed kLanes inner loop vectorizes), the last,
+// partial group of the tensor through a padded copy.
+template <class T>
+void transpose_rows(const T* rows, int64_t C, int count, T (&block)[kLanes * kLanes]) {
+  T padded[kLanes * kLanes];
+  if (count < kLanes) {
+    std::fill(std::copy(rows, rows + count * C, padded), padded + kLanes * C, T(0));
+    rows = padded;
+  }
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < kLanes; ++j) block[c * kLanes + j] = rows[j * C + c];
+}
+template <class T>
+void untranspose_rows(const T (&block)[kLanes * kLanes], int64_t C, int count, T* rows) {
+  T padded[kLanes * kLanes];
+  T* to = count < kLanes ? padded : rows;
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < kLanes; ++j) to[j * C + c] = block[c * kLanes + j];
+  if (count < kLanes) std::copy(padded, padded + count * C, rows);
+}
+
+template <class T>
+void short_row_sums(const T (&block)[kLanes * kLanes], int64_t C, RowSums<T> (&sums)[kLanes]) {
+  using Key = decltype(order_key(T()));
+  Key best[kLanes];
+  std::fill(best, best + kLanes, order_key(-std::numeric_limits<T>::infinity()));
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < kLanes; ++j) best[j] = std::max(best[j], order_key(block[c * kLanes + j]));
+  T m[kLanes];
+  double sum_exp[kLanes] = {}, sum_z[kLanes] = {};
+  for (int j = 0; j < kLanes; ++j) m[j] = from_order_key(best[j]);
+  for (int64_t c = 0; c < C; ++c)
+    for (int j = 0; j < kLanes; ++j) {
+      sum_exp[j] += exp_of<T>(block[c * kLanes + j] - m[j]);
+      sum_z[j] += block[c * kLanes + j];
+    }
+  for (int j = 0; j < kLanes; ++j) sums[j] = {m[j], sum_exp[j], sum_z[j]};
 }
 
 struct RowForward {
@@ -232,16 +280,14 @@ struct RowForward {
   double nll = 0, smoothing = 0;  // NLL_n and CE(u, p)_n
 };
 
-// Pass 1 and 2 over one row (math at the top of the file). z: the row's C logits, contiguous and
-// readable up to z_end; t: its C target probabilities, or null for index targets, whose class is y.
+// The rest of a row's forward, from its sums (math at the top of the file). z: the row's C logits,
+// contiguous; t: its C target probabilities, or null for index targets, whose class is y.
 template <class T>
-RowForward forward_row(const Problem& p, const T* z, const T* z_end, const T* t, int64_t y) {
-  const T m = row_max(z, p.classes);
-  const auto [sum_exp, sum_z] = exp_sums(z, p.classes, z_end, m);
+RowForward finish_row(const Problem& p, const RowSums<T>& sums, const T* z, const T* t, int64_t y) {
   // Σ w z and Σ w over the remaining classes, how many remain; A1 = Σ w t z, A0 = Σ w t.
-  double wz = sum_z, w_total = static_cast<double>(p.classes), a1 = 0, a0 = 0;
+  double wz = sums.sum_z, w_total = static_cast<double>(p.classes), a1 = 0, a0 = 0;
   int64_t remaining = p.classes;
-  if (!p.weight.empty() || t != nullptr || !std::isfinite(sum_z)) {  // weights, probabilities, or ±inf/NaN in z
+  if (!p.weight.empty() || t != nullptr || !std::isfinite(sums.sum_z)) {  // weights, probabilities, or ±inf/NaN
     wz = w_total = 0;
     remaining = 0;
     for (int64_t c = 0; c < p.classes; ++c) {
@@ -266,7 +312,7 @@ RowForward forward_row(const Problem& p, const T* z, const T* z_end, const T* t,
   const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
   const double b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
   const double eps = (all || remaining > 1) ? p.eps : 0.0;
-  const double lse = m + std::log(sum_exp);
+  const double lse = sums.m + std::log(sums.sum_exp);
   // Index targets: NLL = w_y·(lse − z_y), the difference first — w_y·lse − w_y·z_y would cancel two
   // rounded products (with FMA, a confidently right row could get a loss of −1e-13 instead of 0).
   const double nll = t == nullptr ? a0 * (lse - z[y]) : a0 * lse - a1;
@@ -281,12 +327,41 @@ const T* gather_row(const Problem& p, const T* first, std::vector<T>& scratch) {
   return scratch.data();
 }
 
-int64_t row_grain(const Problem& p) { return std::max<int64_t>(1, kElementwiseGrain / p.classes); }
+// parallel_for over the rows, handing out whole groups of kLanes rows when rows are short.
+void parallel_rows(const Problem& p, const std::function<void(int64_t, int64_t)>& body) {
+  const int64_t unit = short_rows(p) ? kLanes : 1;
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (p.classes * unit));
+  parallel_for((p.rows + unit - 1) / unit, grain,
+               [&](int64_t lo, int64_t hi) { body(lo * unit, std::min(hi * unit, p.rows)); });
+}
 
 // The forward over rows [lo, hi).
 template <class T>
 HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
                                      Forward& out) {
+  const auto finish = [&](int64_t row, const RowSums<T>& sums, const T* zr, const T* tr) {
+    const RowForward r = finish_row(p, sums, zr, tr, p.soft ? -1 : p.labels[row]);
+    out.stats[row] = r.stat;
+    out.loss[row] = (1 - r.stat.eps) * r.nll + r.stat.eps * r.smoothing;
+    if (!out.nll.empty()) {
+      out.nll[row] = r.nll;
+      out.smoothing[row] = r.smoothing;
+    }
+  };
+  if (short_rows(p)) {
+    T block[kLanes * kLanes];
+    RowSums<T> sums[kLanes];
+    for (int64_t first = lo; first < hi; first += kLanes) {
+      const int count = static_cast<int>(std::min<int64_t>(kLanes, hi - first));
+      transpose_rows(z + first * p.classes, p.classes, count, block);
+      short_row_sums(block, p.classes, sums);
+      for (int j = 0; j < count; ++j) {
+        const int64_t row = first + j;
+        if (!p.ignored(row)) finish(row, sums[j], z + row * p.classes, p.soft ? soft + row * p.classes : nullptr);
+      }
+    }
+    return;
+  }
   std::vector<T> z_row, t_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
     if (p.ignored(row)) continue;
@@ -298,13 +373,7 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
       z_end = zr + z_row.size();
       if (tr != nullptr) tr = gather_row(p, tr, t_row);
     }
-    const RowForward r = forward_row(p, zr, z_end, tr, p.soft ? -1 : p.labels[row]);
-    out.stats[row] = r.stat;
-    out.loss[row] = (1 - r.stat.eps) * r.nll + r.stat.eps * r.smoothing;
-    if (!out.nll.empty()) {
-      out.nll[row] = r.nll;
-      out.smoothing[row] = r.smoothing;
-    }
+    finish(row, row_sums(zr, p.classes, z_end), zr, tr);
   }
 }
 
@@ -317,7 +386,7 @@ Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
     out.nll.resize(p.rows);
     out.smoothing.resize(p.rows);
   }
-  parallel_for(p.rows, row_grain(p), [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out); });
+  parallel_rows(p, [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out); });
   return out;
 }
 
@@ -340,35 +409,59 @@ Tensor reduce_rows(const Problem& p, const std::vector<double>& values, const Sh
   return scalar_tensor(total, dtype);
 }
 
-// One row's gradient dz = (p·S − w⊙q′)·scale, with p = exp(z − lse), into a contiguous dst;
-// z is contiguous and readable up to z_end.
+// The gradient of L rows with index targets (one per lane), dz_c = (p_c·S − w_c·q′_c)·scale with
+// p = exp(z − lse): q′_y = (1 − ε) + ε·share (AllClasses) or 1 − ε (OtherClasses) on the target
+// class y, ε·share on every other remaining class under either convention, 0 on ruled-out ones.
+template <int L>
+struct IndexRows {
+  double lse[L], target_weight[L], scale[L];  // lse, S, scale
+  double target_q[L], smoothing_q[L];         // w_y·q′_y; ε·share, to be multiplied by w_c
+  int64_t y[L];
+
+  void set(int j, const Problem& p, const RowStat& r, double row_scale, int64_t row_y) {
+    const bool all = p.convention == SmoothingTarget::AllClasses;
+    lse[j] = r.lse;
+    target_weight[j] = r.target_weight;
+    scale[j] = row_scale;
+    target_q[j] = p.w(row_y) * ((1 - r.eps) + (all ? r.eps * r.share : 0.0));
+    smoothing_q[j] = r.eps * r.share;
+    y[j] = row_y;
+  }
+  void clear(int j) {  // a lane without a row: finite garbage, never stored
+    lse[j] = target_weight[j] = scale[j] = target_q[j] = smoothing_q[j] = 0;
+    y[j] = -1;
+  }
+  template <class T>
+  T gradient(int j, T zc, int64_t c, double w_c) const {
+    const double wq =
+        select(c == y[j], target_q[j], select(zc == -std::numeric_limits<T>::infinity(), 0.0, w_c * smoothing_q[j]));
+    return static_cast<T>(scale[j] * (exp_of<T>(zc - lse[j]) * target_weight[j] - wq));
+  }
+};
+
+// One row's gradient dz = (p·S − w⊙q′)·scale into a contiguous dst; z is contiguous and
+// readable up to z_end.
 template <class T>
 void gradient_row(const Problem& p, const T* z, const T* z_end, const T* t, int64_t y, const RowStat& r, double scale,
                   T* dst) {
-  constexpr T kRuledOut = -std::numeric_limits<T>::infinity();
-  const bool all = p.convention == SmoothingTarget::AllClasses;
   if (t != nullptr) {  // probability targets: q′_c = (1 − ε)·t_c + ε·u_c
+    const bool all = p.convention == SmoothingTarget::AllClasses;
     for (int64_t c = 0; c < p.classes; ++c) {
-      const double u = z[c] == kRuledOut ? 0.0 : all ? r.share : r.share * (1 - t[c]);
+      const double u = z[c] == kNegInf ? 0.0 : all ? r.share : r.share * (1 - t[c]);
       const double q = (1 - r.eps) * t[c] + r.eps * u;
       dst[c] = static_cast<T>(scale * (exp_of<T>(z[c] - r.lse) * r.target_weight - p.w(c) * q));
     }
     return;
   }
-  // Index targets: q′_c = ε·share on every remaining class but y, under either convention, and 0
-  // on ruled-out ones; the target class is then redone with its own q′_y.
-  const double smoothing_q = r.eps * r.share;
+  IndexRows<1> row;
+  row.set(0, p, r, scale, y);
   const auto write = [&](auto weight) {  // weight(c) is w_c, read for whole blocks (padded past C)
-    const auto gradient = [&](T zc, int64_t c) {
-      return static_cast<T>(
-          scale * (exp_of<T>(zc - r.lse) * r.target_weight - select(zc == kRuledOut, 0.0, weight(c) * smoothing_q)));
-    };
     const int64_t whole = p.classes / kLanes * kLanes;
-    for (int64_t c = 0; c < whole; ++c) dst[c] = gradient(z[c], c);
+    for (int64_t c = 0; c < whole; ++c) dst[c] = row.gradient(0, z[c], c, weight(c));
     if (whole < p.classes) {  // the last, partial block: computed whole, stored in part
       T padded[kLanes], out[kLanes];
       const T* v = tail_block(z, whole, p.classes, z_end, padded);
-      for (int j = 0; j < kLanes; ++j) out[j] = gradient(v[j], whole + j);
+      for (int j = 0; j < kLanes; ++j) out[j] = row.gradient(0, v[j], whole + j, weight(whole + j));
       for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = out[j];
     }
   };
@@ -377,14 +470,37 @@ void gradient_row(const Problem& p, const T* z, const T* z_end, const T* t, int6
   } else {
     write([w = p.weight.data()](int64_t c) { return w[c]; });
   }
-  const double q_y = (1 - r.eps) + (all ? r.eps * r.share : 0.0);
-  dst[y] = static_cast<T>(scale * (std::exp(z[y] - r.lse) * r.target_weight - p.w(y) * q_y));
 }
 
 // The backward over rows [lo, hi); scale_n is g[n] (no reduction) or reduced_scale.
 template <class T>
 HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const std::vector<RowStat>& stats, const T* z, const T* soft,
                                       const double* g, double reduced_scale, T* dst, int64_t lo, int64_t hi) {
+  const auto scale_of = [&](int64_t row) { return p.reduction == Reduction::None ? g[row] : reduced_scale; };
+  if (short_rows(p) && !p.soft) {  // kLanes rows at a time, transposed (see short_rows)
+    T block[kLanes * kLanes], out[kLanes * kLanes];
+    IndexRows<kLanes> rows;
+    for (int64_t first = lo; first < hi; first += kLanes) {
+      const int count = static_cast<int>(std::min<int64_t>(kLanes, hi - first));
+      transpose_rows(z + first * p.classes, p.classes, count, block);
+      for (int j = 0; j < kLanes; ++j) {
+        const int64_t row = first + j;
+        if (j < count && !p.ignored(row)) {
+          rows.set(j, p, stats[row], scale_of(row), p.labels[row]);
+        } else {
+          rows.clear(j);
+        }
+      }
+      for (int64_t c = 0; c < p.classes; ++c) {
+        const double w_c = p.w(c);
+        for (int j = 0; j < kLanes; ++j) out[c * kLanes + j] = rows.gradient(j, block[c * kLanes + j], c, w_c);
+      }
+      untranspose_rows(out, p.classes, count, dst + first * p.classes);
+      for (int j = 0; j < count; ++j)
+        if (p.ignored(first + j)) std::fill(dst + (first + j) * p.classes, dst + (first + j + 1) * p.classes, T(0));
+    }
+    return;
+  }
   std::vector<T> z_row, t_row, d_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
     const int64_t base = p.offset(row);
@@ -404,8 +520,7 @@ HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const std::vector<RowSta
         z_end = zr + z_row.size();
         if (tr != nullptr) tr = gather_row(p, tr, t_row);
       }
-      const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale;
-      gradient_row(p, zr, z_end, tr, p.soft ? -1 : p.labels[row], stats[row], scale, dr);
+      gradient_row(p, zr, z_end, tr, p.soft ? -1 : p.labels[row], stats[row], scale_of(row), dr);
     }
     if (p.stride != 1)
       for (int64_t c = 0; c < p.classes; ++c) dst[base + c * p.stride] = d_row[c];
@@ -421,8 +536,8 @@ Tensor backward(const Problem& p, const std::vector<RowStat>& stats, const Tenso
   T* dst = dz.data<T>();
   const std::vector<double> g = grad_output.to_vector();
   const double reduced_scale = p.reduction == Reduction::Mean ? (denominator > 0 ? g[0] / denominator : 0.0) : g[0];
-  parallel_for(p.rows, row_grain(p),
-               [&](int64_t lo, int64_t hi) { backward_rows(p, stats, z, soft, g.data(), reduced_scale, dst, lo, hi); });
+  parallel_rows(
+      p, [&](int64_t lo, int64_t hi) { backward_rows(p, stats, z, soft, g.data(), reduced_scale, dst, lo, hi); });
   return dz;
 }
 

@@ -225,7 +225,7 @@ TEST_CASE("binary_cross_entropy_with_logits: label_smoothing ε equals the expli
   CHECK(per_item == Values{1e4, 1e4, 800, 800});
 }
 
-TEST_CASE("kl_div and distillation: zero for identical distributions; the teacher gets no gradient") {
+TEST_CASE("kl_div and distillation: zero for identical distributions, and the teacher gets no gradient") {
   Generator gen(61);
   const Tensor logits = randn({3, 5}, gen, Dtype::Float64);  // (3, 5)
   const Tensor log_p = log_softmax(logits, 1);

@@ -205,6 +205,7 @@ TEST_CASE("cross_entropy: the worked example matches PyTorch and differs from th
   const Tensor z = f64(w.at("logits").get<Values>(), {3, 4}, true);  // (3, 4)
   const std::vector<int64_t> y = w.at("target").get<std::vector<int64_t>>();
   REQUIRE(y == std::vector<int64_t>{0, -100, 2});
+  REQUIRE(w.at("logits").get<Values>() == Values{2, 0.5, -1, 0, 0.1, 1.5, 0.3, -0.5, -0.2, 0.4, 2.2, 1});  // as printed
   const double torch_value = w.at("torch_value"), torch_widely_copied = w.at("widely_copied_value");
 
   const double humble_value = cross_entropy(z, labels(y), {.label_smoothing = eps}).item();
@@ -225,7 +226,7 @@ TEST_CASE("cross_entropy: the worked example matches PyTorch and differs from th
   CHECK(std::abs(widely_copied - humble_value) > 1e-3);
 
   MESSAGE(
-      "worked example (z = [[2, 0.5, -1, 0], [0.1, 1.5, 0.3, -0.5], [-0.3, 0.2, 2.5, 1]], y = [0, -100, 2], "
+      "worked example (z = [[2, 0.5, -1, 0], [0.1, 1.5, 0.3, -0.5], [-0.2, 0.4, 2.2, 1]], y = [0, -100, 2], "
       "eps = 0.1, mean): PyTorch ",
       digits(torch_value), ", humble ", digits(humble_value), ", widely copied formulation ", digits(widely_copied));
 }
@@ -423,7 +424,7 @@ TEST_CASE("cross_entropy: a target index out of range throws ValueError naming t
   CHECK_THROWS_AS(cross_entropy(z, labels({-100, 0, 1}), {.ignore_index = -1}), ValueError);
 }
 
-TEST_CASE("cross_entropy: an ignore_index inside [0, C) is allowed and ignores that class's rows") {
+TEST_CASE("cross_entropy: an ignore_index that is a real class (0 <= ignore_index < C) ignores that class's rows") {
   Generator gen(29);
   const Tensor z = randn({6, 4}, gen, Dtype::Float64);  // (6, 4)
   const Tensor w = f64({0.5, 1.0, 1.5, 2.0}, {4});
@@ -477,7 +478,7 @@ TEST_CASE("cross_entropy: a weight of the wrong length, sign or dtype throws, na
   check_message(with_weight(float32), {"[cross_entropy]", "weight", "float32", "float64"});
 }
 
-TEST_CASE("cross_entropy: logits must be float and at least (N, C); targets must fit them") {
+TEST_CASE("cross_entropy: logits must be float and at least (N, C), and targets must fit them") {
   const Tensor y = labels({0, 2});
   const Tensor one_d = f64({1, 2, 3}, {3});
   CHECK_THROWS_AS(cross_entropy(one_d, labels({0})), ShapeError);

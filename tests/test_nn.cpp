@@ -78,7 +78,7 @@ TEST_CASE("test_nn: parameters are registered by name with dotted paths") {
   CHECK_THROWS_AS(bad.add(""), ValueError);
 }
 
-TEST_CASE("test_nn: train/eval switch layer behaviour only, recursively; zero_grad clears grads") {
+TEST_CASE("test_nn: train/eval switch layer behaviour only, recursively, and zero_grad clears grads") {
   LeNet net;
   CHECK(net.is_training());
   net.eval();

@@ -175,7 +175,8 @@ TEST_CASE("svg: a title too wide for its panel wraps onto more lines") {
   const std::string bold = "font-weight=\"bold\">";
   for (std::size_t at = svg.find(bold); at != std::string::npos; at = svg.find(bold, at + 1)) {
     const std::size_t begin = at + bold.size();
-    joined += (joined.empty() ? "" : " ") + svg.substr(begin, svg.find("</text>", begin) - begin);
+    if (!joined.empty()) joined += ' ';
+    joined += svg.substr(begin, svg.find("</text>", begin) - begin);
   }
   CHECK(joined == title);
   CHECK(occurrences(svg, bold) == 2);

@@ -212,7 +212,7 @@ def worked_example():
     eps, C = 0.1, 4
     logits = torch.tensor([[2.0, 0.5, -1.0, 0.0],
                            [0.1, 1.5, 0.3, -0.5],
-                           [-0.3, 0.2, 2.5, 1.0]], dtype=torch.float64)
+                           [-0.2, 0.4, 2.2, 1.0]], dtype=torch.float64)
     target = torch.tensor([0, -100, 2])
     value = F.cross_entropy(logits, target, label_smoothing=eps)
     # The widely copied formulation: the smoothing term averages over every row, the ignored one
