@@ -60,7 +60,7 @@ TEST_CASE("autograd: a shared subexpression (diamond graph) is differentiated on
   CHECK(y.grad().item() == 9);
 }
 
-TEST_CASE("autograd: retain_graph allows a second backward; without it the second one throws") {
+TEST_CASE("autograd: retain_graph allows a second backward, without it the second one throws") {
   // L = Σ x²: one backward gives 2x; a second one on the retained graph adds another 2x.
   const Tensor x = leaf({1, -2, 0.5}, {3});
   const Tensor loss = sum(x * x);
@@ -111,7 +111,7 @@ TEST_CASE("autograd: detach cuts the graph") {
   CHECK(x.grad().to_vector() == Values{2, 6});
 }
 
-TEST_CASE("autograd: leaf gradients accumulate across backward calls; set_grad replaces or clears") {
+TEST_CASE("autograd: leaf gradients accumulate across backward calls, set_grad replaces or clears") {
   // Σ 2x then Σ 3x: the gradients add up to 5 per element.
   const Tensor x = leaf({1, 2}, {2});
   CHECK_FALSE(x.grad().defined());  // no backward has reached it yet
@@ -235,7 +235,7 @@ TEST_CASE("autograd: a branch that returns no gradient does not block the others
   CHECK(x.grad().to_vector() == Values{6, 6});
 }
 
-TEST_CASE("graph lifetime: backward frees closures and saved tensors; dropping tensors frees nodes") {
+TEST_CASE("graph lifetime: backward frees closures and saved tensors, dropping tensors frees nodes") {
   const int64_t start = Node::live_count();
   const Tensor x = leaf({1, 2, 3}, {3});
   const Tensor w = leaf({0.5, -1, 2}, {3});

@@ -98,11 +98,11 @@ TEST_CASE("matmul: a hand-computed product is exact in both dtypes") {
 
 TEST_CASE("matmul: agrees with a naive triple loop on odd shapes, every transpose flag, and batches") {
   const std::vector<Problem> problems = {
-      {0, 0, 1, 1, 1},    {0, 0, 7, 13, 5},  {0, 0, 1, 17, 9},  // 1×1, odd sizes, a single row
-      {0, 0, 9, 17, 1},   {0, 0, 9, 1, 11},  {0, 0, 1, 31, 1},  // a single column, K = 1, a dot product
-      {0, 0, 64, 65, 33},                                       // past OpenBLAS's small-matrix paths
-      {3, 3, 7, 13, 5},   {3, 0, 7, 13, 5},  {0, 3, 7, 13, 5},  // batched, 3-D @ 2-D, 2-D @ 3-D
-      {1, 1, 1, 5, 1},    {2, 2, 1, 9, 4},                      // batch of one, rows of one
+      {0, 0, 1, 1, 1},    {0, 0, 7, 13, 5}, {0, 0, 1, 17, 9},  // 1×1, odd sizes, a single row
+      {0, 0, 9, 17, 1},   {0, 0, 9, 1, 11}, {0, 0, 1, 31, 1},  // a single column, K = 1, a dot product
+      {0, 0, 64, 65, 33},                                      // past OpenBLAS's small-matrix paths
+      {3, 3, 7, 13, 5},   {3, 0, 7, 13, 5}, {0, 3, 7, 13, 5},  // batched, 3-D @ 2-D, 2-D @ 3-D
+      {1, 1, 1, 5, 1},    {2, 2, 1, 9, 4},                     // batch of one, rows of one
   };
   Generator gen(31);
   int checked = 0;

@@ -101,31 +101,56 @@ std::vector<GradCase> grad_cases() {
   };
 
   // Unary and scalar ops on (2, 3).
-  unary("neg", [](const Tensor& x) { return neg(x); }, normal({2, 3}));
-  unary("unary minus", [](const Tensor& x) { return -x; }, normal({2, 3}));
-  unary("exp", [](const Tensor& x) { return exp(x); }, normal({2, 3}));
-  unary("log", [](const Tensor& x) { return log(x); }, in_range({2, 3}, 0.5, 3));
-  unary("sqrt", [](const Tensor& x) { return sqrt(x); }, in_range({2, 3}, 0.5, 3));
-  unary("abs", [](const Tensor& x) { return abs(x); }, away_from_zero({2, 3}));
-  unary("tanh", [](const Tensor& x) { return tanh(x); }, normal({2, 3}));
-  unary("sigmoid", [](const Tensor& x) { return sigmoid(x * 3.0); }, normal({2, 3}));
-  unary("relu", [](const Tensor& x) { return relu(x); }, away_from_zero({2, 3}));
-  unary("leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, away_from_zero({2, 3}));
-  unary("leaky_relu default", [](const Tensor& x) { return leaky_relu(x); }, away_from_zero({2, 3}));
-  unary("gelu", [](const Tensor& x) { return gelu(x * 2.0); }, normal({2, 3}));
-  unary("pow 3", [](const Tensor& x) { return pow(x, 3); }, normal({2, 3}));
-  unary("pow 0.5", [](const Tensor& x) { return pow(x, 0.5); }, in_range({2, 3}, 0.5, 3));
-  unary("pow -2", [](const Tensor& x) { return pow(x, -2); }, in_range({2, 3}, 0.5, 3));
-  unary("pow 0", [](const Tensor& x) { return pow(x, 0); }, normal({2, 3}));
-  unary("clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.5); }, normal({3, 4}));
-  unary("x + s", [](const Tensor& x) { return x + 1.5; }, normal({2, 3}));
-  unary("x - s", [](const Tensor& x) { return x - 1.5; }, normal({2, 3}));
-  unary("x * s", [](const Tensor& x) { return x * 2.5; }, normal({2, 3}));
-  unary("x / s", [](const Tensor& x) { return x / 2.5; }, normal({2, 3}));
-  unary("s + x", [](const Tensor& x) { return 1.5 + x; }, normal({2, 3}));
-  unary("s - x", [](const Tensor& x) { return 1.5 - x; }, normal({2, 3}));
-  unary("s * x", [](const Tensor& x) { return 2.5 * x; }, normal({2, 3}));
-  unary("s / x", [](const Tensor& x) { return 2.5 / x; }, away_from_zero({2, 3}));
+  unary(
+      "neg", [](const Tensor& x) { return neg(x); }, normal({2, 3}));
+  unary(
+      "unary minus", [](const Tensor& x) { return -x; }, normal({2, 3}));
+  unary(
+      "exp", [](const Tensor& x) { return exp(x); }, normal({2, 3}));
+  unary(
+      "log", [](const Tensor& x) { return log(x); }, in_range({2, 3}, 0.5, 3));
+  unary(
+      "sqrt", [](const Tensor& x) { return sqrt(x); }, in_range({2, 3}, 0.5, 3));
+  unary(
+      "abs", [](const Tensor& x) { return abs(x); }, away_from_zero({2, 3}));
+  unary(
+      "tanh", [](const Tensor& x) { return tanh(x); }, normal({2, 3}));
+  unary(
+      "sigmoid", [](const Tensor& x) { return sigmoid(x * 3.0); }, normal({2, 3}));
+  unary(
+      "relu", [](const Tensor& x) { return relu(x); }, away_from_zero({2, 3}));
+  unary(
+      "leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, away_from_zero({2, 3}));
+  unary(
+      "leaky_relu default", [](const Tensor& x) { return leaky_relu(x); }, away_from_zero({2, 3}));
+  unary(
+      "gelu", [](const Tensor& x) { return gelu(x * 2.0); }, normal({2, 3}));
+  unary(
+      "pow 3", [](const Tensor& x) { return pow(x, 3); }, normal({2, 3}));
+  unary(
+      "pow 0.5", [](const Tensor& x) { return pow(x, 0.5); }, in_range({2, 3}, 0.5, 3));
+  unary(
+      "pow -2", [](const Tensor& x) { return pow(x, -2); }, in_range({2, 3}, 0.5, 3));
+  unary(
+      "pow 0", [](const Tensor& x) { return pow(x, 0); }, normal({2, 3}));
+  unary(
+      "clamp", [](const Tensor& x) { return clamp(x, -0.5, 0.5); }, normal({3, 4}));
+  unary(
+      "x + s", [](const Tensor& x) { return x + 1.5; }, normal({2, 3}));
+  unary(
+      "x - s", [](const Tensor& x) { return x - 1.5; }, normal({2, 3}));
+  unary(
+      "x * s", [](const Tensor& x) { return x * 2.5; }, normal({2, 3}));
+  unary(
+      "x / s", [](const Tensor& x) { return x / 2.5; }, normal({2, 3}));
+  unary(
+      "s + x", [](const Tensor& x) { return 1.5 + x; }, normal({2, 3}));
+  unary(
+      "s - x", [](const Tensor& x) { return 1.5 - x; }, normal({2, 3}));
+  unary(
+      "s * x", [](const Tensor& x) { return 2.5 * x; }, normal({2, 3}));
+  unary(
+      "s / x", [](const Tensor& x) { return 2.5 / x; }, away_from_zero({2, 3}));
 
   // Binary ops, same shapes and every kind of broadcasting (both operands stretched included).
   const std::vector<std::pair<std::string, Binary>> binaries = {
@@ -147,18 +172,21 @@ std::vector<GradCase> grad_cases() {
   for (const auto& [name, f] : binaries)
     for (const auto& [sa, sb] : shape_pairs) {
       const bool divides = name == "div" || name == "operator/";
-      add_case(name + " " + shape_str(sa) + " & " + shape_str(sb),
-               [f](const Tensors& in) { return f(in[0], in[1]); },
+      add_case(name + " " + shape_str(sa) + " & " + shape_str(sb), [f](const Tensors& in) { return f(in[0], in[1]); },
                {normal(sa), divides ? away_from_zero(sb) : normal(sb)});
     }
   // One operand without gradient.
   add_case("mul, b constant", [](const Tensors& in) { return in[0] * in[1]; },
            {normal({2, 3}), constant({1, 2, 3}, {3})});
   add_case("where (cond (2, 3), a (2, 1), b (3))",
-           [](const Tensors& in) { return where(constant({1, 0, 0, 1, 1, 0}, {2, 3}), in[0], in[1]); },
+           [](const Tensors& in) {
+             return where(constant({1, 0, 0, 1, 1, 0}, {2, 3}), in[0], in[1]);
+           },
            {normal({2, 1}), normal({3})});
   add_case("where (int64 cond (3), a (2, 3), b ())",
-           [](const Tensors& in) { return where(constant({0, 5, -1}, {3}, Dtype::Int64), in[0], in[1]); },
+           [](const Tensors& in) {
+             return where(constant({0, 5, -1}, {3}, Dtype::Int64), in[0], in[1]);
+           },
            {normal({2, 3}), normal({})});
 
   // Reductions over (2, 3, 4): all dims, one dim, several (non-adjacent) dims, keepdim.
@@ -185,52 +213,97 @@ std::vector<GradCase> grad_cases() {
   add_case("logsumexp with a -inf entry", [](const Tensors& in) { return logsumexp(in[0], {1}); },
            {leaf(constant({0.3, -kInf, 1.2, -0.4, 0.8, 2.0}, {2, 3}))});
   reduction("sum_to (3, 1)", [](const Tensor& x) { return sum_to(x, {3, 1}); });
-  unary("broadcast_to (2, 3, 4)", [](const Tensor& x) { return broadcast_to(x, {2, 3, 4}); }, normal({3, 1}));
+  unary(
+      "broadcast_to (2, 3, 4)",
+      [](const Tensor& x) {
+        return broadcast_to(x, {2, 3, 4});
+      },
+      normal({3, 1}));
 
   // Shape ops.
   reduction("reshape {4, -1}", [](const Tensor& x) { return reshape(x, {4, -1}); });
   reduction("view", [](const Tensor& x) { return x.view({6, 4}) * x.view({6, 4}); });
   reduction("flatten(1)", [](const Tensor& x) { return x.flatten(1); });
   reduction("squeeze(unsqueeze)", [](const Tensor& x) { return squeeze(unsqueeze(x, 1), 1) * sum(unsqueeze(x, -1)); });
-  unary("slice", [](const Tensor& x) { return x.slice(1, 3); }, normal({4, 3}));
-  unary("slice of a slice", [](const Tensor& x) { return x.slice(1, 4).slice(1, 3); }, normal({5, 2}));
-  unary("operator[]", [](const Tensor& x) { return x[2] * x[0]; }, normal({4, 3}));
-  unary("clone", [](const Tensor& x) { return x.clone(); }, normal({2, 3}));
+  unary(
+      "slice", [](const Tensor& x) { return x.slice(1, 3); }, normal({4, 3}));
+  unary(
+      "slice of a slice", [](const Tensor& x) { return x.slice(1, 4).slice(1, 3); }, normal({5, 2}));
+  unary(
+      "operator[]", [](const Tensor& x) { return x[2] * x[0]; }, normal({4, 3}));
+  unary(
+      "clone", [](const Tensor& x) { return x.clone(); }, normal({2, 3}));
   reduction("transpose(0, 2)", [](const Tensor& x) { return transpose(x, 0, 2); });
   reduction("transpose(-1, -2)", [](const Tensor& x) { return transpose(x, -1, -2); });
   reduction("permute {2, 0, 1}", [](const Tensor& x) { return permute(x, {2, 0, 1}); });
   reduction("permute {1, 2, 0}", [](const Tensor& x) { return permute(x, {1, 2, 0}); });
   add_case("cat dim 0", [](const Tensors& in) { return cat({in[0], in[1]}, 0); }, {normal({1, 3}), normal({2, 3})});
-  add_case("cat dim 1", [](const Tensors& in) { return cat({in[0], in[1], in[2]}, 1); },
+  add_case("cat dim 1",
+           [](const Tensors& in) {
+             return cat({in[0], in[1], in[2]}, 1);
+           },
            {normal({2, 1}), normal({2, 3}), normal({2, 2})});
-  add_case("cat dim -1 of 3-D", [](const Tensors& in) { return cat({in[0], in[1]}, -1); },
+  add_case("cat dim -1 of 3-D",
+           [](const Tensors& in) {
+             return cat({in[0], in[1]}, -1);
+           },
            {normal({2, 3, 1}), normal({2, 3, 2})});
-  add_case("cat dim 1 of 3-D, one input constant", [](const Tensors& in) { return cat({in[0], in[1]}, 1); },
+  add_case("cat dim 1 of 3-D, one input constant",
+           [](const Tensors& in) {
+             return cat({in[0], in[1]}, 1);
+           },
            {normal({2, 1, 2}), constant({1, 2, 3, 4, 5, 6, 7, 8}, {2, 2, 2})});
   add_case("stack dim 0", [](const Tensors& in) { return stack({in[0], in[1]}, 0); }, {normal({2, 3}), normal({2, 3})});
-  add_case("stack dim 1", [](const Tensors& in) { return stack({in[0], in[1], in[0]}, 1); },
+  add_case("stack dim 1",
+           [](const Tensors& in) {
+             return stack({in[0], in[1], in[0]}, 1);
+           },
            {normal({2, 3}), normal({2, 3})});
-  add_case("stack dim -1", [](const Tensors& in) { return stack({in[0], in[1]}, -1); }, {normal({2, 3}), normal({2, 3})});
-  unary("index_select with repeats",
-        [](const Tensor& x) { return index_select(x, constant({2, 0, 2, 2}, {4}, Dtype::Int64)); }, normal({3, 4}));
-  unary("gather dim 1 with repeats",
-        [](const Tensor& x) { return gather(x, 1, constant({2, 0, 2, 1, 1, 1}, {2, 3}, Dtype::Int64)); },
-        normal({2, 4}));
-  unary("gather dim 0 of 3-D",
-        [](const Tensor& x) { return gather(x, 0, constant({2, 0, 1, 1, 0, 0, 2, 2}, {2, 2, 2}, Dtype::Int64)); },
-        normal({3, 2, 2}));
-  unary("gather dim -1", [](const Tensor& x) { return gather(x, -1, constant({1, 0, 0, 0}, {2, 2}, Dtype::Int64)); },
-        normal({2, 3}));
+  add_case("stack dim -1",
+           [](const Tensors& in) {
+             return stack({in[0], in[1]}, -1);
+           },
+           {normal({2, 3}), normal({2, 3})});
+  unary(
+      "index_select with repeats",
+      [](const Tensor& x) {
+        return index_select(x, constant({2, 0, 2, 2}, {4}, Dtype::Int64));
+      },
+      normal({3, 4}));
+  unary(
+      "gather dim 1 with repeats",
+      [](const Tensor& x) {
+        return gather(x, 1, constant({2, 0, 2, 1, 1, 1}, {2, 3}, Dtype::Int64));
+      },
+      normal({2, 4}));
+  unary(
+      "gather dim 0 of 3-D",
+      [](const Tensor& x) {
+        return gather(x, 0, constant({2, 0, 1, 1, 0, 0, 2, 2}, {2, 2, 2}, Dtype::Int64));
+      },
+      normal({3, 2, 2}));
+  unary(
+      "gather dim -1",
+      [](const Tensor& x) {
+        return gather(x, -1, constant({1, 0, 0, 0}, {2, 2}, Dtype::Int64));
+      },
+      normal({2, 3}));
 
   // Softmax family.
-  unary("softmax dim 1", [](const Tensor& x) { return softmax(x, 1); }, normal({3, 5}));
-  unary("softmax dim 1 of 3-D", [](const Tensor& x) { return softmax(x, 1); }, normal({2, 3, 4}));
-  unary("softmax dim 0", [](const Tensor& x) { return softmax(x, 0); }, normal({3, 5}));
+  unary(
+      "softmax dim 1", [](const Tensor& x) { return softmax(x, 1); }, normal({3, 5}));
+  unary(
+      "softmax dim 1 of 3-D", [](const Tensor& x) { return softmax(x, 1); }, normal({2, 3, 4}));
+  unary(
+      "softmax dim 0", [](const Tensor& x) { return softmax(x, 0); }, normal({3, 5}));
   add_case("softmax with a -inf entry", [](const Tensors& in) { return softmax(in[0], 1); },
            {leaf(constant({0.3, -kInf, 1.2, -0.4, 0.8, 2.0}, {2, 3}))});
-  unary("log_softmax dim -1", [](const Tensor& x) { return log_softmax(x, -1); }, normal({3, 5}));
-  unary("log_softmax dim 1 of 3-D", [](const Tensor& x) { return log_softmax(x, 1); }, normal({2, 3, 4}));
-  unary("log_softmax dim 0", [](const Tensor& x) { return log_softmax(x, 0); }, normal({3, 5}));
+  unary(
+      "log_softmax dim -1", [](const Tensor& x) { return log_softmax(x, -1); }, normal({3, 5}));
+  unary(
+      "log_softmax dim 1 of 3-D", [](const Tensor& x) { return log_softmax(x, 1); }, normal({2, 3, 4}));
+  unary(
+      "log_softmax dim 0", [](const Tensor& x) { return log_softmax(x, 0); }, normal({3, 5}));
 
   // Matrix products: plain, batched, mixed 2-D/3-D, and every transpose flag.
   const auto product = [&](std::string name, Shape sa, Shape sb, bool ta, bool tb) {
@@ -258,7 +331,8 @@ std::vector<GradCase> grad_cases() {
            {constant({1, 2, 3, -1, 0, 4}, {2, 3}), normal({5, 3}), normal({5})});
 
   // Compositions: a tensor used several times, and cross-entropy written out of ops.
-  unary("x * x + exp(x) / x", [](const Tensor& x) { return x * x + exp(x) / x; }, away_from_zero({2, 3}));
+  unary(
+      "x * x + exp(x) / x", [](const Tensor& x) { return x * x + exp(x) / x; }, away_from_zero({2, 3}));
   add_case("cross-entropy from ops",
            [](const Tensors& in) {
              const Tensor target = one_hot(constant({2, 0, 1, 2}, {4}, Dtype::Int64), 3, Dtype::Float64);  // (4, 3)
@@ -314,20 +388,26 @@ TEST_CASE("ops: unary forward values in float32 and float64") {
       {"neg", [](const Tensor& x) { return neg(x); }, {1, -2, 0.5}, {-1, 2, -0.5}},
       {"unary minus", [](const Tensor& x) { return -x; }, {1, -2, 0.5}, {-1, 2, -0.5}},
       {"exp", [](const Tensor& x) { return exp(x); }, {0, 1, -1, kLn2}, {1, kE, 1 / kE, 2}},
-      {"log", [](const Tensor& x) { return log(x); }, {1, kE, 0.25, 1e-3},
+      {"log",
+       [](const Tensor& x) { return log(x); },
+       {1, kE, 0.25, 1e-3},
        {0, 1, -1.3862943611198906, -6.907755278982137}},
       {"log(0)", [](const Tensor& x) { return log(x); }, {0}, {-kInf}},
       {"sqrt", [](const Tensor& x) { return sqrt(x); }, {0, 1, 4, 2.25, 2}, {0, 1, 2, 1.5, 1.4142135623730951}},
       {"abs", [](const Tensor& x) { return abs(x); }, {-3, -0.5, 0, 2}, {3, 0.5, 0, 2}},
       {"tanh", [](const Tensor& x) { return tanh(x); }, {0, kLn2, -kLn2, kLn3, 20}, {0, 0.6, -0.6, 0.8, 1}},
       // σ(ln 3) = 3/4; far tails must not overflow into NaN.
-      {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, {0, kLn3, -kLn3, -30, 800, -800},
+      {"sigmoid",
+       [](const Tensor& x) { return sigmoid(x); },
+       {0, kLn3, -kLn3, -30, 800, -800},
        {0.5, 0.75, 0.25, 9.357622968839299e-14, 1, 0}},
       {"relu", [](const Tensor& x) { return relu(x); }, {-2, 0, 3, 0.25}, {0, 0, 3, 0.25}},
       {"leaky_relu 0.1", [](const Tensor& x) { return leaky_relu(x, 0.1); }, {-2, 0, 3}, {-0.2, 0, 3}},
       {"leaky_relu default 0.01", [](const Tensor& x) { return leaky_relu(x); }, {-2, 5}, {-0.02, 5}},
       // gelu(x) = x·Φ(x): Φ(1) = 0.8413447460685429, Φ(2) = 0.9772498680518208.
-      {"gelu", [](const Tensor& x) { return gelu(x); }, {0, 1, -1, 2},
+      {"gelu",
+       [](const Tensor& x) { return gelu(x); },
+       {0, 1, -1, 2},
        {0, 0.8413447460685429, -0.15865525393145707, 1.9544997361036416}},
       {"pow 2", [](const Tensor& x) { return pow(x, 2); }, {-3, 0.5, 2}, {9, 0.25, 4}},
       {"pow 0.5", [](const Tensor& x) { return pow(x, 0.5); }, {4, 9, 0.25}, {2, 3, 0.5}},
@@ -359,33 +439,109 @@ TEST_CASE("ops: binary forward values, operators and broadcasting in float32 and
   const Values a = {1, -2, 3, 4}, b = {2, 2, -1, 0.5};  // both (2, 2)
   const std::vector<BinaryRow> rows = {
       {"add", add_f, a, {2, 2}, b, {2, 2}, {3, 0, 2, 4.5}, {2, 2}},
-      {"sub", [](const Tensor& x, const Tensor& y) { return sub(x, y); }, a, {2, 2}, b, {2, 2}, {-1, -4, 4, 3.5}, {2, 2}},
+      {"sub",
+       [](const Tensor& x, const Tensor& y) { return sub(x, y); },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {-1, -4, 4, 3.5},
+       {2, 2}},
       {"mul", [](const Tensor& x, const Tensor& y) { return mul(x, y); }, a, {2, 2}, b, {2, 2}, {2, -4, -3, 2}, {2, 2}},
-      {"div", [](const Tensor& x, const Tensor& y) { return div(x, y); }, a, {2, 2}, b, {2, 2}, {0.5, -1, -3, 8}, {2, 2}},
-      {"maximum", [](const Tensor& x, const Tensor& y) { return maximum(x, y); }, a, {2, 2}, b, {2, 2}, {2, 2, 3, 4},
+      {"div",
+       [](const Tensor& x, const Tensor& y) { return div(x, y); },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {0.5, -1, -3, 8},
        {2, 2}},
-      {"minimum", [](const Tensor& x, const Tensor& y) { return minimum(x, y); }, a, {2, 2}, b, {2, 2},
-       {1, -2, -1, 0.5}, {2, 2}},
-      {"operator+", [](const Tensor& x, const Tensor& y) { return x + y; }, a, {2, 2}, b, {2, 2}, {3, 0, 2, 4.5}, {2, 2}},
-      {"operator-", [](const Tensor& x, const Tensor& y) { return x - y; }, a, {2, 2}, b, {2, 2}, {-1, -4, 4, 3.5},
+      {"maximum",
+       [](const Tensor& x, const Tensor& y) { return maximum(x, y); },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {2, 2, 3, 4},
        {2, 2}},
-      {"operator*", [](const Tensor& x, const Tensor& y) { return x * y; }, a, {2, 2}, b, {2, 2}, {2, -4, -3, 2}, {2, 2}},
-      {"operator/", [](const Tensor& x, const Tensor& y) { return x / y; }, a, {2, 2}, b, {2, 2}, {0.5, -1, -3, 8},
+      {"minimum",
+       [](const Tensor& x, const Tensor& y) { return minimum(x, y); },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {1, -2, -1, 0.5},
+       {2, 2}},
+      {"operator+",
+       [](const Tensor& x, const Tensor& y) { return x + y; },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {3, 0, 2, 4.5},
+       {2, 2}},
+      {"operator-",
+       [](const Tensor& x, const Tensor& y) { return x - y; },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {-1, -4, 4, 3.5},
+       {2, 2}},
+      {"operator*",
+       [](const Tensor& x, const Tensor& y) { return x * y; },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {2, -4, -3, 2},
+       {2, 2}},
+      {"operator/",
+       [](const Tensor& x, const Tensor& y) { return x / y; },
+       a,
+       {2, 2},
+       b,
+       {2, 2},
+       {0.5, -1, -3, 8},
        {2, 2}},
       // Broadcasting: (2, 3) + (3): every row gets the vector.
       {"(2, 3) + (3)", add_f, {1, 2, 3, 4, 5, 6}, {2, 3}, {10, 20, 30}, {3}, {11, 22, 33, 14, 25, 36}, {2, 3}},
       // (2, 1) * (1, 3): an outer product.
-      {"(2, 1) * (1, 3)", [](const Tensor& x, const Tensor& y) { return x * y; }, {1, 2}, {2, 1}, {10, 20, 30}, {1, 3},
-       {10, 20, 30, 20, 40, 60}, {2, 3}},
+      {"(2, 1) * (1, 3)",
+       [](const Tensor& x, const Tensor& y) { return x * y; },
+       {1, 2},
+       {2, 1},
+       {10, 20, 30},
+       {1, 3},
+       {10, 20, 30, 20, 40, 60},
+       {2, 3}},
       // () + (2, 3): a scalar tensor stretches everywhere.
       {"() + (2, 3)", add_f, {100}, {}, {1, 2, 3, 4, 5, 6}, {2, 3}, {101, 102, 103, 104, 105, 106}, {2, 3}},
       // (3, 1, 2) − (2, 1): out[i, j, k] = a[i, k] − b[j] with a = (i+1)·(1, 2), b = (10, 20).
-      {"(3, 1, 2) - (2, 1)", [](const Tensor& x, const Tensor& y) { return x - y; }, {1, 2, 2, 4, 3, 6}, {3, 1, 2},
-       {10, 20}, {2, 1}, {-9, -8, -19, -18, -8, -6, -18, -16, -7, -4, -17, -14}, {3, 2, 2}},
-      {"(2, 3) / ()", [](const Tensor& x, const Tensor& y) { return x / y; }, {1, 2, 3, 4, 5, 6}, {2, 3}, {4}, {},
-       {0.25, 0.5, 0.75, 1, 1.25, 1.5}, {2, 3}},
-      {"maximum (2, 1) & (3)", [](const Tensor& x, const Tensor& y) { return maximum(x, y); }, {0, 5}, {2, 1},
-       {-1, 2, 7}, {3}, {0, 2, 7, 5, 5, 7}, {2, 3}},
+      {"(3, 1, 2) - (2, 1)",
+       [](const Tensor& x, const Tensor& y) { return x - y; },
+       {1, 2, 2, 4, 3, 6},
+       {3, 1, 2},
+       {10, 20},
+       {2, 1},
+       {-9, -8, -19, -18, -8, -6, -18, -16, -7, -4, -17, -14},
+       {3, 2, 2}},
+      {"(2, 3) / ()",
+       [](const Tensor& x, const Tensor& y) { return x / y; },
+       {1, 2, 3, 4, 5, 6},
+       {2, 3},
+       {4},
+       {},
+       {0.25, 0.5, 0.75, 1, 1.25, 1.5},
+       {2, 3}},
+      {"maximum (2, 1) & (3)",
+       [](const Tensor& x, const Tensor& y) { return maximum(x, y); },
+       {0, 5},
+       {2, 1},
+       {-1, 2, 7},
+       {3},
+       {0, 2, 7, 5, 5, 7},
+       {2, 3}},
   };
   for (Dtype dtype : kFloatTypes)
     for (const BinaryRow& row : rows) {
@@ -436,8 +592,8 @@ TEST_CASE("ops: where picks a where cond is non-zero, b elsewhere, with broadcas
     CHECK(out.dtype() == dtype);
     check_values(out, {2, 3}, {10, -2, -3, 20, 20, -3}, 0);
     // A float condition: any non-zero value (even −0.5) counts as true.
-    check_values(where(tensor({-0.5, 0}, {2}, dtype), tensor({1, 1}, {2}, dtype), scalar_tensor(7, dtype)), {2},
-                 {1, 7}, 0);
+    check_values(where(tensor({-0.5, 0}, {2}, dtype), tensor({1, 1}, {2}, dtype), scalar_tensor(7, dtype)), {2}, {1, 7},
+                 0);
   }
   CHECK_THROWS_AS(where(zeros({2}), zeros({3}), zeros({3})), ShapeError);
   CHECK_THROWS_AS(where(zeros({3}), zeros({3}), zeros({4})), ShapeError);
@@ -454,7 +610,12 @@ TEST_CASE("ops: reductions over everything and over dims, with and without keepd
       {"sum {1}", [](const Tensor& t) { return sum(t, {1}); }, {9, 12}, {2}},
       {"sum {-1} keepdim", [](const Tensor& t) { return sum(t, {-1}, true); }, {9, 12}, {2, 1}},
       {"sum {} keepdim", [](const Tensor& t) { return sum(t, {}, true); }, {21}, {1, 1}},
-      {"sum {0, 1}", [](const Tensor& t) { return sum(t, {0, 1}); }, {21}, {}},
+      {"sum {0, 1}",
+       [](const Tensor& t) {
+         return sum(t, {0, 1});
+       },
+       {21},
+       {}},
       {"mean", [](const Tensor& t) { return mean(t); }, {3.5}, {}},
       {"mean {0}", [](const Tensor& t) { return mean(t, {0}); }, {2.5, 3.5, 4.5}, {3}},
       {"mean {1} keepdim", [](const Tensor& t) { return mean(t, {1}, true); }, {3, 4}, {2, 1}},
@@ -466,13 +627,43 @@ TEST_CASE("ops: reductions over everything and over dims, with and without keepd
       {"min {-1}", [](const Tensor& t) { return min(t, {-1}); }, {1, 2}, {2}},
   };
   const std::vector<ReduceRow> on_y = {
-      {"sum {0, 2}", [](const Tensor& t) { return sum(t, {0, 2}); }, {60, 92, 124}, {3}},
-      {"sum {0, 2} keepdim", [](const Tensor& t) { return sum(t, {2, 0}, true); }, {60, 92, 124}, {1, 3, 1}},
-      {"sum {0, 1}", [](const Tensor& t) { return sum(t, {0, 1}); }, {60, 66, 72, 78}, {4}},
+      {"sum {0, 2}",
+       [](const Tensor& t) {
+         return sum(t, {0, 2});
+       },
+       {60, 92, 124},
+       {3}},
+      {"sum {0, 2} keepdim",
+       [](const Tensor& t) {
+         return sum(t, {2, 0}, true);
+       },
+       {60, 92, 124},
+       {1, 3, 1}},
+      {"sum {0, 1}",
+       [](const Tensor& t) {
+         return sum(t, {0, 1});
+       },
+       {60, 66, 72, 78},
+       {4}},
       {"sum all", [](const Tensor& t) { return sum(t); }, {276}, {}},
-      {"mean {0, 2}", [](const Tensor& t) { return mean(t, {0, 2}); }, {7.5, 11.5, 15.5}, {3}},
-      {"max {1, 2}", [](const Tensor& t) { return max(t, {1, 2}); }, {11, 23}, {2}},
-      {"min {0, 2} keepdim", [](const Tensor& t) { return min(t, {0, 2}, true); }, {0, 4, 8}, {1, 3, 1}},
+      {"mean {0, 2}",
+       [](const Tensor& t) {
+         return mean(t, {0, 2});
+       },
+       {7.5, 11.5, 15.5},
+       {3}},
+      {"max {1, 2}",
+       [](const Tensor& t) {
+         return max(t, {1, 2});
+       },
+       {11, 23},
+       {2}},
+      {"min {0, 2} keepdim",
+       [](const Tensor& t) {
+         return min(t, {0, 2}, true);
+       },
+       {0, 4, 8},
+       {1, 3, 1}},
   };
   for (Dtype dtype : kFloatTypes) {
     CAPTURE(std::string(dtype_name(dtype)));
@@ -507,8 +698,8 @@ TEST_CASE("ops: logsumexp is max-shifted and passes -inf and +inf rows through")
   const double inf = kInf;
   for (Dtype dtype : kFloatTypes) {
     CAPTURE(std::string(dtype_name(dtype)));
-    const Tensor x = tensor({0, kLn2, kLn5, 1000, 1000, -inf, -inf, 0, -inf, -inf, -inf, -inf, inf, 0, -inf}, {5, 3},
-                            dtype);
+    const Tensor x =
+        tensor({0, kLn2, kLn5, 1000, 1000, -inf, -inf, 0, -inf, -inf, -inf, -inf, inf, 0, -inf}, {5, 3}, dtype);
     const Tensor out = logsumexp(x, {1});
     CHECK(out.dtype() == dtype);
     const Values want = {2.0794415416798357, 1000.6931471805599, 0, -inf, inf};
@@ -613,8 +804,8 @@ TEST_CASE("ops: cat and stack lay tensors end to end") {
     CHECK(stack({scalar_tensor(1, dtype), scalar_tensor(2, dtype)}, 0).to_vector() == Values{1, 2});
   }
   const Tensor a = zeros({2, 3});
-  CHECK_THROWS_AS(cat({a, zeros({2, 4})}, 0), ShapeError);      // differs outside the cat dim
-  CHECK_THROWS_AS(cat({a, zeros({2, 3, 1})}, 0), ShapeError);   // different rank
+  CHECK_THROWS_AS(cat({a, zeros({2, 4})}, 0), ShapeError);     // differs outside the cat dim
+  CHECK_THROWS_AS(cat({a, zeros({2, 3, 1})}, 0), ShapeError);  // different rank
   CHECK_THROWS_AS(cat({a, zeros({2, 3}, Dtype::Float64)}, 0), ShapeError);
   CHECK_THROWS_AS(cat({}, 0), ShapeError);
   CHECK_THROWS_AS(cat({a, a}, 2), ShapeError);
@@ -779,16 +970,17 @@ TEST_CASE("gradients: hand-derived values at ties, kinks and repeated indices") 
   CHECK(grad_of(f64({-2, -1, 0, 1, 2}), [](const Tensor& x) { return clamp(x, -1, 1); }) == Values{0, 1, 1, 1, 0});
   CHECK(grad_of(f64({-1, 0, 2}), [](const Tensor& x) { return leaky_relu(x, 0.1); }) == Values{0.1, 0.1, 1});
   // Repeated indices accumulate: picking x[2] twice gives it gradient 2.
-  CHECK(grad_of(f64({7, 8, 9}), [](const Tensor& x) { return index_select(x, tensor({2, 0, 2}, {3}, Dtype::Int64)); }) ==
-        Values{1, 0, 2});
-  CHECK(grad_of(tensor({1, 2, 3, 4}, {2, 2}, Dtype::Float64),
-                [](const Tensor& x) { return gather(x, 1, tensor({1, 1, 1, 0, 0, 0}, {2, 3}, Dtype::Int64)); }) ==
-        Values{0, 3, 3, 0});
+  CHECK(grad_of(f64({7, 8, 9}), [](const Tensor& x) {
+          return index_select(x, tensor({2, 0, 2}, {3}, Dtype::Int64));
+        }) == Values{1, 0, 2});
+  CHECK(grad_of(tensor({1, 2, 3, 4}, {2, 2}, Dtype::Float64), [](const Tensor& x) {
+          return gather(x, 1, tensor({1, 1, 1, 0, 0, 0}, {2, 3}, Dtype::Int64));
+        }) == Values{0, 3, 3, 0});
   // Broadcasting sums back: d/da Σ (a (2, 1) + b (1, 3)) = 3 per element of a, 2 per element of b.
   {
     Tensor a = tensor({1, 2}, {2, 1}, Dtype::Float64, true), b = tensor({1, 2, 3}, {1, 3}, Dtype::Float64, true);
     sum(a * b).backward();
-    CHECK(a.grad().to_vector() == Values{6, 6});  // Σ_j b_j
+    CHECK(a.grad().to_vector() == Values{6, 6});     // Σ_j b_j
     CHECK(b.grad().to_vector() == Values{3, 3, 3});  // Σ_i a_i
     CHECK(a.grad().shape() == Shape{2, 1});
   }
@@ -822,10 +1014,10 @@ TEST_CASE("errors: matmul checks ranks, inner and batch dims, and dtypes") {
   CHECK_THROWS_WITH_AS(matmul(zeros({2, 3}), zeros({4, 5})),
                        doctest::Contains("[matmul] inner dimensions differ: (2, 3) @ (4, 5)"), ShapeError);
   CHECK_THROWS_AS(matmul(zeros({2, 3}), zeros({2, 5}), true, true), ShapeError);  // 2 ≠ 5 after the flags
-  CHECK_NOTHROW(matmul(zeros({3, 2}), zeros({5, 3}), true, true));                 // (2, 3) @ (3, 5)
-  CHECK_THROWS_AS(matmul(zeros({2, 2, 3}), zeros({3, 3, 4})), ShapeError);       // batch 2 vs 3
-  CHECK_THROWS_AS(matmul(zeros({3}), zeros({3, 2})), ShapeError);                // 1-D
-  CHECK_THROWS_AS(matmul(zeros({1, 2, 2, 3}), zeros({3, 2})), ShapeError);       // 4-D
+  CHECK_NOTHROW(matmul(zeros({3, 2}), zeros({5, 3}), true, true));                // (2, 3) @ (3, 5)
+  CHECK_THROWS_AS(matmul(zeros({2, 2, 3}), zeros({3, 3, 4})), ShapeError);        // batch 2 vs 3
+  CHECK_THROWS_AS(matmul(zeros({3}), zeros({3, 2})), ShapeError);                 // 1-D
+  CHECK_THROWS_AS(matmul(zeros({1, 2, 2, 3}), zeros({3, 2})), ShapeError);        // 4-D
   CHECK_THROWS_AS(matmul(zeros({2, 3}), zeros({3, 2}, Dtype::Float64)), ValueError);
   CHECK_THROWS_AS(matmul(zeros({2, 3}, Dtype::Int64), zeros({3, 2}, Dtype::Int64)), ValueError);
   CHECK_THROWS_AS(linear(zeros({4, 3}), zeros({2, 5})), ShapeError);
@@ -880,7 +1072,7 @@ TEST_CASE("errors: out-of-range indices, gather shapes and one_hot labels") {
   const Tensor x = zeros({3, 2});
   CHECK_THROWS_AS(index_select(x, tensor({0, 3}, {2}, Dtype::Int64)), ValueError);
   CHECK_THROWS_AS(index_select(x, tensor({-1}, {1}, Dtype::Int64)), ValueError);
-  CHECK_THROWS_AS(index_select(x, tensor({0}, {1})), ValueError);                     // float index
+  CHECK_THROWS_AS(index_select(x, tensor({0}, {1})), ValueError);                      // float index
   CHECK_THROWS_AS(index_select(x, tensor({0, 1}, {1, 2}, Dtype::Int64)), ShapeError);  // 2-D index
   CHECK_THROWS_AS(index_select(scalar_tensor(1), tensor({0}, {1}, Dtype::Int64)), ShapeError);
   CHECK_THROWS_WITH_AS(index_select(x, tensor({0, 3}, {2}, Dtype::Int64)),
@@ -910,6 +1102,6 @@ TEST_CASE("errors: item, requires_grad_ and backward refuse what they cannot do"
   CHECK_THROWS_AS(y.backward(ones({3}, Dtype::Float64)), ShapeError);  // wrong gradient shape
   CHECK_THROWS_AS(y.backward(ones({2})), ShapeError);                  // wrong gradient dtype
   CHECK_THROWS_AS(sum(zeros({2})).backward(), ValueError);             // nothing requires grad
-  CHECK_NOTHROW(x.retain_grad());  // a leaf that requires grad may
+  CHECK_NOTHROW(x.retain_grad());                                      // a leaf that requires grad may
   CHECK_THROWS_AS(zeros({2}).retain_grad(), ValueError);
 }

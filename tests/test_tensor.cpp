@@ -127,7 +127,7 @@ TEST_CASE("tensor: reshape, view and flatten share storage and see each other's 
   CHECK_THROWS_AS(z.flatten(3), ShapeError);
 }
 
-TEST_CASE("tensor: slice and operator[] are views of rows of dim 0") {
+TEST_CASE("tensor: slice and row indexing are views of rows of dim 0") {
   const Tensor x = arange(0, 12, 1).reshape({4, 3});  // row i is 3i, 3i+1, 3i+2
   Tensor s = x.slice(1, 3);
   CHECK(s.shape() == Shape{2, 3});
@@ -337,7 +337,7 @@ TEST_CASE("factories: random tensors are drawn from their Generator in row-major
 // ---------------------------------------------------------------------------------------------
 // Generator
 
-TEST_CASE("generator: the same seed gives the same stream; another seed another stream") {
+TEST_CASE("generator: the same seed gives the same stream, another seed another stream") {
   Generator a(123), b(123), c(124);
   bool all_equal = true;
   for (int i = 0; i < 1000; ++i) all_equal = all_equal && a.next_u64() == b.next_u64();
@@ -423,8 +423,8 @@ TEST_CASE("generator: 100k draws have the moments of their distributions") {
     within_one += std::abs(x) < 1;
   }
   const double mean = sum / n, std = std::sqrt(sum_sq / n - mean * mean);
-  CHECK(std::abs(mean) < 5 * 1 / std::sqrt(n));                            // se(mean) = 1/√n
-  CHECK(std::abs(std - 1) < 5 * 1 / std::sqrt(2.0 * n));                   // se(std) ≈ 1/√(2n)
+  CHECK(std::abs(mean) < 5 * 1 / std::sqrt(n));                                    // se(mean) = 1/√n
+  CHECK(std::abs(std - 1) < 5 * 1 / std::sqrt(2.0 * n));                           // se(std) ≈ 1/√(2n)
   CHECK(std::abs(within_one / double(n) - 0.682689) < 5 * 0.4654 / std::sqrt(n));  // √(p(1−p))
 
   double usum = 0;
@@ -504,22 +504,22 @@ TEST_CASE("threads: parallel_for runs inline with 1 thread and splits the range 
 TEST_CASE("threads: kernels give identical bits with 1 and 2 threads") {
   RestoreTwoThreads restore;
   Generator gen(99);
-  const Tensor big32 = randn({1000000}, gen);                     // (1e6,)
-  const Tensor big64 = randn({1000000}, gen, Dtype::Float64);     // (1e6,)
-  const Tensor mat = randn({1000, 1000}, gen, Dtype::Float64);     // (1000, 1000)
-  const Tensor row = randn({1000}, gen, Dtype::Float64);           // (1000,)
-  const Tensor logits = randn({4096, 100}, gen) * 5.0;             // (4096, 100)
+  const Tensor big32 = randn({1000000}, gen);                   // (1e6,)
+  const Tensor big64 = randn({1000000}, gen, Dtype::Float64);   // (1e6,)
+  const Tensor mat = randn({1000, 1000}, gen, Dtype::Float64);  // (1000, 1000)
+  const Tensor row = randn({1000}, gen, Dtype::Float64);        // (1000,)
+  const Tensor logits = randn({4096, 100}, gen) * 5.0;          // (4096, 100)
   const Tensor logits64 = randn({4096, 100}, gen, Dtype::Float64) * 5.0;
-  const Tensor cube = randn({64, 100, 64}, gen);                  // (64, 100, 64): softmax over a middle dim
+  const Tensor cube = randn({64, 100, 64}, gen);  // (64, 100, 64): softmax over a middle dim
 
   const auto compute = [&] {
     std::vector<Values> r;
     r.push_back(exp(big32).to_vector());
     r.push_back((big64 * big64 + big64 / 3.0).to_vector());
     r.push_back(tanh(big64).to_vector());
-    r.push_back((mat + row).to_vector());        // broadcasting rows
+    r.push_back((mat + row).to_vector());  // broadcasting rows
     r.push_back((mat * reshape(row, {1000, 1})).to_vector());
-    r.push_back(sum(big32).to_vector());          // 1e6 elements, chunked
+    r.push_back(sum(big32).to_vector());  // 1e6 elements, chunked
     r.push_back(sum(big64).to_vector());
     r.push_back(mean(big64).to_vector());
     r.push_back(sum(mat, {0}).to_vector());

@@ -75,8 +75,7 @@ TEST_CASE("training: a two-layer MLP learns two moons with gradient descent") {
   REQUIRE(train.x.shape() == Shape{400, 2});
 
   Generator gen(42);
-  const Mlp model{parameter(randn({2, hidden}, gen, Dtype::Float64)),
-                  parameter(zeros({hidden}, Dtype::Float64)),
+  const Mlp model{parameter(randn({2, hidden}, gen, Dtype::Float64)), parameter(zeros({hidden}, Dtype::Float64)),
                   parameter(randn({hidden, 2}, gen, Dtype::Float64) * (1 / std::sqrt(double(hidden)))),
                   parameter(zeros({2}, Dtype::Float64))};
   const std::vector<Tensor> params = model.parameters();

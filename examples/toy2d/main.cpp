@@ -71,11 +71,11 @@ plot::Chart confidence_map(nn::Module& model, const Points& data, double eps) {
   std::snprintf(title, sizeof title, "eps = %g: training accuracy %.3f, max confidence allowed %.3f", eps, accuracy,
                 losses::max_confidence(kClasses, eps));
   plot::Chart chart(title, "x1", "x2");
-  chart.x_range(-kExtent, kExtent).y_range(-kExtent, kExtent).legend(plot::LegendCorner::BottomRight);
+  chart.x_range(-kExtent, kExtent).y_range(-kExtent, kExtent).legend(plot::LegendCorner::Below);
   for (std::size_t band = 0; band + 1 < edges.size(); ++band) {
     char label[64];
     std::snprintf(label, sizeof label, "confidence %.2f-%.2f", edges[band], std::min(edges[band + 1], 1.0));
-    plot::BarSeries cells{.label = label, .color = shades[band], .opacity = 1.0};
+    plot::BarSeries cells{.label = label, .color = shades[band], .opacity = 1.0, .outlined = true};
     for (int64_t c = 0; c < kGrid * kGrid; ++c)
       if (confidence[c] >= edges[band] && confidence[c] < edges[band + 1])
         cells.bars.push_back({centres[2 * c] - cell / 2, centres[2 * c] + cell / 2, centres[2 * c + 1] + cell / 2,
