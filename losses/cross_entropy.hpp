@@ -14,7 +14,7 @@
 // of rows (probability targets), exactly as torch.nn.functional.cross_entropy does.
 // Beyond PyTorch: ε is validated; classes whose logit is −inf are "ruled out" — they get no
 // smoothing mass (C counts only the remaining classes of that row), so the loss stays finite
-// where PyTorch returns inf/NaN; with every row ignored, mean gives 0 (PyTorch: NaN).
+// where PyTorch returns inf; with every row ignored, mean gives 0 (PyTorch: NaN).
 #pragma once
 
 #include <cstdint>
