@@ -92,10 +92,10 @@ Tensor sigmoid(const Tensor& x) {
       [](auto, auto y) { return y * (1 - y); });
 }
 
-// relu: out = max(x, 0);  dx = g ⊙ [x > 0]
+// relu: out = max(x, 0) (NaN stays NaN);  dx = g ⊙ [x > 0]
 Tensor relu(const Tensor& x) {
   return unary(
-      "relu", x, [](auto v) { return v > 0 ? v : decltype(v){0}; }, [](auto v, auto) { return v > 0; });
+      "relu", x, [](auto v) { return v < 0 ? decltype(v){0} : v; }, [](auto v, auto) { return v > 0; });
 }
 
 // leaky_relu: out = x if x > 0 else s·x;  dx = g ⊙ (1 if x > 0 else s)
@@ -184,7 +184,8 @@ namespace {
 // w = 1 where a wins, ½ on ties, 0 where b wins.
 Tensor extremum(const char* op, const Tensor& a, const Tensor& b, bool take_max) {
   const auto beats = [take_max](auto u, auto v) { return take_max ? u > v : u < v; };
-  Tensor out = zip_any(op, a, b, [beats](auto u, auto v) { return beats(u, v) || u == v ? u : v; });
+  // NaN wins on either side, as in PyTorch: u is taken unless v beats it or v is NaN.
+  Tensor out = zip_any(op, a, b, [beats](auto u, auto v) { return beats(v, u) || v != v ? v : u; });
   return record(op, out, {a, b}, [op, beats, a = a.detach(), b = b.detach()](const Tensor& g) -> Tensors {
     Tensor w = zip_any(op, a, b, [beats](auto u, auto v) { return beats(u, v) ? 1.0 : u == v ? 0.5 : 0.0; });
     return {sum_to(g * w, a.shape()), sum_to(g * (1.0 - w), b.shape())};
@@ -268,6 +269,9 @@ Tensor ge(const Tensor& a, const Tensor& b) {
 
 // where: out = c ? a : b;  da = sum_to(g ⊙ [c]), db = sum_to(g ⊙ [¬c])
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  if (a.dtype() != b.dtype())
+    throw ValueError(
+        cat("[where] a and b have different dtypes: ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype())));
   const Shape shape = broadcast_shapes("where", cond.shape(), broadcast_shapes("where", a.shape(), b.shape()));
   Tensor mask = ne(broadcast_to(cond.detach(), shape), zeros({}, cond.dtype())).to(a.dtype());  // 1 where c
   Tensor taken_a = broadcast_to(a.detach(), shape), taken_b = broadcast_to(b.detach(), shape);

@@ -6,6 +6,9 @@
 //               x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact reduction),
 //               e^r by a degree-5 polynomial, then scaled by 2^n in two steps so that 2^n never
 //               leaves the float range on its own.
+// fast_log(x)   log x in double for finite x > 0 (normal range), within 2 ulp: x = 2^k·f with
+//               f in [√½, √2), log f = 2·atanh((f − 1)/(f + 1)) by its series to u^23, and
+//               k·ln 2 added in two parts (fdlibm's split of ln 2).
 // order_key(x)  an integer with the floats' order: integer max is a float max GCC vectorizes.
 // select(c, a, b)  c ? a : b through bit masks.
 //
@@ -55,6 +58,31 @@ namespace humble {
   const float exp_r = poly * (r * r) + r + 1.0f;
   const int32_t k = static_cast<int32_t>(n), k1 = k >> 1, k2 = k - k1;  // 2^n = 2^k1 · 2^k2, each a normal float
   return exp_r * std::bit_cast<float>((k1 + 127) << 23) * std::bit_cast<float>((k2 + 127) << 23);
+}
+
+[[gnu::always_inline]] inline double fast_log(double x) {
+  constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kTwo52 = 4503599627370496.0;  // 2^52: (2^52 + e) − 2^52 turns a small integer's bits into a double
+  const uint64_t bits = std::bit_cast<uint64_t>(x);
+  const double mantissa = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000);  // [1, 2)
+  const bool high = mantissa > 1.4142135623730951;
+  const double f = select(high, 0.5 * mantissa, mantissa);
+  const uint64_t biased_exponent = (bits >> 52) + high;
+  const double k = std::bit_cast<double>(biased_exponent | 0x4330000000000000) - (kTwo52 + 1023);
+  const double u = (f - 1) / (f + 1), u2 = u * u;  // |u| < 0.172
+  double poly = 1.0 / 23;
+  poly = poly * u2 + 1.0 / 21;
+  poly = poly * u2 + 1.0 / 19;
+  poly = poly * u2 + 1.0 / 17;
+  poly = poly * u2 + 1.0 / 15;
+  poly = poly * u2 + 1.0 / 13;
+  poly = poly * u2 + 1.0 / 11;
+  poly = poly * u2 + 1.0 / 9;
+  poly = poly * u2 + 1.0 / 7;
+  poly = poly * u2 + 1.0 / 5;
+  poly = poly * u2 + 1.0 / 3;
+  const double log_f = 2 * u + 2 * u * u2 * poly;  // 2·atanh u = 2u + 2u³/3 + 2u⁵/5 + …
+  return k * kLn2Hi + (k * kLn2Lo + log_f);
 }
 
 // order_key(x): an integer whose signed order is the order of the floats x (−0 just below +0),

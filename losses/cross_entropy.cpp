@@ -49,6 +49,7 @@ struct Problem {
   int64_t ignore_index = -100;
   std::vector<double> weight;  // (C) then kLanes zeros; empty = all ones
   Reduction reduction = Reduction::Mean;
+  double denominator = 0;  // of the mean: Σ_n w_{y_n} over non-ignored rows (index targets), or R
 
   int64_t offset(int64_t row) const {  // of the row's first class
     return stride == 1 ? row * classes : (row / stride) * classes * stride + row % stride;
@@ -57,19 +58,32 @@ struct Problem {
   double w(int64_t c) const { return weight.empty() ? 1.0 : weight[c]; }
 };
 
-// What the forward saves per row for the backward (zeros for ignored rows).
-struct RowStat {
-  double lse = 0;            // lse_n
-  double target_weight = 0;  // S_n = Σ w q′, the scale of p in the gradient
-  double eps = 0;            // ε as applied to the row (0 when nothing is left to smooth onto)
-  double share = 0;          // u on a remaining class other than the target: 1/C′, or 1/(C′ − 1)
-};
-
-// Per-row results of the forward pass, (R) each.
+// Per-row results of the forward pass: columns of one uninitialised float64 buffer that the
+// rows' tasks fill in, zeros for ignored rows. A column is R′ long, R rounded up to whole groups
+// of kLanes rows (the rows past R hold zeros). The backward keeps the buffer.
 struct Forward {
-  std::vector<RowStat> stats;
-  std::vector<double> loss;            // (1 − ε)·NLL_n + ε·CE(u, p)_n
-  std::vector<double> nll, smoothing;  // NLL_n and CE(u, p)_n, weighted; filled only for cross_entropy_parts
+  Tensor buffer;  // (columns, R′)
+  // What the backward needs:
+  double* lse = nullptr;            // lse_n
+  double* target_weight = nullptr;  // S_n = Σ w q′, the scale of p in the gradient
+  double* eps = nullptr;            // ε as applied to the row (0 when nothing is left to smooth onto)
+  double* smoothing_q = nullptr;    // ε·u on a remaining class other than the target: ε/C′ or ε/(C′ − 1)
+  // The loss, and its parts for cross_entropy_parts only (else null):
+  double* loss = nullptr;       // (1 − ε)·NLL_n + ε·CE(u, p)_n
+  double* nll = nullptr;        // NLL_n, weighted
+  double* smoothing = nullptr;  // CE(u, p)_n, weighted
+
+  Forward(int64_t rows, bool with_parts) {
+    const int64_t padded = (rows + kLanes - 1) / kLanes * kLanes, columns = with_parts ? 7 : 5;
+    buffer = empty({columns, padded}, Dtype::Float64);
+    double* column = buffer.data<double>();
+    for (double** c : {&lse, &target_weight, &eps, &smoothing_q, &loss, &nll, &smoothing}) {
+      if (column == buffer.data<double>() + columns * padded) break;
+      *c = column;
+      std::fill(column + rows, column + padded, 0.0);
+      column += padded;
+    }
+  }
 };
 
 std::string dims_of(const Tensor& logits, const Tensor& target) {
@@ -135,6 +149,7 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
                              ") nor ignore_index (", p.ignore_index, ")"));
       if (is_ruled_out(row, y))
         throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
+      p.denominator += p.w(y);
     }
     return p;
   }
@@ -145,6 +160,7 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     throw ValueError(cat("[cross_entropy] a probability target must have the logits' dtype ",
                          dtype_name(logits.dtype()), ", got ", dtype_name(target.dtype())));
   p.soft = true;
+  p.denominator = static_cast<double>(p.rows);
   const double tolerance = logits.dtype() == Dtype::Float32 ? 1e-4 : 1e-8;
   const std::vector<double> t = target.to_vector();
   for (int64_t row = 0; row < p.rows; ++row) {
@@ -176,11 +192,9 @@ T exp_of(double x) {
   }
 }
 
-// Pass 1 and 2 over a row: its max m, Σ exp(z − m) and Σ z.
-template <class T>
+// Pass 1 and 2 over a row: lse = m + log Σ exp(z − m), with m its max, and Σ z.
 struct RowSums {
-  T m;
-  double sum_exp, sum_z;
+  double lse, sum_z;
 };
 
 // The row's last, partial block [c, n) as a whole block of kLanes values: read in place when the
@@ -197,7 +211,7 @@ const T* tail_block(const T* row, int64_t c, int64_t n, const T* readable_end, T
 // blocks in kLanes accumulators (added pairwise at the end), then over the last, partial block,
 // whose exponentials are computed as a whole block and added one at a time.
 template <class T>
-RowSums<T> row_sums(const T* z, int64_t n, const T* readable_end) {
+RowSums row_sums(const T* z, int64_t n, const T* readable_end) {
   auto best = order_key(-std::numeric_limits<T>::infinity());
   for (int64_t c = 0; c < n; ++c) best = std::max(best, order_key(z[c]));
   const T m = from_order_key(best);
@@ -228,7 +242,7 @@ RowSums<T> row_sums(const T* z, int64_t n, const T* readable_end) {
       sum_z += v[j];
     }
   }
-  return {m, sum_exp, sum_z};
+  return {m + fast_log(sum_exp), sum_z};
 }
 
 // Short rows (C < kLanes, stride 1) go kLanes at a time, one row per lane, so that their passes
@@ -258,7 +272,7 @@ void untranspose_rows(const T (&block)[kLanes * kLanes], int64_t C, int count, T
 }
 
 template <class T>
-void short_row_sums(const T (&block)[kLanes * kLanes], int64_t C, RowSums<T> (&sums)[kLanes]) {
+void short_row_sums(const T (&block)[kLanes * kLanes], int64_t C, RowSums (&sums)[kLanes]) {
   using Key = decltype(order_key(T()));
   Key best[kLanes];
   std::fill(best, best + kLanes, order_key(-std::numeric_limits<T>::infinity()));
@@ -272,18 +286,20 @@ void short_row_sums(const T (&block)[kLanes * kLanes], int64_t C, RowSums<T> (&s
       sum_exp[j] += exp_of<T>(block[c * kLanes + j] - m[j]);
       sum_z[j] += block[c * kLanes + j];
     }
-  for (int j = 0; j < kLanes; ++j) sums[j] = {m[j], sum_exp[j], sum_z[j]};
+  double lse[kLanes];
+  for (int j = 0; j < kLanes; ++j) lse[j] = m[j] + fast_log(sum_exp[j]);
+  for (int j = 0; j < kLanes; ++j) sums[j] = {lse[j], sum_z[j]};
 }
 
 struct RowForward {
-  RowStat stat;
-  double nll = 0, smoothing = 0;  // NLL_n and CE(u, p)_n
+  double lse = 0, target_weight = 0, eps = 0, smoothing_q = 0;  // as in Forward
+  double nll = 0, smoothing = 0;                                // NLL_n and CE(u, p)_n
 };
 
 // The rest of a row's forward, from its sums (math at the top of the file). z: the row's C logits,
 // contiguous; t: its C target probabilities, or null for index targets, whose class is y.
 template <class T>
-RowForward finish_row(const Problem& p, const RowSums<T>& sums, const T* z, const T* t, int64_t y) {
+RowForward finish_row(const Problem& p, const RowSums& sums, const T* z, const T* t, int64_t y) {
   // Σ w z and Σ w over the remaining classes, how many remain; A1 = Σ w t z, A0 = Σ w t.
   double wz = sums.sum_z, w_total = static_cast<double>(p.classes), a1 = 0, a0 = 0;
   int64_t remaining = p.classes;
@@ -312,11 +328,11 @@ RowForward finish_row(const Problem& p, const RowSums<T>& sums, const T* z, cons
   const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
   const double b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
   const double eps = (all || remaining > 1) ? p.eps : 0.0;
-  const double lse = sums.m + std::log(sums.sum_exp);
+  const double lse = sums.lse;
   // Index targets: NLL = w_y·(lse − z_y), the difference first — w_y·lse − w_y·z_y would cancel two
   // rounded products (with FMA, a confidently right row could get a loss of −1e-13 instead of 0).
   const double nll = t == nullptr ? a0 * (lse - z[y]) : a0 * lse - a1;
-  return {{lse, (1 - eps) * a0 + eps * b0, eps, share}, nll, b0 * lse - b1};
+  return {lse, (1 - eps) * a0 + eps * b0, eps, eps * share, nll, b0 * lse - b1};
 }
 
 // The C values of a strided row, copied into `scratch` (kLanes longer, so whole blocks are readable).
@@ -339,32 +355,38 @@ void parallel_rows(const Problem& p, const std::function<void(int64_t, int64_t)>
 template <class T>
 HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
                                      Forward& out) {
-  const auto finish = [&](int64_t row, const RowSums<T>& sums, const T* zr, const T* tr) {
-    const RowForward r = finish_row(p, sums, zr, tr, p.soft ? -1 : p.labels[row]);
-    out.stats[row] = r.stat;
-    out.loss[row] = (1 - r.stat.eps) * r.nll + r.stat.eps * r.smoothing;
-    if (!out.nll.empty()) {
+  const auto finish = [&](int64_t row, const RowSums& sums, const T* zr, const T* tr) {
+    const RowForward r = p.ignored(row) ? RowForward{} : finish_row(p, sums, zr, tr, p.soft ? -1 : p.labels[row]);
+    out.lse[row] = r.lse;
+    out.target_weight[row] = r.target_weight;
+    out.eps[row] = r.eps;
+    out.smoothing_q[row] = r.smoothing_q;
+    out.loss[row] = (1 - r.eps) * r.nll + r.eps * r.smoothing;
+    if (out.nll != nullptr) {
       out.nll[row] = r.nll;
       out.smoothing[row] = r.smoothing;
     }
   };
   if (short_rows(p)) {
     T block[kLanes * kLanes];
-    RowSums<T> sums[kLanes];
+    RowSums sums[kLanes];
     for (int64_t first = lo; first < hi; first += kLanes) {
       const int count = static_cast<int>(std::min<int64_t>(kLanes, hi - first));
       transpose_rows(z + first * p.classes, p.classes, count, block);
       short_row_sums(block, p.classes, sums);
       for (int j = 0; j < count; ++j) {
         const int64_t row = first + j;
-        if (!p.ignored(row)) finish(row, sums[j], z + row * p.classes, p.soft ? soft + row * p.classes : nullptr);
+        finish(row, sums[j], z + row * p.classes, p.soft ? soft + row * p.classes : nullptr);
       }
     }
     return;
   }
   std::vector<T> z_row, t_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
-    if (p.ignored(row)) continue;
+    if (p.ignored(row)) {
+      finish(row, {}, nullptr, nullptr);
+      continue;
+    }
     const T* zr = z + p.offset(row);
     const T* z_end = z + p.rows * p.classes;
     const T* tr = p.soft ? soft + p.offset(row) : nullptr;
@@ -379,33 +401,17 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
 
 template <class T>
 Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
-  Forward out;
-  out.stats.resize(p.rows);
-  out.loss.resize(p.rows);
-  if (with_parts) {
-    out.nll.resize(p.rows);
-    out.smoothing.resize(p.rows);
-  }
+  Forward out(p.rows, with_parts);
   parallel_rows(p, [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out); });
   return out;
 }
 
-// Σ_n w_{y_n} over non-ignored rows (index targets), or the row count (probability targets).
-double mean_denominator(const Problem& p) {
-  if (p.soft) return static_cast<double>(p.rows);
-  double total = 0;
-  for (int64_t row = 0; row < p.rows; ++row)
-    if (!p.ignored(row)) total += p.w(p.labels[row]);
-  return total;
-}
-
 // The per-row values reduced as the options ask: (R) → (N, d1, ..., dk) or a scalar.
-Tensor reduce_rows(const Problem& p, const std::vector<double>& values, const Shape& row_shape, Dtype dtype,
-                   double denominator) {
-  if (p.reduction == Reduction::None) return tensor(values, row_shape, dtype);
+Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shape, Dtype dtype) {
+  if (p.reduction == Reduction::None) return tensor(std::vector<double>(values, values + p.rows), row_shape, dtype);
   double total = 0;
-  for (double v : values) total += v;  // in row order: thread-count independent
-  if (p.reduction == Reduction::Mean) total = denominator > 0 ? total / denominator : 0.0;
+  for (int64_t row = 0; row < p.rows; ++row) total += values[row];  // in row order: thread-count independent
+  if (p.reduction == Reduction::Mean) total = p.denominator > 0 ? total / p.denominator : 0.0;
   return scalar_tensor(total, dtype);
 }
 
@@ -418,18 +424,22 @@ struct IndexRows {
   double target_q[L], smoothing_q[L];         // w_y·q′_y; ε·share, to be multiplied by w_c
   int64_t y[L];
 
-  void set(int j, const Problem& p, const RowStat& r, double row_scale, int64_t row_y) {
+  // Rows first, …, first + L − 1, of which the first `count` exist; scale_n is g[n] (no
+  // reduction) or reduced_scale. Lanes of ignored or missing rows hold finite garbage, never stored.
+  IndexRows(const Problem& p, const Forward& s, const double* g, double reduced_scale, int64_t first, int count) {
     const bool all = p.convention == SmoothingTarget::AllClasses;
-    lse[j] = r.lse;
-    target_weight[j] = r.target_weight;
-    scale[j] = row_scale;
-    target_q[j] = p.w(row_y) * ((1 - r.eps) + (all ? r.eps * r.share : 0.0));
-    smoothing_q[j] = r.eps * r.share;
-    y[j] = row_y;
-  }
-  void clear(int j) {  // a lane without a row: finite garbage, never stored
-    lse[j] = target_weight[j] = scale[j] = target_q[j] = smoothing_q[j] = 0;
-    y[j] = -1;
+    for (int j = 0; j < L; ++j) {
+      const int64_t label = j < count ? p.labels[first + j] : 0;
+      y[j] = label >= 0 && label < p.classes ? label : 0;  // an ignored row's ignore_index may be any number
+    }
+    for (int j = 0; j < L; ++j) {
+      const int64_t row = first + j;
+      lse[j] = s.lse[row];
+      target_weight[j] = s.target_weight[row];
+      scale[j] = p.reduction == Reduction::None && j < count ? g[row] : reduced_scale;
+      smoothing_q[j] = s.smoothing_q[row];
+      target_q[j] = p.w(y[j]) * ((1 - s.eps[row]) + (all ? smoothing_q[j] : 0.0));
+    }
   }
   template <class T>
   T gradient(int j, T zc, int64_t c, double w_c) const {
@@ -442,26 +452,27 @@ struct IndexRows {
 // One row's gradient dz = (p·S − w⊙q′)·scale into a contiguous dst; z is contiguous and
 // readable up to z_end.
 template <class T>
-void gradient_row(const Problem& p, const T* z, const T* z_end, const T* t, int64_t y, const RowStat& r, double scale,
-                  T* dst) {
+void gradient_row(const Problem& p, const Forward& s, const T* z, const T* z_end, const T* t, int64_t row,
+                  const double* g, double reduced_scale, T* dst) {
   if (t != nullptr) {  // probability targets: q′_c = (1 − ε)·t_c + ε·u_c
     const bool all = p.convention == SmoothingTarget::AllClasses;
+    const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale, lse = s.lse[row],
+                 target_weight = s.target_weight[row], eps = s.eps[row], smoothing_q = s.smoothing_q[row];
     for (int64_t c = 0; c < p.classes; ++c) {
-      const double u = z[c] == kNegInf ? 0.0 : all ? r.share : r.share * (1 - t[c]);
-      const double q = (1 - r.eps) * t[c] + r.eps * u;
-      dst[c] = static_cast<T>(scale * (exp_of<T>(z[c] - r.lse) * r.target_weight - p.w(c) * q));
+      const double eps_u = z[c] == kNegInf ? 0.0 : all ? smoothing_q : smoothing_q * (1 - t[c]);
+      const double q = (1 - eps) * t[c] + eps_u;
+      dst[c] = static_cast<T>(scale * (exp_of<T>(z[c] - lse) * target_weight - p.w(c) * q));
     }
     return;
   }
-  IndexRows<1> row;
-  row.set(0, p, r, scale, y);
+  const IndexRows<1> index_row(p, s, g, reduced_scale, row, 1);
   const auto write = [&](auto weight) {  // weight(c) is w_c, read for whole blocks (padded past C)
     const int64_t whole = p.classes / kLanes * kLanes;
-    for (int64_t c = 0; c < whole; ++c) dst[c] = row.gradient(0, z[c], c, weight(c));
+    for (int64_t c = 0; c < whole; ++c) dst[c] = index_row.gradient(0, z[c], c, weight(c));
     if (whole < p.classes) {  // the last, partial block: computed whole, stored in part
       T padded[kLanes], out[kLanes];
       const T* v = tail_block(z, whole, p.classes, z_end, padded);
-      for (int j = 0; j < kLanes; ++j) out[j] = row.gradient(0, v[j], whole + j, weight(whole + j));
+      for (int j = 0; j < kLanes; ++j) out[j] = index_row.gradient(0, v[j], whole + j, weight(whole + j));
       for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = out[j];
     }
   };
@@ -474,30 +485,23 @@ void gradient_row(const Problem& p, const T* z, const T* z_end, const T* t, int6
 
 // The backward over rows [lo, hi); scale_n is g[n] (no reduction) or reduced_scale.
 template <class T>
-HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const std::vector<RowStat>& stats, const T* z, const T* soft,
+HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& stats, const T* z, const T* soft,
                                       const double* g, double reduced_scale, T* dst, int64_t lo, int64_t hi) {
-  const auto scale_of = [&](int64_t row) { return p.reduction == Reduction::None ? g[row] : reduced_scale; };
+  const auto zero_ignored = [&](int64_t row, T* d) {
+    if (p.ignored(row)) std::fill(d, d + p.classes, T(0));
+  };
   if (short_rows(p) && !p.soft) {  // kLanes rows at a time, transposed (see short_rows)
     T block[kLanes * kLanes], out[kLanes * kLanes];
-    IndexRows<kLanes> rows;
     for (int64_t first = lo; first < hi; first += kLanes) {
       const int count = static_cast<int>(std::min<int64_t>(kLanes, hi - first));
+      const IndexRows<kLanes> rows(p, stats, g, reduced_scale, first, count);
       transpose_rows(z + first * p.classes, p.classes, count, block);
-      for (int j = 0; j < kLanes; ++j) {
-        const int64_t row = first + j;
-        if (j < count && !p.ignored(row)) {
-          rows.set(j, p, stats[row], scale_of(row), p.labels[row]);
-        } else {
-          rows.clear(j);
-        }
-      }
       for (int64_t c = 0; c < p.classes; ++c) {
         const double w_c = p.w(c);
         for (int j = 0; j < kLanes; ++j) out[c * kLanes + j] = rows.gradient(j, block[c * kLanes + j], c, w_c);
       }
       untranspose_rows(out, p.classes, count, dst + first * p.classes);
-      for (int j = 0; j < count; ++j)
-        if (p.ignored(first + j)) std::fill(dst + (first + j) * p.classes, dst + (first + j + 1) * p.classes, T(0));
+      for (int j = 0; j < count; ++j) zero_ignored(first + j, dst + (first + j) * p.classes);
     }
     return;
   }
@@ -509,9 +513,7 @@ HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const std::vector<RowSta
       d_row.resize(p.classes);
       dr = d_row.data();
     }
-    if (p.ignored(row)) {
-      std::fill(dr, dr + p.classes, T(0));
-    } else {
+    if (!p.ignored(row)) {
       const T* zr = z + base;
       const T* z_end = z + p.rows * p.classes;
       const T* tr = p.soft ? soft + base : nullptr;
@@ -520,22 +522,23 @@ HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const std::vector<RowSta
         z_end = zr + z_row.size();
         if (tr != nullptr) tr = gather_row(p, tr, t_row);
       }
-      gradient_row(p, zr, z_end, tr, p.soft ? -1 : p.labels[row], stats[row], scale_of(row), dr);
+      gradient_row(p, stats, zr, z_end, tr, row, g, reduced_scale, dr);
     }
+    zero_ignored(row, dr);
     if (p.stride != 1)
       for (int64_t c = 0; c < p.classes; ++c) dst[base + c * p.stride] = d_row[c];
   }
 }
 
 template <class T>
-Tensor backward(const Problem& p, const std::vector<RowStat>& stats, const Tensor& logits, const Tensor& soft_target,
-                const Tensor& grad_output, double denominator) {
+Tensor backward(const Problem& p, const Forward& stats, const Tensor& logits, const Tensor& soft_target,
+                const Tensor& grad_output) {
   Tensor dz = empty_like(logits);
   const T* z = logits.data<T>();
   const T* soft = p.soft ? soft_target.data<T>() : nullptr;
   T* dst = dz.data<T>();
   const std::vector<double> g = grad_output.to_vector();
-  const double reduced_scale = p.reduction == Reduction::Mean ? (denominator > 0 ? g[0] / denominator : 0.0) : g[0];
+  const double reduced_scale = p.reduction == Reduction::Mean ? (p.denominator > 0 ? g[0] / p.denominator : 0.0) : g[0];
   parallel_rows(
       p, [&](int64_t lo, int64_t hi) { backward_rows(p, stats, z, soft, g.data(), reduced_scale, dst, lo, hi); });
   return dz;
@@ -554,24 +557,23 @@ Tensor cross_entropy_node(const Tensor& logits, const Tensor& target, const Cros
   return dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
     // The node keeps both inputs alive: p.labels points into the target's storage.
     const Tensor z = logits.detach(), kept_target = target.detach(), soft = p.soft ? kept_target : Tensor();
-    Forward f = forward<T>(p, z.data<T>(), p.soft ? soft.data<T>() : nullptr, parts != nullptr);
-    const double denominator = mean_denominator(p);
+    const auto f = std::make_shared<const Forward>(
+        forward<T>(p, z.data<T>(), p.soft ? soft.data<T>() : nullptr, parts != nullptr));
     const Shape rows = row_shape_of(logits);
     if (parts != nullptr) {
       std::vector<double> nll_part(p.rows), smoothing_part(p.rows);
       for (int64_t row = 0; row < p.rows; ++row) {
-        nll_part[row] = (1 - f.stats[row].eps) * f.nll[row];
-        smoothing_part[row] = f.stats[row].eps * f.smoothing[row];
+        nll_part[row] = (1 - f->eps[row]) * f->nll[row];
+        smoothing_part[row] = f->eps[row] * f->smoothing[row];
       }
-      parts->nll_part = reduce_rows(p, nll_part, rows, logits.dtype(), denominator);
-      parts->smoothing_part = reduce_rows(p, smoothing_part, rows, logits.dtype(), denominator);
-      parts->nll = reduce_rows(p, f.nll, rows, logits.dtype(), denominator);
+      parts->nll_part = reduce_rows(p, nll_part.data(), rows, logits.dtype());
+      parts->smoothing_part = reduce_rows(p, smoothing_part.data(), rows, logits.dtype());
+      parts->nll = reduce_rows(p, f->nll, rows, logits.dtype());
     }
-    auto stats = std::make_shared<const std::vector<RowStat>>(std::move(f.stats));
     // cross_entropy: loss_n = (1 − ε)·NLL_n + ε·CE(u, p)_n;  dz = (p·S − w⊙q′)·scale
-    return record("cross_entropy", reduce_rows(p, f.loss, rows, logits.dtype(), denominator), {logits, target},
-                  [p, stats, z, kept_target, soft, denominator](const Tensor& g) -> Tensors {
-                    return {backward<T>(p, *stats, z, soft, g, denominator), Tensor()};
+    return record("cross_entropy", reduce_rows(p, f->loss, rows, logits.dtype()), {logits, target},
+                  [p, f, z, kept_target, soft](const Tensor& g) -> Tensors {
+                    return {backward<T>(p, *f, z, soft, g), Tensor()};
                   });
   });
 }

@@ -54,8 +54,8 @@ double max_confidence(int64_t num_classes, double eps, SmoothingTarget conventio
 
 double loss_floor(int64_t num_classes, double eps, SmoothingTarget convention) {
   const SmoothedPair q = smoothed_pair("loss_floor", num_classes, eps, convention);
-  const auto plogp = [](double p) { return p > 0 ? p * std::log(p) : 0.0; };  // 0·log 0 = 0
-  return -(plogp(q.true_class) + static_cast<double>(num_classes - 1) * plogp(q.other_class));
+  const auto plogp = [](double p) { return p > 0 ? p * std::log(p) : 0.0; };                         // 0·log 0 = 0
+  return 0.0 - (plogp(q.true_class) + static_cast<double>(num_classes - 1) * plogp(q.other_class));  // +0 at ε = 0
 }
 
 }  // namespace humble::losses
