@@ -19,40 +19,13 @@
 #include <string>
 #include <vector>
 
+#include "golden/losses_fixture.hpp"
+
 using namespace humble;
 using namespace humble::losses;
+using namespace humble::loss_golden;
 
 namespace {
-
-using Values = std::vector<double>;
-using json = nlohmann::json;
-
-const json& golden() {
-  static const json fixture = [] {
-    std::ifstream in(HUMBLE_SOURCE_DIR "/tests/golden/losses.json");
-    REQUIRE_MESSAGE(in.good(), "cannot open tests/golden/losses.json (run tests/golden/gen_losses.py)");
-    return json::parse(in);
-  }();
-  return fixture;
-}
-
-std::string digits(double v) {
-  std::ostringstream out;
-  out << std::setprecision(17) << v;
-  return out.str();
-}
-
-Tensor f64(const Values& values, Shape shape, bool requires_grad = false) {
-  return tensor(values, std::move(shape), Dtype::Float64, requires_grad);
-}
-
-Tensor labels(const std::vector<int64_t>& y) {
-  return tensor(Values(y.begin(), y.end()), {static_cast<int64_t>(y.size())}, Dtype::Int64);
-}
-
-Reduction reduction_named(const std::string& name) {
-  return name == "none" ? Reduction::None : name == "sum" ? Reduction::Sum : Reduction::Mean;
-}
 
 // The tolerance of tests/test_losses.cpp: |a − b| <= rtol·max(|b|, floor) with rtol 1e-10 (Float64)
 // or 1e-5 (Float32). Values: floor 0. Gradients: floor = 1e-6·max|b| (Float64) or 1e-2·max|b|

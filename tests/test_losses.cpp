@@ -26,45 +26,17 @@
 #include <string>
 #include <vector>
 
+#include "golden/losses_fixture.hpp"
+
 using namespace humble;
 using namespace humble::losses;
+using namespace humble::loss_golden;
 
 namespace {
 
-using Values = std::vector<double>;
-using json = nlohmann::json;
-
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-const json& golden() {
-  static const json fixture = [] {
-    std::ifstream in(HUMBLE_SOURCE_DIR "/tests/golden/losses.json");
-    REQUIRE_MESSAGE(in.good(), "cannot open tests/golden/losses.json (run tests/golden/gen_losses.py)");
-    return json::parse(in);
-  }();
-  return fixture;
-}
-
-// Every digit a double needs to round-trip.
-std::string digits(double v) {
-  std::ostringstream out;
-  out << std::setprecision(17) << v;
-  return out.str();
-}
-
 Dtype dtype_named(const std::string& name) { return name == "float64" ? Dtype::Float64 : Dtype::Float32; }
-
-Reduction reduction_named(const std::string& name) {
-  return name == "none" ? Reduction::None : name == "sum" ? Reduction::Sum : Reduction::Mean;
-}
-
-Tensor f64(const Values& values, Shape shape, bool requires_grad = false) {
-  return tensor(values, std::move(shape), Dtype::Float64, requires_grad);
-}
-
-Tensor labels(const std::vector<int64_t>& y) {
-  return tensor(Values(y.begin(), y.end()), {static_cast<int64_t>(y.size())}, Dtype::Int64);
-}
 
 // Golden tolerance: |a − b| <= rtol·max(|b|, floor), with rtol the 1e-10 in Float64 (torch and
 // humble only round differently) and 1e-5 in Float32 (torch accumulates in float, humble in double).

@@ -1,0 +1,47 @@
+// tests/golden/losses_fixture.hpp — what the loss tests share: the PyTorch fixture
+// (tests/golden/losses.json, written by gen_losses.py) and small builders for its cases.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <humble/humble.hpp>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace humble::loss_golden {
+
+using Values = std::vector<double>;
+using json = nlohmann::json;
+
+inline const json& golden() {
+  static const json fixture = [] {
+    std::ifstream in(HUMBLE_SOURCE_DIR "/tests/golden/losses.json");
+    REQUIRE_MESSAGE(in.good(), "cannot open tests/golden/losses.json (run tests/golden/gen_losses.py)");
+    return json::parse(in);
+  }();
+  return fixture;
+}
+
+inline Tensor f64(const Values& values, Shape shape, bool requires_grad = false) {
+  return tensor(values, std::move(shape), Dtype::Float64, requires_grad);
+}
+
+inline Tensor labels(const std::vector<int64_t>& y) {
+  return tensor(Values(y.begin(), y.end()), {static_cast<int64_t>(y.size())}, Dtype::Int64);
+}
+
+inline losses::Reduction reduction_named(const std::string& name) {
+  return name == "none" ? losses::Reduction::None : name == "sum" ? losses::Reduction::Sum : losses::Reduction::Mean;
+}
+
+inline std::string digits(double v) {
+  std::ostringstream out;
+  out << std::setprecision(17) << v;
+  return out.str();
+}
+
+}  // namespace humble::loss_golden
