@@ -16,16 +16,17 @@
 // body keeps a float `?:` or std::max (its PRE pass copies the arithmetic that follows into
 // each arm, leaving control flow), nor a float max reduction (IEEE max is not associative).
 // Bit masks and integer max have neither problem. HUMBLE_SIMD_CLONES marks a hot function for
-// an extra AVX2 + FMA build picked at load time (GCC target_clones), so binaries built for
-// plain x86-64 still use 256-bit vectors where the CPU has them (FMA may change the last bit);
-// it also inlines everything the function calls (flatten), so its helpers get the same build.
+// an extra AVX2 build picked at load time (GCC target_clones), so binaries built for plain
+// x86-64 still use 256-bit vectors where the CPU has them; it also inlines everything the
+// function calls (flatten), so its helpers get the same build. AVX2 without FMA on purpose: both
+// builds then round every operation alike (FMA would turn w·lse − w·z into −1e-16 instead of 0).
 #pragma once
 
 #include <bit>
 #include <cstdint>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define HUMBLE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
+#define HUMBLE_SIMD_CLONES __attribute__((target_clones("avx2", "default"), flatten))
 #else
 #define HUMBLE_SIMD_CLONES
 #endif
