@@ -3,9 +3,10 @@
 
 Input: CSV lines `impl,rows,classes,threads,value` from bench_cross_entropy (impl humble, or
 triad/copy with value in GB/s) and bench_torch.py (impl torch), value in seconds per iteration.
-For every shape and thread count it prints the median time of each side, their ratio, and how
-close humble comes to the memory-traffic bound: reading the float32 logits twice and writing the
-gradient once, 3·N·C·4 bytes, at the median triad bandwidth measured at 2 threads in the same run.
+For every shape and thread count it prints the median time of each side, their ratio (also
+against PyTorch's faster thread count), and how close humble comes to the memory-traffic bound:
+reading the float32 logits twice and writing the gradient once, 3·N·C·4 bytes, at the median
+triad bandwidth measured at 2 threads in the same run.
 """
 import collections
 import statistics
@@ -40,25 +41,28 @@ def main(path):
 
     print(f"Memory bandwidth, 2 threads (median): triad {bandwidth:.1f} GB/s, copy {copy:.1f} GB/s\n")
     print("| shape (N, C) | threads | humble median | torch median | torch / humble | "
-          "GB/s achieved | % of bandwidth bound |")
-    print("|---|---|---|---|---|---|---|")
+          "torch best / humble | GB/s achieved | % of bandwidth bound |")
+    print("|---|---|---|---|---|---|---|---|")
     speedup_met, bound_met = True, True
     for rows, classes in shapes:
         traffic = 3 * rows * classes * 4  # bytes: logits read twice, gradient written once
         bound = traffic / (bandwidth * 1e9)
+        torch_times = [t for n in threads if (t := median("torch", rows, classes, n))]
+        best = min(torch_times) if torch_times else float("nan")
         for n in threads:
             h, t = median("humble", rows, classes, n), median("torch", rows, classes, n)
             ratio = t / h if t else float("nan")
             share = bound / h
             print(f"| ({rows}, {classes}) | {n} | {fmt_time(h)} | {fmt_time(t) if t else '—'} | {ratio:.1f}× | "
-                  f"{traffic / h / 1e9:.1f} | {100 * share:.0f}% |")
+                  f"{best / h:.1f}× | {traffic / h / 1e9:.1f} | {100 * share:.0f}% |")
             if n == 2:
-                speedup_met &= ratio >= TARGET_SPEEDUP
+                speedup_met &= best / h >= TARGET_SPEEDUP
                 if (rows, classes) in LARGE:
                     bound_met &= share >= 1 / TARGET_BOUND
     counts = collections.Counter(k[0] for k, vs in samples.items() for _ in vs)
     print(f"\nSamples: {counts['humble']} humble, {counts['torch']} torch. At 2 threads: "
-          f"≥ {TARGET_SPEEDUP:g}× PyTorch on every shape: {'met' if speedup_met else 'NOT met'}; "
+          f"≥ {TARGET_SPEEDUP:g}× PyTorch (its faster thread count) on every shape: "
+          f"{'met' if speedup_met else 'NOT met'}; "
           f"within {TARGET_BOUND:g}× of the traffic bound (≥ {100 / TARGET_BOUND:.0f}%) on the large shapes: "
           f"{'met' if bound_met else 'NOT met'}.")
 

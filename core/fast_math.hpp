@@ -6,9 +6,10 @@
 //               x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact reduction),
 //               e^r by a degree-5 polynomial, then scaled by 2^n in two steps so that 2^n never
 //               leaves the float range on its own.
-// fast_log(x)   log x in double for finite x > 0 (normal range), within 2 ulp: x = 2^k·f with
-//               f in [√½, √2), log f = 2·atanh((f − 1)/(f + 1)) by its series to u^23, and
-//               k·ln 2 added in two parts (fdlibm's split of ln 2).
+// fast_log(x)   log x in double, within 2 ulp for normal x > 0 (not subnormal x); log 0 = −inf,
+//               log inf = inf, NaN for NaN and x < 0. x = 2^k·f with f in [√½, √2),
+//               log f = 2·atanh((f − 1)/(f + 1)) by its series to u^23, and k·ln 2 added in two
+//               parts (fdlibm's split of ln 2).
 // order_key(x)  an integer with the floats' order: integer max is a float max GCC vectorizes.
 // select(c, a, b)  c ? a : b through bit masks.
 //
@@ -24,6 +25,7 @@
 
 #include <bit>
 #include <cstdint>
+#include <limits>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 #define HUMBLE_SIMD_CLONES __attribute__((target_clones("avx2", "default"), flatten))
@@ -83,7 +85,9 @@ namespace humble {
   poly = poly * u2 + 1.0 / 5;
   poly = poly * u2 + 1.0 / 3;
   const double log_f = 2 * u + 2 * u * u2 * poly;  // 2·atanh u = 2u + 2u³/3 + 2u⁵/5 + …
-  return k * kLn2Hi + (k * kLn2Lo + log_f);
+  const double inf = std::numeric_limits<double>::infinity();
+  const double outside = select(x == 0, -inf, select(x == inf, inf, std::numeric_limits<double>::quiet_NaN()));
+  return select((x > 0) & (x < inf), k * kLn2Hi + (k * kLn2Lo + log_f), outside);
 }
 
 // order_key(x): an integer whose signed order is the order of the floats x (−0 just below +0),

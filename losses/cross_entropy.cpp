@@ -7,15 +7,20 @@
 // With class indices, no class weights and no ruled-out class (the usual case), A1 = z_y,
 // A0 = 1 and Σ z is all B1 needs; otherwise a third pass gathers the weighted sums. No
 // log-softmax tensor is materialised. Backward is one pass writing (p·S − w⊙q′)·scale from what
-// the forward saved per row: lse, S = Σ w q′, the ε applied and u's value on a remaining class.
+// the forward saved per row: lse, S = Σ w q′, ε and ε·u.
 //
-// Speed: every pass is a stride-1 loop over one row that GCC vectorizes (a strided row is first
-// copied into a scratch row): sums run in kLanes independent double accumulators, and for float32
-// the exponential is fast_exp (core/fast_math.hpp, within 1 ulp) — the only step done in float;
-// arguments, sums and the gradient's arithmetic stay in double as before. float64 keeps std::exp.
-// The row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64 and AVX2 + FMA.
-// Rows run in parallel above a grain, each row written by one task, and the per-row losses are
-// summed in row order: the same bits for any thread count.
+// Speed (bench/ measures float32 (N, C) against PyTorch; docs/benchmarks.md):
+//   - every pass is a stride-1 loop over a row that GCC vectorizes (a strided row is first copied
+//     into a scratch row); sums run in kLanes independent double accumulators;
+//   - short rows (C < kLanes) go kLanes at a time, one row per lane of a transposed copy, so that
+//     they vectorize too, across rows;
+//   - e^x is fast_exp for float32 (core/fast_math.hpp, within 1 ulp; its argument is rounded once
+//     from double) and std::exp for float64; log Σ is fast_log (within 2 ulp); sums stay double;
+//   - the gradient's bulk is computed in the logits' precision, its one cancellation-prone element
+//     per row, the target class, in double (IndexRows);
+//   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and AVX2 where available.
+// Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
+// the per-row losses are summed in row order: the same bits for any thread count.
 #include "cross_entropy.hpp"
 
 #include <algorithm>
@@ -37,7 +42,7 @@ namespace humble::losses {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-constexpr int kLanes = 16;  // independent accumulators per sum: two AVX2 registers of floats
+constexpr int kLanes = 16;  // accumulators per sum, short rows per group: two AVX2 registers of floats
 
 // Everything the kernels read, validated once at the boundary.
 struct Problem {
@@ -74,14 +79,13 @@ struct Forward {
   double* smoothing = nullptr;  // CE(u, p)_n, weighted
 
   Forward(int64_t rows, bool with_parts) {
-    const int64_t padded = (rows + kLanes - 1) / kLanes * kLanes, columns = with_parts ? 7 : 5;
-    buffer = empty({columns, padded}, Dtype::Float64);
-    double* column = buffer.data<double>();
-    for (double** c : {&lse, &target_weight, &eps, &smoothing_q, &loss, &nll, &smoothing}) {
-      if (column == buffer.data<double>() + columns * padded) break;
-      *c = column;
-      std::fill(column + rows, column + padded, 0.0);
-      column += padded;
+    std::vector<double**> columns = {&lse, &target_weight, &eps, &smoothing_q, &loss};
+    if (with_parts) columns.insert(columns.end(), {&nll, &smoothing});
+    const int64_t padded = (rows + kLanes - 1) / kLanes * kLanes;
+    buffer = empty({static_cast<int64_t>(columns.size()), padded}, Dtype::Float64);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      *columns[i] = buffer.data<double>() + static_cast<int64_t>(i) * padded;
+      std::fill(*columns[i] + rows, *columns[i] + padded, 0.0);
     }
   }
 };
@@ -415,49 +419,67 @@ Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shap
   return scalar_tensor(total, dtype);
 }
 
-// The gradient of L rows with index targets (one per lane), dz_c = (p_c·S − w_c·q′_c)·scale with
-// p = exp(z − lse): q′_y = (1 − ε) + ε·share (AllClasses) or 1 − ε (OtherClasses) on the target
-// class y, ε·share on every other remaining class under either convention, 0 on ruled-out ones.
-template <int L>
+// scale_n, the row's share of dL/dloss: g[n] without reduction, else reduced_scale.
+double row_scale(const Problem& p, const double* g, double reduced_scale, int64_t row) {
+  return p.reduction == Reduction::None ? g[row] : reduced_scale;
+}
+
+// The gradient for index targets, dz_c = (p_c·S − w_c·q′_c)·scale with p = exp(z − lse). Every
+// remaining class but the target y has q′_c = ε·share, under either convention, and ruled-out
+// ones have 0: the bulk of a row computes these in the logits' precision (no cancellation beyond
+// an ulp of p_c or ε·share). The target class, where p_y·S and q′_y = (1 − ε) + ε·share
+// (AllClasses) or 1 − ε (OtherClasses) may nearly cancel, is then redone in double.
+// IndexRows does this for L rows at once, one per lane, on (C, L) blocks: element (c, j) at c·L + j
+// (L = 1: a row as it is; L = kLanes: a transposed group of short rows).
+template <class T, int L>
 struct IndexRows {
-  double lse[L], target_weight[L], scale[L];  // lse, S, scale
-  double target_q[L], smoothing_q[L];         // w_y·q′_y; ε·share, to be multiplied by w_c
+  double lse[L];
+  T k[L], smoothing[L];  // scale·S, scale·ε·share
+  double target_k[L];    // scale·S again, in double
+  double target_q[L];    // scale·w_y·q′_y
   int64_t y[L];
 
-  // Rows first, …, first + L − 1, of which the first `count` exist; scale_n is g[n] (no
-  // reduction) or reduced_scale. Lanes of ignored or missing rows hold finite garbage, never stored.
-  IndexRows(const Problem& p, const Forward& s, const double* g, double reduced_scale, int64_t first, int count) {
+  // Rows first, …, first + L − 1, of which `count` exist; the lanes past them (the forward's
+  // columns are padded) and those of ignored rows are computed but never stored.
+  IndexRows(const Problem& p, const Forward& f, const double* g, double reduced_scale, int64_t first, int count) {
     const bool all = p.convention == SmoothingTarget::AllClasses;
     for (int j = 0; j < L; ++j) {
       const int64_t label = j < count ? p.labels[first + j] : 0;
-      y[j] = label >= 0 && label < p.classes ? label : 0;  // an ignored row's ignore_index may be any number
+      y[j] = label >= 0 && label < p.classes ? label : 0;  // an ignored row's label may be any number
     }
     for (int j = 0; j < L; ++j) {
       const int64_t row = first + j;
-      lse[j] = s.lse[row];
-      target_weight[j] = s.target_weight[row];
-      scale[j] = p.reduction == Reduction::None && j < count ? g[row] : reduced_scale;
-      smoothing_q[j] = s.smoothing_q[row];
-      target_q[j] = p.w(y[j]) * ((1 - s.eps[row]) + (all ? smoothing_q[j] : 0.0));
+      const double scale = j < count ? row_scale(p, g, reduced_scale, row) : 0.0;
+      lse[j] = f.lse[row];
+      target_k[j] = scale * f.target_weight[row];
+      k[j] = static_cast<T>(target_k[j]);
+      smoothing[j] = static_cast<T>(scale * f.smoothing_q[row]);
+      target_q[j] = scale * p.w(y[j]) * ((1 - f.eps[row]) + (all ? f.smoothing_q[row] : 0.0));
     }
   }
-  template <class T>
-  T gradient(int j, T zc, int64_t c, double w_c) const {
-    const double wq =
-        select(c == y[j], target_q[j], select(zc == -std::numeric_limits<T>::infinity(), 0.0, w_c * smoothing_q[j]));
-    return static_cast<T>(scale[j] * (exp_of<T>(zc - lse[j]) * target_weight[j] - wq));
+  void bulk(const T* z, T* dz, int64_t c, T w_c) const {  // class c of every lane, as if not a target
+    for (int j = 0; j < L; ++j)
+      dz[c * L + j] = k[j] * exp_of<T>(z[c * L + j] - lse[j]) -
+                      select(z[c * L + j] == -std::numeric_limits<T>::infinity(), T(0), w_c * smoothing[j]);
+  }
+  void targets(const T* z, T* dz) const {
+    T z_y[L], dz_y[L];
+    for (int j = 0; j < L; ++j) z_y[j] = z[y[j] * L + j];
+    for (int j = 0; j < L; ++j) dz_y[j] = static_cast<T>(target_k[j] * exp_of<T>(z_y[j] - lse[j]) - target_q[j]);
+    for (int j = 0; j < L; ++j) dz[y[j] * L + j] = dz_y[j];
   }
 };
 
 // One row's gradient dz = (p·S − w⊙q′)·scale into a contiguous dst; z is contiguous and
 // readable up to z_end.
 template <class T>
-void gradient_row(const Problem& p, const Forward& s, const T* z, const T* z_end, const T* t, int64_t row,
+void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end, const T* t, int64_t row,
                   const double* g, double reduced_scale, T* dst) {
+  const double scale = row_scale(p, g, reduced_scale, row);
   if (t != nullptr) {  // probability targets: q′_c = (1 − ε)·t_c + ε·u_c
     const bool all = p.convention == SmoothingTarget::AllClasses;
-    const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale, lse = s.lse[row],
-                 target_weight = s.target_weight[row], eps = s.eps[row], smoothing_q = s.smoothing_q[row];
+    const double lse = f.lse[row], target_weight = f.target_weight[row], eps = f.eps[row],
+                 smoothing_q = f.smoothing_q[row];
     for (int64_t c = 0; c < p.classes; ++c) {
       const double eps_u = z[c] == kNegInf ? 0.0 : all ? smoothing_q : smoothing_q * (1 - t[c]);
       const double q = (1 - eps) * t[c] + eps_u;
@@ -465,43 +487,40 @@ void gradient_row(const Problem& p, const Forward& s, const T* z, const T* z_end
     }
     return;
   }
-  const IndexRows<1> index_row(p, s, g, reduced_scale, row, 1);
+  const IndexRows<T, 1> rows(p, f, g, reduced_scale, row, 1);
   const auto write = [&](auto weight) {  // weight(c) is w_c, read for whole blocks (padded past C)
     const int64_t whole = p.classes / kLanes * kLanes;
-    for (int64_t c = 0; c < whole; ++c) dst[c] = index_row.gradient(0, z[c], c, weight(c));
+    for (int64_t c = 0; c < whole; ++c) rows.bulk(z, dst, c, weight(c));
     if (whole < p.classes) {  // the last, partial block: computed whole, stored in part
       T padded[kLanes], out[kLanes];
       const T* v = tail_block(z, whole, p.classes, z_end, padded);
-      for (int j = 0; j < kLanes; ++j) out[j] = index_row.gradient(0, v[j], whole + j, weight(whole + j));
+      for (int j = 0; j < kLanes; ++j) rows.bulk(v, out, j, weight(whole + j));
       for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = out[j];
     }
   };
   if (p.weight.empty()) {
-    write([](int64_t) { return 1.0; });
+    write([](int64_t) { return T(1); });
   } else {
-    write([w = p.weight.data()](int64_t c) { return w[c]; });
+    write([w = p.weight.data()](int64_t c) { return static_cast<T>(w[c]); });
   }
+  rows.targets(z, dst);
 }
 
-// The backward over rows [lo, hi); scale_n is g[n] (no reduction) or reduced_scale.
+// The backward over rows [lo, hi).
 template <class T>
-HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& stats, const T* z, const T* soft,
-                                      const double* g, double reduced_scale, T* dst, int64_t lo, int64_t hi) {
-  const auto zero_ignored = [&](int64_t row, T* d) {
-    if (p.ignored(row)) std::fill(d, d + p.classes, T(0));
-  };
+HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& f, const T* z, const T* soft, const double* g,
+                                      double reduced_scale, T* dst, int64_t lo, int64_t hi) {
   if (short_rows(p) && !p.soft) {  // kLanes rows at a time, transposed (see short_rows)
     T block[kLanes * kLanes], out[kLanes * kLanes];
     for (int64_t first = lo; first < hi; first += kLanes) {
       const int count = static_cast<int>(std::min<int64_t>(kLanes, hi - first));
-      const IndexRows<kLanes> rows(p, stats, g, reduced_scale, first, count);
+      const IndexRows<T, kLanes> rows(p, f, g, reduced_scale, first, count);
       transpose_rows(z + first * p.classes, p.classes, count, block);
-      for (int64_t c = 0; c < p.classes; ++c) {
-        const double w_c = p.w(c);
-        for (int j = 0; j < kLanes; ++j) out[c * kLanes + j] = rows.gradient(j, block[c * kLanes + j], c, w_c);
-      }
+      for (int64_t c = 0; c < p.classes; ++c) rows.bulk(block, out, c, static_cast<T>(p.w(c)));
+      rows.targets(block, out);
       untranspose_rows(out, p.classes, count, dst + first * p.classes);
-      for (int j = 0; j < count; ++j) zero_ignored(first + j, dst + (first + j) * p.classes);
+      for (int64_t row = first; row < first + count; ++row)
+        if (p.ignored(row)) std::fill(dst + row * p.classes, dst + (row + 1) * p.classes, T(0));
     }
     return;
   }
@@ -513,7 +532,9 @@ HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& stats, co
       d_row.resize(p.classes);
       dr = d_row.data();
     }
-    if (!p.ignored(row)) {
+    if (p.ignored(row)) {
+      std::fill(dr, dr + p.classes, T(0));
+    } else {
       const T* zr = z + base;
       const T* z_end = z + p.rows * p.classes;
       const T* tr = p.soft ? soft + base : nullptr;
@@ -522,9 +543,8 @@ HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& stats, co
         z_end = zr + z_row.size();
         if (tr != nullptr) tr = gather_row(p, tr, t_row);
       }
-      gradient_row(p, stats, zr, z_end, tr, row, g, reduced_scale, dr);
+      gradient_row(p, f, zr, z_end, tr, row, g, reduced_scale, dr);
     }
-    zero_ignored(row, dr);
     if (p.stride != 1)
       for (int64_t c = 0; c < p.classes; ++c) dst[base + c * p.stride] = d_row[c];
   }
