@@ -31,24 +31,11 @@ namespace {
 // or 1e-5 (Float32). Values: floor 0. Gradients: floor = 1e-6·max|b| (Float64) or 1e-2·max|b|
 // (Float32) over the tensor — an ulp or so of its largest element, for elements that cancel to ~0.
 void check_close(const Values& actual, const Values& expected, Dtype dtype, bool gradient, const std::string& what) {
-  REQUIRE_MESSAGE(actual.size() == expected.size(), what, ": ", actual.size(), " values, expected ", expected.size());
   const double rtol = dtype == Dtype::Float64 ? 1e-10 : 1e-5;
   double largest = 0;
   for (double b : expected) largest = std::max(largest, std::abs(b));
   const double floor = gradient ? (dtype == Dtype::Float64 ? 1e-6 : 1e-2) * largest : 0.0;
-  std::size_t worst = 0;
-  double worst_ratio = 0;
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    const double error = std::abs(actual[i] - expected[i]);
-    const double ratio = error == 0 ? 0.0 : error / (rtol * std::max(std::abs(expected[i]), floor));
-    if (!(ratio <= worst_ratio)) {  // NaN counts as the worst
-      worst_ratio = ratio;
-      worst = i;
-      if (std::isnan(ratio)) break;
-    }
-  }
-  CHECK_MESSAGE(worst_ratio <= 1.0, what, ": element ", worst, " is ", digits(actual[worst]), ", PyTorch ",
-                digits(expected[worst]), " (", worst_ratio, " × the tolerance)");
+  loss_golden::check_close(actual, expected, rtol, floor, what);
 }
 
 void check_near(const Values& actual, const Values& expected, double atol, const std::string& what = "") {

@@ -54,24 +54,6 @@ Tolerance golden_tolerance(Dtype dtype) {
   return dtype == Dtype::Float64 ? Tolerance{1e-10, 1e-6} : Tolerance{1e-5, 1e-2};
 }
 
-// One CHECK per tensor, naming the worst element when it fails.
-void check_close(const Values& actual, const Values& expected, double rtol, double floor, const std::string& what) {
-  REQUIRE_MESSAGE(actual.size() == expected.size(), what, ": ", actual.size(), " values, expected ", expected.size());
-  std::size_t worst = 0;
-  double worst_ratio = 0;  // |a − b| / (rtol·max(|b|, floor)), must stay <= 1
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    const double error = std::abs(actual[i] - expected[i]);
-    const double ratio = error == 0 ? 0.0 : error / (rtol * std::max(std::abs(expected[i]), floor));
-    if (!(ratio <= worst_ratio)) {  // NaN counts as the worst
-      worst_ratio = ratio;
-      worst = i;
-      if (std::isnan(ratio)) break;
-    }
-  }
-  CHECK_MESSAGE(worst_ratio <= 1.0, what, ": element ", worst, " is ", digits(actual[worst]), ", PyTorch ",
-                digits(expected[worst]), " (", worst_ratio, " × the tolerance)");
-}
-
 void check_value(const Values& actual, const Values& expected, Dtype dtype, const std::string& what) {
   check_close(actual, expected, golden_tolerance(dtype).rtol, kValueFloor, what);
 }

@@ -4,6 +4,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <humble/humble.hpp>
 #include <iomanip>
@@ -42,6 +44,25 @@ inline std::string digits(double v) {
   std::ostringstream out;
   out << std::setprecision(17) << v;
   return out.str();
+}
+
+// One CHECK per tensor, naming the worst element when it fails.
+inline void check_close(const Values& actual, const Values& expected, double rtol, double floor,
+                        const std::string& what) {
+  REQUIRE_MESSAGE(actual.size() == expected.size(), what, ": ", actual.size(), " values, expected ", expected.size());
+  std::size_t worst = 0;
+  double worst_ratio = 0;  // |a − b| / (rtol·max(|b|, floor)), must stay <= 1
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    const double error = std::abs(actual[i] - expected[i]);
+    const double ratio = error == 0 ? 0.0 : error / (rtol * std::max(std::abs(expected[i]), floor));
+    if (!(ratio <= worst_ratio)) {  // NaN counts as the worst
+      worst_ratio = ratio;
+      worst = i;
+      if (std::isnan(ratio)) break;
+    }
+  }
+  CHECK_MESSAGE(worst_ratio <= 1.0, what, ": element ", worst, " is ", digits(actual[worst]), ", PyTorch ",
+                digits(expected[worst]), " (", worst_ratio, " × the tolerance)");
 }
 
 }  // namespace humble::loss_golden
