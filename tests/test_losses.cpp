@@ -38,7 +38,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 Dtype dtype_named(const std::string& name) { return name == "float64" ? Dtype::Float64 : Dtype::Float32; }
 
-// Golden tolerance: |a − b| <= rtol·max(|b|, floor), with rtol the 1e-10 in Float64 (torch and
+// Golden tolerance: |a − b| <= rtol·max(|b|, floor), with rtol the required 1e-10 in Float64 (torch and
 // humble only round differently) and 1e-5 in Float32 (torch accumulates in float, humble in double).
 // Values are compared purely relatively (floor 0: a reference of exactly 0 must be met exactly).
 // Gradients get a tiny absolute floor, because an element p_c·S − w_c·q′_c cancels to ~0 where the
