@@ -73,8 +73,8 @@ void bench_loss(const std::vector<Shape2>& shapes, const std::vector<int>& threa
   }
 }
 
-// a = b + s·c (triad) and a = b (copy) on `threads` std::threads, each owning (and first
-// touching) one contiguous slice of arrays far larger than the last-level cache.
+// a = b + s·c (triad) and a = b (copy) on `threads` std::threads, each owning one contiguous
+// slice of arrays far larger than the last-level cache.
 void bench_bandwidth(int threads, double budget, int min_samples) {
   constexpr int64_t n = int64_t{1} << 24;  // 128 MiB per array of doubles
   std::vector<double> a(n), b(n), c(n);
