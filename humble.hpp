@@ -4,6 +4,7 @@
 #include "autograd/gradcheck.hpp"
 #include "autograd/graph.hpp"
 #include "autograd/ops.hpp"
+#include "core/allocator.hpp"
 #include "core/error.hpp"
 #include "core/factories.hpp"
 #include "core/generator.hpp"

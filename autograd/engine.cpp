@@ -32,10 +32,23 @@ void accumulate(Tensor& slot, const Tensor& grad) {
   slot = slot.defined() ? slot + grad : grad.detach();
 }
 
-// Sums into .grad(); the first one is copied, since optimizers may update .grad() in place.
-void accumulate_into_leaf(Tensor& slot, const Tensor& grad) {
+// True when nothing but `t` refers to its data, which is exactly its storage.
+bool owns_its_storage(const Tensor& t) {
+  const auto& impl = t.impl();
+  return impl.use_count() == 1 && impl->storage.use_count() == 1 && impl->offset == 0 &&
+         impl->storage->bytes() == static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
+}
+
+// Sums into .grad(). Optimizers update .grad() in place, so a first gradient that anything else
+// may hold is copied; one that only the engine holds (a fresh tensor from the node that made it)
+// becomes .grad() as it is.
+void accumulate_into_leaf(Tensor& slot, Tensor grad) {
   NoGradGuard no_grad;
-  slot = slot.defined() ? slot + grad : grad.detach().clone();
+  if (slot.defined()) {
+    slot = slot + grad;
+  } else {
+    slot = owns_its_storage(grad) ? grad.detach() : grad.detach().clone();
+  }
 }
 
 void check_gradient(const Node& node, std::size_t i, const AutogradMeta& input, const Tensor& grad) {
@@ -74,14 +87,14 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
                            " was already freed by an earlier backward; pass retain_graph = true to the first call"));
     if (auto out = node->output.lock(); grad.defined() && out && out->retains_grad)
       accumulate_into_leaf(out->grad, grad);
-    const Tensors input_grads = grad.defined() ? node->backward(grad) : Tensors{};
+    Tensors input_grads = grad.defined() ? node->backward(grad) : Tensors{};
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {
       const auto& input = node->inputs[i];
       if (!input) continue;
       const bool has_grad = i < input_grads.size() && input_grads[i].defined();
       if (has_grad) check_gradient(*node, i, *input, input_grads[i]);
       if (!input->grad_fn) {
-        if (has_grad) accumulate_into_leaf(input->grad, input_grads[i]);
+        if (has_grad) accumulate_into_leaf(input->grad, std::move(input_grads[i]));
         continue;
       }
       Node* producer = input->grad_fn.get();

@@ -2,11 +2,10 @@
 #include "tensor.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 #include <sstream>
 
+#include "allocator.hpp"
 #include "dispatch.hpp"
 #include "error.hpp"
 #include "parallel.hpp"
@@ -41,15 +40,9 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
-Storage::Storage(std::size_t bytes) : bytes_(bytes) {
-  constexpr std::size_t kAlign = 64;
-  const std::size_t rounded = std::max<std::size_t>(kAlign, (bytes + kAlign - 1) / kAlign * kAlign);
-  auto* p = static_cast<std::byte*>(std::aligned_alloc(kAlign, rounded));
-  if (p == nullptr) throw std::bad_alloc();
-  data_.reset(p);
-}
+Storage::Storage(std::size_t bytes) : data_(static_cast<std::byte*>(allocate_block(bytes))), bytes_(bytes) {}
 
-void Storage::Free::operator()(std::byte* p) const { std::free(p); }
+Storage::~Storage() { release_block(data_, bytes_); }
 
 Tensor empty(Shape shape, Dtype dtype) {
   for (int64_t d : shape)

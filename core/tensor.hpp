@@ -22,18 +22,18 @@ std::size_t dtype_size(Dtype dtype);
 std::string shape_str(const Shape& shape);  // "(2, 3)"
 int64_t shape_numel(const Shape& shape);
 
-// Raw bytes shared by a tensor and its views, 64-byte aligned.
+// Raw bytes shared by a tensor and its views, 64-byte aligned (from core/allocator.hpp).
 class Storage {
  public:
   explicit Storage(std::size_t bytes);
-  std::byte* data() { return data_.get(); }
+  ~Storage();
+  Storage(const Storage&) = delete;
+  Storage& operator=(const Storage&) = delete;
+  std::byte* data() { return data_; }
   std::size_t bytes() const { return bytes_; }
 
  private:
-  struct Free {
-    void operator()(std::byte* p) const;
-  };
-  std::unique_ptr<std::byte[], Free> data_;
+  std::byte* data_;
   std::size_t bytes_;
 };
 

@@ -142,6 +142,35 @@ TEST_CASE("autograd: leaf gradients accumulate across backward calls, set_grad r
   CHECK(g.item() == 1);
 }
 
+TEST_CASE("autograd: a leaf's first gradient is copied when anything else holds it, adopted otherwise") {
+  // An op whose backward returns a tensor it keeps: .grad() must be a copy, or an optimizer
+  // writing into .grad() would change the op's saved tensor.
+  const Tensor x = leaf({1, 2}, {2});
+  const Tensor kept = tensor({5, 7}, {2}, Dtype::Float64);
+  sum(custom("returns_kept", x, [kept](const Tensor&) -> Tensors { return {kept}; })).backward();
+  CHECK(x.grad().to_vector() == Values{5, 7});
+  CHECK_FALSE(x.grad().shares_storage(kept));
+  // A view of the incoming gradient (reshape's backward): copied too.
+  const Tensor m = leaf({1, 2, 3, 4}, {2, 2});
+  const Tensor seed = tensor({1, 2, 3, 4}, {4}, Dtype::Float64);
+  m.reshape({4}).backward(seed);
+  CHECK_FALSE(m.grad().shares_storage(seed));
+  m.grad().fill_(0);
+  CHECK(seed.to_vector() == Values{1, 2, 3, 4});
+
+  // A fresh gradient only the engine holds becomes .grad() as it is: a backward through one
+  // large op allocates one large block (the op's gradient), not a second one for a copy.
+  const Tensor z = zeros({512, 1024}, Dtype::Float32).requires_grad_();  // 2 MiB
+  const Tensor labels = zeros({512}, Dtype::Int64);
+  const Tensor loss = losses::cross_entropy(z, labels, {.label_smoothing = 0.1});
+  const CacheStats before = cache_stats();
+  loss.backward();
+  const CacheStats after = cache_stats();
+  CHECK(after.hits + after.misses - before.hits - before.misses == 1);
+  REQUIRE(z.grad().defined());
+  CHECK(z.grad().to_vector()[0] == doctest::Approx((1 - 0.1 + 0.1 / 1024 - 1.0 / 1024) / -512.0));
+}
+
 TEST_CASE("autograd: retain_grad keeps dL/dlogits on a non-leaf") {
   // logits = x W (N = 3, D = 2, C = 3); L = mean over rows of −log softmax(logits)[y].
   // dL/dlogits = (softmax(logits) − onehot(y)) / N (the fused softmax–cross-entropy gradient).

@@ -3,6 +3,7 @@
 // Views (reshape, flatten, slice, operator[]) must share storage and see each other's writes;
 // clone() and to() must copy. Generator is checked three ways: determinism (same seed, same
 // stream), the published splitmix64 reference for its seeding, and a statistical sanity check.
+// Large storage blocks are cached and reused by size, within a limit.
 // set_num_threads is checked by computing the same kernels with 1 and 2 threads and comparing
 // the results bit for bit (kernels promise that each output is written by exactly one chunk).
 #include <doctest/doctest.h>
@@ -220,6 +221,62 @@ TEST_CASE("tensor: copy_ and fill_ write in place and check shape and dtype") {
   Tensor n = zeros({3}, Dtype::Int64);
   n.fill_(7);
   CHECK(n.to_vector() == Values{7, 7, 7});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage and its cache of large blocks
+
+TEST_CASE("allocator: large blocks are cached and reused by size, small ones never touch the cache") {
+  empty_cache();
+  const auto requests = [] {
+    const CacheStats s = cache_stats();
+    return s.hits + s.misses;
+  };
+  const void* first = nullptr;
+  const CacheStats start = cache_stats();
+  {
+    Tensor big = empty({1 << 19}, Dtype::Float32);  // 2 MiB
+    first = big.raw_data();
+    CHECK(reinterpret_cast<std::uintptr_t>(first) % 64 == 0);
+  }
+  CHECK(cache_stats().cached_blocks == 1);
+  CHECK(cache_stats().cached_bytes == std::size_t{2} << 20);
+  {
+    Tensor again = empty({1 << 18}, Dtype::Float64);  // the same 2 MiB: the cached block
+    CHECK(again.raw_data() == first);
+    CHECK(cache_stats().cached_blocks == 0);
+    Tensor zeroed = zeros({1 << 19}, Dtype::Float32);  // a fresh block, zeros however it came
+    CHECK(zeroed.raw_data() != first);
+    const Values v = zeroed.to_vector();
+    CHECK(std::all_of(v.begin(), v.end(), [](double x) { return x == 0; }));
+  }
+  const CacheStats after = cache_stats();
+  CHECK(after.hits - start.hits == 1);
+  CHECK(after.misses - start.misses == 2);
+  CHECK(after.cached_blocks == 2);
+
+  const std::size_t before_small = requests();
+  { Tensor small = empty({1000}, Dtype::Float64); }
+  CHECK(requests() == before_small);
+
+  empty_cache();
+  CHECK(cache_stats().cached_bytes == 0);
+  CHECK(cache_stats().cached_blocks == 0);
+}
+
+TEST_CASE("allocator: the cache stays within its limit, and a limit of 0 turns it off") {
+  empty_cache();
+  const std::size_t limit = cache_limit();
+  set_cache_limit(std::size_t{3} << 20);  // room for one 2 MiB block, not two
+  { Tensor a = empty({1 << 19}), b = empty({1 << 19}); }
+  CHECK(cache_stats().cached_blocks == 1);
+  CHECK(cache_stats().cached_bytes <= cache_limit());
+  set_cache_limit(0);  // drops what is cached
+  CHECK(cache_stats().cached_bytes == 0);
+  { Tensor c = empty({1 << 19}); }
+  CHECK(cache_stats().cached_blocks == 0);
+  set_cache_limit(limit);
+  CHECK(cache_limit() == limit);
 }
 
 // ---------------------------------------------------------------------------------------------
