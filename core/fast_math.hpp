@@ -12,23 +12,37 @@
 //               parts (fdlibm's split of ln 2).
 // order_key(x)  an integer with the floats' order: integer max is a float max GCC vectorizes.
 // select(c, a, b)  c ? a : b through bit masks.
+// Floats8, Doubles4  vectors (GCC vector extensions: the usual operators work lane by lane,
+//               comparisons give −1/0 integer masks); fast_exp, fast_log, order_key and select
+//               take them as well as scalars, with the same arithmetic in every lane. In a
+//               HUMBLE_SIMD_CLONES function they are AVX2 registers, in the plain x86-64 build
+//               pairs of SSE2 ones. Doubles8 pairs two Doubles4 to match a Floats8 (widen, narrow).
 //
 // Why the odd spellings: under the default -ftrapping-math, GCC will not vectorize a loop whose
 // body keeps a float `?:` or std::max (its PRE pass copies the arithmetic that follows into
 // each arm, leaving control flow), nor a float max reduction (IEEE max is not associative).
 // Bit masks and integer max have neither problem. HUMBLE_SIMD_CLONES marks a hot function for
-// an extra AVX2 build picked at load time (GCC target_clones), so binaries built for plain
-// x86-64 still use 256-bit vectors where the CPU has them; it also inlines everything the
-// function calls (flatten), so its helpers get the same build. AVX2 without FMA on purpose: both
-// builds then round every operation alike (FMA would turn w·lse − w·z into −1e-16 instead of 0).
+// an extra x86-64-v3 build (AVX2 and FMA) picked at load time (GCC target_clones), so binaries
+// built for plain x86-64 still use 256-bit vectors and fused multiply-adds where the CPU has
+// them; it also inlines everything the function calls (flatten), so its helpers get the same
+// build. A file using it is compiled with -ffp-contract=fast (CMakeLists.txt), which lets the
+// v3 build fuse a·b + c: its results can differ from the plain build's in the last bits (each
+// build gives the same bits on every run and thread count). Kernels must therefore not rely on
+// a·b − c·d cancelling exactly; write w·(a − b), not w·a − w·b.
 #pragma once
+
+// The vector types never cross a library boundary (every function that takes them is inlined or
+// internal to a kernel's file), so GCC's note that their calling convention differs between
+// instruction sets does not apply; it is silenced for the files that include this one.
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 #include <bit>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define HUMBLE_SIMD_CLONES __attribute__((target_clones("avx2", "default"), flatten))
+#define HUMBLE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
 #else
 #define HUMBLE_SIMD_CLONES
 #endif
@@ -44,36 +58,108 @@ namespace humble {
   return std::bit_cast<double>((std::bit_cast<uint64_t>(a) & mask) | (std::bit_cast<uint64_t>(b) & ~mask));
 }
 
-[[gnu::always_inline]] inline float fast_exp(float x) {
+using Floats8 = float __attribute__((vector_size(32)));
+using Int32x8 = int32_t __attribute__((vector_size(32)));
+using Doubles4 = double __attribute__((vector_size(32)));
+using Int64x4 = int64_t __attribute__((vector_size(32)));
+
+// The integer type of a float type's width: what its bits and comparisons are.
+template <class F>
+struct IntOf;
+template <>
+struct IntOf<float> {
+  using type = int32_t;
+};
+template <>
+struct IntOf<double> {
+  using type = int64_t;
+};
+template <>
+struct IntOf<Floats8> {
+  using type = Int32x8;
+};
+template <>
+struct IntOf<Doubles4> {
+  using type = Int64x4;
+};
+template <class F>
+concept FloatVector = std::is_same_v<F, Floats8> || std::is_same_v<F, Doubles4>;
+
+template <FloatVector V>
+[[gnu::always_inline]] inline V select(typename IntOf<V>::type mask, V a, V b) {
+  return mask ? a : b;
+}
+
+// Lane-by-lane conversion (static_cast for scalars).
+template <class To, class From>
+[[gnu::always_inline]] inline To convert(From x) {
+  if constexpr (std::is_arithmetic_v<From>) {
+    return static_cast<To>(x);
+  } else {
+    return __builtin_convertvector(x, To);
+  }
+}
+
+// Eight doubles, the width of a Floats8, as two Doubles4 (GCC lowers a 64-byte vector type through
+// memory on AVX2). widen and narrow convert lane by lane; on doubles they do nothing.
+struct Doubles8 {
+  Doubles4 lo{}, hi{};
+  double operator[](int j) const { return j < 4 ? lo[j] : hi[j - 4]; }
+  Doubles8& operator+=(const Doubles8& b) {
+    lo += b.lo;
+    hi += b.hi;
+    return *this;
+  }
+  friend Doubles8 operator+(const Doubles8& a, const Doubles8& b) { return {a.lo + b.lo, a.hi + b.hi}; }
+  friend Doubles8 operator-(const Doubles8& a, const Doubles8& b) { return {a.lo - b.lo, a.hi - b.hi}; }
+  friend Doubles8 operator+(const Doubles8& a, double b) { return {a.lo + b, a.hi + b}; }
+};
+// Spelled lane by lane: GCC 12 splits __builtin_convertvector between widths into 2-lane pieces.
+[[gnu::always_inline]] inline Doubles8 widen(Floats8 v) {
+  return {Doubles4{v[0], v[1], v[2], v[3]}, Doubles4{v[4], v[5], v[6], v[7]}};
+}
+[[gnu::always_inline]] inline Floats8 narrow(const Doubles8& d) {
+  const auto f = [](double x) { return static_cast<float>(x); };
+  return Floats8{f(d.lo[0]), f(d.lo[1]), f(d.lo[2]), f(d.lo[3]), f(d.hi[0]), f(d.hi[1]), f(d.hi[2]), f(d.hi[3])};
+}
+[[gnu::always_inline]] inline double widen(double x) { return x; }
+[[gnu::always_inline]] inline double narrow(double x) { return x; }
+
+template <class F>  // float or Floats8
+[[gnu::always_inline]] inline F fast_exp(F x) {
+  using Int = typename IntOf<F>::type;
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // kLn2Hi + kLn2Lo = ln 2; kLn2Hi·n is exact
   constexpr float kRound = 12582912.0f;                             // 1.5·2^23: adding it rounds to an integer
-  x = select(x < -110.0f, -110.0f, x);                              // e^−110 and e^89 are already 0 and inf in float
-  x = select(x > 89.0f, 89.0f, x);
-  const float n = (x * kLog2e + kRound) - kRound;  // round(x / ln 2), in [−159, 129]
-  const float r = (x - n * kLn2Hi) - n * kLn2Lo;
-  float poly = 1.9875691500e-4f;
+  x = select(x < -110.0f, F{} - 110.0f, x);                         // e^−110 and e^89 are already 0 and inf in float
+  x = select(x > 89.0f, F{} + 89.0f, x);
+  const F n = (x * kLog2e + kRound) - kRound;  // round(x / ln 2), in [−159, 129]
+  const F r = (x - n * kLn2Hi) - n * kLn2Lo;
+  F poly = F{} + 1.9875691500e-4f;
   poly = poly * r + 1.3981999507e-3f;
   poly = poly * r + 8.3334519073e-3f;
   poly = poly * r + 4.1665795894e-2f;
   poly = poly * r + 1.6666665459e-1f;
   poly = poly * r + 5.0000001201e-1f;
-  const float exp_r = poly * (r * r) + r + 1.0f;
-  const int32_t k = static_cast<int32_t>(n), k1 = k >> 1, k2 = k - k1;  // 2^n = 2^k1 · 2^k2, each a normal float
-  return exp_r * std::bit_cast<float>((k1 + 127) << 23) * std::bit_cast<float>((k2 + 127) << 23);
+  const F exp_r = poly * (r * r) + r + 1.0f;
+  const Int k = convert<Int>(n), k1 = k >> 1, k2 = k - k1;  // 2^n = 2^k1 · 2^k2, each a normal float
+  return exp_r * std::bit_cast<F>((k1 + 127) << 23) * std::bit_cast<F>((k2 + 127) << 23);
 }
 
-[[gnu::always_inline]] inline double fast_log(double x) {
+template <class D>  // double or Doubles4
+[[gnu::always_inline]] inline D fast_log(D x) {
+  using Int = typename IntOf<D>::type;
   constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
   constexpr double kTwo52 = 4503599627370496.0;  // 2^52: (2^52 + e) − 2^52 turns a small integer's bits into a double
-  const uint64_t bits = std::bit_cast<uint64_t>(x);
-  const double mantissa = std::bit_cast<double>((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000);  // [1, 2)
-  const bool high = mantissa > 1.4142135623730951;
-  const double f = select(high, 0.5 * mantissa, mantissa);
-  const uint64_t biased_exponent = (bits >> 52) + high;
-  const double k = std::bit_cast<double>(biased_exponent | 0x4330000000000000) - (kTwo52 + 1023);
-  const double u = (f - 1) / (f + 1), u2 = u * u;  // |u| < 0.172
-  double poly = 1.0 / 23;
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  const Int bits = std::bit_cast<Int>(x);
+  const D mantissa = std::bit_cast<D>((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000);  // [1, 2)
+  const auto high = mantissa > 1.4142135623730951;                                        // bool, or a mask
+  const D f = select(high, 0.5 * mantissa, mantissa);
+  const Int biased_exponent = ((bits >> 52) & 0x7FF) + (high & 1);
+  const D k = std::bit_cast<D>(biased_exponent | 0x4330000000000000) - (kTwo52 + 1023);
+  const D u = (f - 1) / (f + 1), u2 = u * u;  // |u| < 0.172
+  D poly = D{} + 1.0 / 23;
   poly = poly * u2 + 1.0 / 21;
   poly = poly * u2 + 1.0 / 19;
   poly = poly * u2 + 1.0 / 17;
@@ -84,16 +170,22 @@ namespace humble {
   poly = poly * u2 + 1.0 / 7;
   poly = poly * u2 + 1.0 / 5;
   poly = poly * u2 + 1.0 / 3;
-  const double log_f = 2 * u + 2 * u * u2 * poly;  // 2·atanh u = 2u + 2u³/3 + 2u⁵/5 + …
-  const double inf = std::numeric_limits<double>::infinity();
-  const double outside = select(x == 0, -inf, select(x == inf, inf, std::numeric_limits<double>::quiet_NaN()));
-  return select((x > 0) & (x < inf), k * kLn2Hi + (k * kLn2Lo + log_f), outside);
+  const D log_f = 2 * u + 2 * u * u2 * poly;  // 2·atanh u = 2u + 2u³/3 + 2u⁵/5 + …
+  const D outside =
+      select(x == 0, D{} - kInf, select(x == kInf, D{} + kInf, D{} + std::numeric_limits<double>::quiet_NaN()));
+  return select((x > 0) & (x < kInf), k * kLn2Hi + (k * kLn2Lo + log_f), outside);
 }
+
+[[gnu::always_inline]] inline Doubles8 fast_log(const Doubles8& x) { return {fast_log(x.lo), fast_log(x.hi)}; }
 
 // order_key(x): an integer whose signed order is the order of the floats x (−0 just below +0),
 // so a max over keys is a max over values that GCC vectorizes; from_order_key inverts it.
 [[gnu::always_inline]] inline int32_t order_key(float x) {
   const int32_t bits = std::bit_cast<int32_t>(x);
+  return bits ^ ((bits >> 31) & 0x7FFFFFFF);
+}
+[[gnu::always_inline]] inline Int32x8 order_key(Floats8 x) {
+  const Int32x8 bits = std::bit_cast<Int32x8>(x);
   return bits ^ ((bits >> 31) & 0x7FFFFFFF);
 }
 [[gnu::always_inline]] inline int64_t order_key(double x) {
@@ -102,6 +194,9 @@ namespace humble {
 }
 [[gnu::always_inline]] inline float from_order_key(int32_t key) {
   return std::bit_cast<float>(key ^ ((key >> 31) & 0x7FFFFFFF));
+}
+[[gnu::always_inline]] inline Floats8 from_order_key(Int32x8 key) {
+  return std::bit_cast<Floats8>(key ^ ((key >> 31) & 0x7FFFFFFF));
 }
 [[gnu::always_inline]] inline double from_order_key(int64_t key) {
   return std::bit_cast<double>(key ^ ((key >> 63) & 0x7FFFFFFFFFFFFFFF));

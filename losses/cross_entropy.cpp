@@ -10,14 +10,14 @@
 // the forward saved per row: lse, S = Σ w q′, ε and ε·u.
 //
 // Speed (bench/ measures float32 (N, C) against PyTorch; docs/benchmarks.md):
-//   - every pass is a stride-1 loop over a row that GCC vectorizes (a strided row is first copied
-//     into a scratch row); sums run in kLanes independent double accumulators;
-//   - short rows (C < kLanes) go kLanes at a time, one row per lane of a transposed copy, so that
-//     they vectorize too, across rows;
-//   - e^x is fast_exp for float32 (core/fast_math.hpp, within 1 ulp; its argument is rounded once
-//     from double) and std::exp for float64; log Σ is fast_log (within 2 ulp); sums stay double;
+//   - float32 rows go 8 values at a time in vectors (Floats8, core/fast_math.hpp), their sums in
+//     double lanes (Doubles8); float64 rows run through the same code one value at a time;
+//     every pass is stride 1 (a strided row is first copied into a scratch row);
+//   - short float32 rows (C < 16) go 8 at a time, one row per lane, loaded as C columns;
+//   - e^x is fast_exp for float32 (within 1 ulp; its argument is rounded once from double) and
+//     std::exp for float64; log Σ is fast_log (within 2 ulp); sums stay double;
 //   - the gradient's bulk is computed in the logits' precision, its one cancellation-prone element
-//     per row, the target class, in double (IndexRows);
+//     per row, the target class, in double (IndexRow);
 //   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and AVX2 where available.
 // Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
 // the per-row losses are summed in row order: the same bits for any thread count.
@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <type_traits>
@@ -42,7 +43,7 @@ namespace humble::losses {
 namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-constexpr int kLanes = 16;  // accumulators per sum, short rows per group: two AVX2 registers of floats
+constexpr int kPadding = 16;  // zeros after weights and scratch rows, so that whole vectors are readable
 
 // Everything the kernels read, validated once at the boundary.
 struct Problem {
@@ -52,7 +53,7 @@ struct Problem {
   bool soft = false;                // probability targets
   const int64_t* labels = nullptr;  // (R) when !soft
   int64_t ignore_index = -100;
-  std::vector<double> weight;  // (C) then kLanes zeros; empty = all ones
+  std::vector<double> weight;  // (C) then kPadding zeros; empty = all ones
   Reduction reduction = Reduction::Mean;
   double denominator = 0;  // of the mean: Σ_n w_{y_n} over non-ignored rows (index targets), or R
 
@@ -64,10 +65,9 @@ struct Problem {
 };
 
 // Per-row results of the forward pass: columns of one uninitialised float64 buffer that the
-// rows' tasks fill in, zeros for ignored rows. A column is R′ long, R rounded up to whole groups
-// of kLanes rows (the rows past R hold zeros). The backward keeps the buffer.
+// rows' tasks fill in, zeros for ignored rows. The backward keeps the buffer.
 struct Forward {
-  Tensor buffer;  // (columns, R′)
+  Tensor buffer;  // (columns, R)
   // What the backward needs:
   double* lse = nullptr;            // lse_n
   double* target_weight = nullptr;  // S_n = Σ w q′, the scale of p in the gradient
@@ -81,12 +81,9 @@ struct Forward {
   Forward(int64_t rows, bool with_parts) {
     std::vector<double**> columns = {&lse, &target_weight, &eps, &smoothing_q, &loss};
     if (with_parts) columns.insert(columns.end(), {&nll, &smoothing});
-    const int64_t padded = (rows + kLanes - 1) / kLanes * kLanes;
-    buffer = empty({static_cast<int64_t>(columns.size()), padded}, Dtype::Float64);
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      *columns[i] = buffer.data<double>() + static_cast<int64_t>(i) * padded;
-      std::fill(*columns[i] + rows, *columns[i] + padded, 0.0);
-    }
+    buffer = empty({static_cast<int64_t>(columns.size()), rows}, Dtype::Float64);
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      *columns[i] = buffer.data<double>() + static_cast<int64_t>(i) * rows;
   }
 };
 
@@ -129,7 +126,7 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     for (int64_t c = 0; c < p.classes; ++c)
       if (!(p.weight[c] >= 0) || !std::isfinite(p.weight[c]))
         throw ValueError(cat("[cross_entropy] weight[", c, "] must be finite and >= 0, got ", p.weight[c]));
-    p.weight.resize(p.classes + kLanes, 0.0);  // the kernels read whole blocks of kLanes
+    p.weight.resize(p.classes + kPadding, 0.0);  // the kernels read whole vectors
   }
 
   const auto is_ruled_out = [&, f32 = logits.dtype() == Dtype::Float32, data = logits.raw_data()](int64_t row,
@@ -186,14 +183,83 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
   return p;
 }
 
-// e^x for the kernels: fast_exp for float32 (x rounded once from double), std::exp for float64.
+// ---------------------------------------------------------------------------------------------
+// Vectors. Float32 rows are processed Lanes<float>::n = 8 values (or 8 short rows) at a time as
+// Floats8, with their sums in Doubles8 (core/fast_math.hpp); float64 rows one value at a time,
+// through the same code with V = Wide = double.
+
+template <class T>
+struct Lanes {  // float64
+  using V = double;
+  using Wide = double;
+  static constexpr int n = 1;
+};
+template <>
+struct Lanes<float> {
+  using V = Floats8;
+  using Wide = Doubles8;
+  static constexpr int n = 8;
+};
+
+template <class V, class T>
+[[gnu::always_inline]] inline V load(const T* from) {
+  V v;
+  std::memcpy(&v, from, sizeof(V));
+  return v;
+}
+template <class V, class T>
+[[gnu::always_inline]] inline void store(T* to, const V& v) {
+  std::memcpy(to, &v, sizeof(V));
+}
+template <class Wide>
+[[gnu::always_inline]] inline Wide load_wide(const double* from) {
+  if constexpr (std::is_same_v<Wide, double>) {
+    return *from;
+  } else {
+    return {load<Doubles4>(from), load<Doubles4>(from + 4)};
+  }
+}
+template <class V>
+[[gnu::always_inline]] inline auto lane(const V& v, int j) {
+  if constexpr (std::is_arithmetic_v<V>) {
+    return v;
+  } else {
+    return v[j];
+  }
+}
+template <class V>
+[[gnu::always_inline]] inline V max_of(V a, V b) {  // integer keys
+  if constexpr (std::is_arithmetic_v<V>) {
+    return std::max(a, b);
+  } else {
+    return a > b ? a : b;
+  }
+}
+
+// e^x lane by lane: fast_exp for float32, std::exp for float64; exp_of rounds a double x once to T.
+template <class V>
+[[gnu::always_inline]] inline V exp_lanes(V x) {
+  if constexpr (std::is_same_v<V, double>) {
+    return std::exp(x);
+  } else {
+    return fast_exp(x);
+  }
+}
 template <class T>
 T exp_of(double x) {
-  if constexpr (std::is_same_v<T, float>) {
-    return fast_exp(static_cast<float>(x));
-  } else {
-    return std::exp(x);
-  }
+  return exp_lanes(static_cast<T>(x));
+}
+
+// The row's last, partial vector [c, n) as a whole one: read in place when the memory after the
+// row is readable (up to readable_end; the extra lanes are then ignored), otherwise through a
+// zero-padded copy.
+template <class V, class T>
+V tail_vector(const T* row, int64_t c, int64_t n, const T* readable_end) {
+  constexpr int kWidth = sizeof(V) / sizeof(T);
+  if (readable_end - (row + c) >= kWidth) return load<V>(row + c);
+  T padded[kWidth] = {};
+  std::copy(row + c, row + n, padded);
+  return load<V>(padded);
 }
 
 // Pass 1 and 2 over a row: lse = m + log Σ exp(z − m), with m its max, and Σ z.
@@ -201,98 +267,83 @@ struct RowSums {
   double lse, sum_z;
 };
 
-// The row's last, partial block [c, n) as a whole block of kLanes values: read in place when the
-// memory after the row is readable (up to readable_end; the extra lanes are then ignored),
-// otherwise copied into `padded`.
-template <class T>
-const T* tail_block(const T* row, int64_t c, int64_t n, const T* readable_end, T (&padded)[kLanes]) {
-  if (readable_end - (row + c) >= kLanes) return row + c;
-  std::fill(std::copy(row + c, row + n, padded), padded + kLanes, T(0));
-  return padded;
-}
-
 // A contiguous row of n values: the max as an integer max over order keys; the sums over whole
-// blocks in kLanes accumulators (added pairwise at the end), then over the last, partial block,
-// whose exponentials are computed as a whole block and added one at a time.
+// vectors, in double lanes added in lane order at the end, then over the last, partial vector,
+// whose exponentials are computed whole and added one lane at a time.
 template <class T>
 RowSums row_sums(const T* z, int64_t n, const T* readable_end) {
-  auto best = order_key(-std::numeric_limits<T>::infinity());
-  for (int64_t c = 0; c < n; ++c) best = std::max(best, order_key(z[c]));
+  using V = typename Lanes<T>::V;
+  using Wide = typename Lanes<T>::Wide;
+  constexpr int kWidth = Lanes<T>::n;
+  const int64_t whole = n / kWidth * kWidth;
+  auto best_lanes = order_key(V{} - std::numeric_limits<T>::infinity());
+  for (int64_t c = 0; c < whole; c += kWidth) best_lanes = max_of(best_lanes, order_key(load<V>(z + c)));
+  auto best = lane(best_lanes, 0);
+  for (int j = 1; j < kWidth; ++j) best = std::max(best, lane(best_lanes, j));
+  for (int64_t c = whole; c < n; ++c) best = std::max(best, order_key(z[c]));
   const T m = from_order_key(best);
 
-  const int64_t whole = n / kLanes * kLanes;
+  Wide lanes_exp{}, lanes_z{};
+  for (int64_t c = 0; c < whole; c += kWidth) {
+    const V v = load<V>(z + c);
+    lanes_exp += widen(exp_lanes(v - m));
+    lanes_z += widen(v);
+  }
   double sum_exp = 0, sum_z = 0;
-  if (whole > 0) {
-    double lane_exp[kLanes] = {}, lane_z[kLanes] = {};
-    for (int64_t c = 0; c < whole; c += kLanes)
-      for (int j = 0; j < kLanes; ++j) {
-        lane_exp[j] += exp_of<T>(z[c + j] - m);
-        lane_z[j] += z[c + j];
-      }
-    for (int width = kLanes / 2; width > 0; width /= 2)
-      for (int j = 0; j < width; ++j) {
-        lane_exp[j] += lane_exp[j + width];
-        lane_z[j] += lane_z[j + width];
-      }
-    sum_exp = lane_exp[0];
-    sum_z = lane_z[0];
+  for (int j = 0; j < kWidth; ++j) {
+    sum_exp += lane(lanes_exp, j);
+    sum_z += lane(lanes_z, j);
   }
   if (whole < n) {
-    T padded[kLanes], e[kLanes];
-    const T* v = tail_block(z, whole, n, readable_end, padded);
-    for (int j = 0; j < kLanes; ++j) e[j] = exp_of<T>(v[j] - m);
+    const V v = tail_vector<V>(z, whole, n, readable_end), e = exp_lanes(v - m);
     for (int j = 0; j < n - whole; ++j) {
-      sum_exp += e[j];
-      sum_z += v[j];
+      sum_exp += lane(e, j);
+      sum_z += lane(v, j);
     }
   }
   return {m + fast_log(sum_exp), sum_z};
 }
 
-// Short rows (C < kLanes, stride 1) go kLanes at a time, one row per lane, so that their passes
-// vectorize across rows: each group is first copied transposed, block[c·kLanes + j] = z_{row j, c}.
-bool short_rows(const Problem& p) { return p.stride == 1 && p.classes < kLanes; }
-
-// `count` (≤ kLanes) contiguous rows of C values at `rows` into `block`, and back; missing rows
-// read as 0. Whole groups go straight through (the fixed kLanes inner loop vectorizes), the last,
-// partial group of the tensor through a padded copy.
+// Short rows (C < kShortRow, stride 1, float32) go eight at a time, one row per lane, so that
+// their passes are vector operations across rows: a group is first loaded as C columns,
+// column c holding z_{row j, c} in lane j.
+constexpr int kShortRow = 16;
 template <class T>
-void transpose_rows(const T* rows, int64_t C, int count, T (&block)[kLanes * kLanes]) {
-  T padded[kLanes * kLanes];
-  if (count < kLanes) {
-    std::fill(std::copy(rows, rows + count * C, padded), padded + kLanes * C, T(0));
+bool short_rows(const Problem& p) {
+  return Lanes<T>::n > 1 && p.stride == 1 && p.classes < kShortRow;
+}
+using Columns = Floats8[kShortRow];
+
+// `count` (≤ 8) contiguous rows of C values at `rows` into columns; missing rows read as 0.
+void load_columns(const float* rows, int64_t C, int count, Columns& column) {
+  float padded[8 * kShortRow];
+  if (count < 8) {
+    std::fill(std::copy(rows, rows + count * C, padded), padded + 8 * C, 0.0f);
     rows = padded;
   }
-  for (int64_t c = 0; c < C; ++c)
-    for (int j = 0; j < kLanes; ++j) block[c * kLanes + j] = rows[j * C + c];
+  for (int64_t c = 0; c < C; ++c) {
+    const float* r = rows + c;
+    column[c] = Floats8{r[0], r[C], r[2 * C], r[3 * C], r[4 * C], r[5 * C], r[6 * C], r[7 * C]};
+  }
 }
-template <class T>
-void untranspose_rows(const T (&block)[kLanes * kLanes], int64_t C, int count, T* rows) {
-  T padded[kLanes * kLanes];
-  T* to = count < kLanes ? padded : rows;
+// ... and back, the first `count` rows only.
+void store_columns(const Columns& column, int64_t C, int count, float* rows) {
   for (int64_t c = 0; c < C; ++c)
-    for (int j = 0; j < kLanes; ++j) to[j * C + c] = block[c * kLanes + j];
-  if (count < kLanes) std::copy(padded, padded + count * C, rows);
+    for (int j = 0; j < count; ++j) rows[j * C + c] = column[c][j];
 }
 
-template <class T>
-void short_row_sums(const T (&block)[kLanes * kLanes], int64_t C, RowSums (&sums)[kLanes]) {
-  using Key = decltype(order_key(T()));
-  Key best[kLanes];
-  std::fill(best, best + kLanes, order_key(-std::numeric_limits<T>::infinity()));
-  for (int64_t c = 0; c < C; ++c)
-    for (int j = 0; j < kLanes; ++j) best[j] = std::max(best[j], order_key(block[c * kLanes + j]));
-  T m[kLanes];
-  double sum_exp[kLanes] = {}, sum_z[kLanes] = {};
-  for (int j = 0; j < kLanes; ++j) m[j] = from_order_key(best[j]);
-  for (int64_t c = 0; c < C; ++c)
-    for (int j = 0; j < kLanes; ++j) {
-      sum_exp[j] += exp_of<T>(block[c * kLanes + j] - m[j]);
-      sum_z[j] += block[c * kLanes + j];
-    }
-  double lse[kLanes];
-  for (int j = 0; j < kLanes; ++j) lse[j] = m[j] + fast_log(sum_exp[j]);
-  for (int j = 0; j < kLanes; ++j) sums[j] = {lse[j], sum_z[j]};
+// The sums of eight short rows, one per lane.
+void short_row_sums(const Columns& column, int64_t C, RowSums (&sums)[8]) {
+  Int32x8 best = order_key(Floats8{} - std::numeric_limits<float>::infinity());
+  for (int64_t c = 0; c < C; ++c) best = max_of(best, order_key(column[c]));
+  const Floats8 m = from_order_key(best);
+  Doubles8 sum_exp{}, sum_z{};
+  for (int64_t c = 0; c < C; ++c) {
+    sum_exp += widen(fast_exp(column[c] - m));
+    sum_z += widen(column[c]);
+  }
+  const Doubles8 lse = widen(m) + fast_log(sum_exp);
+  for (int j = 0; j < 8; ++j) sums[j] = {lse[j], sum_z[j]};
 }
 
 struct RowForward {
@@ -339,17 +390,18 @@ RowForward finish_row(const Problem& p, const RowSums& sums, const T* z, const T
   return {lse, (1 - eps) * a0 + eps * b0, eps, eps * share, nll, b0 * lse - b1};
 }
 
-// The C values of a strided row, copied into `scratch` (kLanes longer, so whole blocks are readable).
+// The C values of a strided row, copied into `scratch` (kPadding longer, so whole vectors are readable).
 template <class T>
 const T* gather_row(const Problem& p, const T* first, std::vector<T>& scratch) {
-  scratch.resize(p.classes + kLanes);
+  scratch.resize(p.classes + kPadding);
   for (int64_t c = 0; c < p.classes; ++c) scratch[c] = first[c * p.stride];
   return scratch.data();
 }
 
-// parallel_for over the rows, handing out whole groups of kLanes rows when rows are short.
+// parallel_for over the rows, handing out whole groups of eight rows when rows are short.
+template <class T>
 void parallel_rows(const Problem& p, const std::function<void(int64_t, int64_t)>& body) {
-  const int64_t unit = short_rows(p) ? kLanes : 1;
+  const int64_t unit = short_rows<T>(p) ? 8 : 1;
   const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / (p.classes * unit));
   parallel_for((p.rows + unit - 1) / unit, grain,
                [&](int64_t lo, int64_t hi) { body(lo * unit, std::min(hi * unit, p.rows)); });
@@ -371,19 +423,21 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
       out.smoothing[row] = r.smoothing;
     }
   };
-  if (short_rows(p)) {
-    T block[kLanes * kLanes];
-    RowSums sums[kLanes];
-    for (int64_t first = lo; first < hi; first += kLanes) {
-      const int count = static_cast<int>(std::min<int64_t>(kLanes, hi - first));
-      transpose_rows(z + first * p.classes, p.classes, count, block);
-      short_row_sums(block, p.classes, sums);
-      for (int j = 0; j < count; ++j) {
-        const int64_t row = first + j;
-        finish(row, sums[j], z + row * p.classes, p.soft ? soft + row * p.classes : nullptr);
+  if constexpr (std::is_same_v<T, float>) {
+    if (short_rows<T>(p)) {
+      Columns column;
+      RowSums sums[8];
+      for (int64_t first = lo; first < hi; first += 8) {
+        const int count = static_cast<int>(std::min<int64_t>(8, hi - first));
+        load_columns(z + first * p.classes, p.classes, count, column);
+        short_row_sums(column, p.classes, sums);
+        for (int j = 0; j < count; ++j) {
+          const int64_t row = first + j;
+          finish(row, sums[j], z + row * p.classes, p.soft ? soft + row * p.classes : nullptr);
+        }
       }
+      return;
     }
-    return;
   }
   std::vector<T> z_row, t_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
@@ -406,7 +460,7 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
 template <class T>
 Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
   Forward out(p.rows, with_parts);
-  parallel_rows(p, [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out); });
+  parallel_rows<T>(p, [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out); });
   return out;
 }
 
@@ -419,64 +473,49 @@ Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shap
   return scalar_tensor(total, dtype);
 }
 
-// scale_n, the row's share of dL/dloss: g[n] without reduction, else reduced_scale.
-double row_scale(const Problem& p, const double* g, double reduced_scale, int64_t row) {
-  return p.reduction == Reduction::None ? g[row] : reduced_scale;
-}
-
 // The gradient for index targets, dz_c = (p_c·S − w_c·q′_c)·scale with p = exp(z − lse). Every
 // remaining class but the target y has q′_c = ε·share, under either convention, and ruled-out
 // ones have 0: the bulk of a row computes these in the logits' precision (no cancellation beyond
 // an ulp of p_c or ε·share). The target class, where p_y·S and q′_y = (1 − ε) + ε·share
 // (AllClasses) or 1 − ε (OtherClasses) may nearly cancel, is then redone in double.
-// IndexRows does this for L rows at once, one per lane, on (C, L) blocks: element (c, j) at c·L + j
-// (L = 1: a row as it is; L = kLanes: a transposed group of short rows).
-template <class T, int L>
-struct IndexRows {
-  double lse[L];
-  T k[L], smoothing[L];  // scale·S, scale·ε·share
-  double target_k[L];    // scale·S again, in double
-  double target_q[L];    // scale·w_y·q′_y
-  int64_t y[L];
+struct IndexRow {
+  double lse = 0;
+  double k = 0;          // scale·S
+  double smoothing = 0;  // scale·ε·share, the non-target q′_c·scale before w_c
+  double target_q = 0;   // scale·w_y·q′_y
+  int64_t y = 0;
 
-  // Rows first, …, first + L − 1, of which `count` exist; the lanes past them (the forward's
-  // columns are padded) and those of ignored rows are computed but never stored.
-  IndexRows(const Problem& p, const Forward& f, const double* g, double reduced_scale, int64_t first, int count) {
+  // scale is the row's share of dL/dloss: g[row] without reduction, else reduced_scale.
+  IndexRow(const Problem& p, const Forward& f, const double* g, double reduced_scale, int64_t row) {
+    const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale;
     const bool all = p.convention == SmoothingTarget::AllClasses;
-    for (int j = 0; j < L; ++j) {
-      const int64_t label = j < count ? p.labels[first + j] : 0;
-      y[j] = label >= 0 && label < p.classes ? label : 0;  // an ignored row's label may be any number
-    }
-    for (int j = 0; j < L; ++j) {
-      const int64_t row = first + j;
-      const double scale = j < count ? row_scale(p, g, reduced_scale, row) : 0.0;
-      lse[j] = f.lse[row];
-      target_k[j] = scale * f.target_weight[row];
-      k[j] = static_cast<T>(target_k[j]);
-      smoothing[j] = static_cast<T>(scale * f.smoothing_q[row]);
-      target_q[j] = scale * p.w(y[j]) * ((1 - f.eps[row]) + (all ? f.smoothing_q[row] : 0.0));
-    }
+    y = p.labels[row];
+    lse = f.lse[row];
+    k = scale * f.target_weight[row];
+    smoothing = scale * f.smoothing_q[row];
+    target_q = scale * p.w(y) * ((1 - f.eps[row]) + (all ? f.smoothing_q[row] : 0.0));
   }
-  void bulk(const T* z, T* dz, int64_t c, T w_c) const {  // class c of every lane, as if not a target
-    for (int j = 0; j < L; ++j)
-      dz[c * L + j] = k[j] * exp_of<T>(z[c * L + j] - lse[j]) -
-                      select(z[c * L + j] == -std::numeric_limits<T>::infinity(), T(0), w_c * smoothing[j]);
-  }
-  void targets(const T* z, T* dz) const {
-    T z_y[L], dz_y[L];
-    for (int j = 0; j < L; ++j) z_y[j] = z[y[j] * L + j];
-    for (int j = 0; j < L; ++j) dz_y[j] = static_cast<T>(target_k[j] * exp_of<T>(z_y[j] - lse[j]) - target_q[j]);
-    for (int j = 0; j < L; ++j) dz[y[j] * L + j] = dz_y[j];
+  template <class T>
+  T target(T z_y) const {
+    return static_cast<T>(k * exp_of<T>(z_y - lse) - target_q);
   }
 };
 
+// The bulk of the gradient for a vector of classes, each as if it were not the target:
+// k·exp(z − lse) − w·smoothing, or 0 − 0 for a ruled-out class (z = −inf).
+template <class V, class Wide>
+[[gnu::always_inline]] inline V bulk_gradient(V z, Wide lse, V k, V w_smoothing) {
+  constexpr auto kNegInfT = -std::numeric_limits<std::remove_cvref_t<decltype(lane(z, 0))>>::infinity();
+  return k * exp_lanes(narrow(widen(z) - lse)) - select(z == kNegInfT, V{}, w_smoothing);
+}
+
 // One row's gradient dz = (p·S − w⊙q′)·scale into a contiguous dst; z is contiguous and
-// readable up to z_end.
+// readable up to z_end; t: its target probabilities, or null for index targets.
 template <class T>
 void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end, const T* t, int64_t row,
                   const double* g, double reduced_scale, T* dst) {
-  const double scale = row_scale(p, g, reduced_scale, row);
   if (t != nullptr) {  // probability targets: q′_c = (1 − ε)·t_c + ε·u_c
+    const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale;
     const bool all = p.convention == SmoothingTarget::AllClasses;
     const double lse = f.lse[row], target_weight = f.target_weight[row], eps = f.eps[row],
                  smoothing_q = f.smoothing_q[row];
@@ -487,42 +526,63 @@ void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end
     }
     return;
   }
-  const IndexRows<T, 1> rows(p, f, g, reduced_scale, row, 1);
-  const auto write = [&](auto weight) {  // weight(c) is w_c, read for whole blocks (padded past C)
-    const int64_t whole = p.classes / kLanes * kLanes;
-    for (int64_t c = 0; c < whole; ++c) rows.bulk(z, dst, c, weight(c));
-    if (whole < p.classes) {  // the last, partial block: computed whole, stored in part
-      T padded[kLanes], out[kLanes];
-      const T* v = tail_block(z, whole, p.classes, z_end, padded);
-      for (int j = 0; j < kLanes; ++j) rows.bulk(v, out, j, weight(whole + j));
-      for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = out[j];
-    }
+  using V = typename Lanes<T>::V;
+  using Wide = typename Lanes<T>::Wide;
+  constexpr int kWidth = Lanes<T>::n;
+  const IndexRow r(p, f, g, reduced_scale, row);
+  const V k = V{} + static_cast<T>(r.k), smoothing = V{} + static_cast<T>(r.smoothing);
+  const auto w_smoothing = [&](int64_t c) {  // w_c·smoothing for the vector of classes from c
+    return p.weight.empty() ? smoothing : narrow(load_wide<Wide>(p.weight.data() + c)) * smoothing;
   };
-  if (p.weight.empty()) {
-    write([](int64_t) { return T(1); });
-  } else {
-    write([w = p.weight.data()](int64_t c) { return static_cast<T>(w[c]); });
+  const int64_t whole = p.classes / kWidth * kWidth;
+  for (int64_t c = 0; c < whole; c += kWidth)
+    store(dst + c, bulk_gradient(load<V>(z + c), Wide{} + r.lse, k, w_smoothing(c)));
+  if (whole < p.classes) {  // the last, partial vector: computed whole, stored in part
+    const V d = bulk_gradient(tail_vector<V>(z, whole, p.classes, z_end), Wide{} + r.lse, k, w_smoothing(whole));
+    for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = lane(d, j);
   }
-  rows.targets(z, dst);
+  dst[r.y] = r.target(z[r.y]);
+}
+
+// The gradient of eight short rows with index targets from `first`, `count` of which exist.
+void short_rows_gradient(const Problem& p, const Forward& f, const float* z, const double* g, double reduced_scale,
+                         int64_t first, int count, float* dst) {
+  Columns column;
+  load_columns(z + first * p.classes, p.classes, count, column);
+  double lse[8] = {};
+  Floats8 k{}, smoothing{};
+  for (int j = 0; j < count; ++j) {
+    if (p.ignored(first + j)) continue;
+    const IndexRow r(p, f, g, reduced_scale, first + j);
+    lse[j] = r.lse;
+    k[j] = static_cast<float>(r.k);
+    smoothing[j] = static_cast<float>(r.smoothing);
+  }
+  const Doubles8 lse_lanes{load<Doubles4>(lse), load<Doubles4>(lse + 4)};
+  for (int64_t c = 0; c < p.classes; ++c)
+    column[c] = bulk_gradient(column[c], lse_lanes, k, static_cast<float>(p.w(c)) * smoothing);
+  store_columns(column, p.classes, count, dst + first * p.classes);
+  for (int64_t row = first; row < first + count; ++row) {
+    float* d = dst + row * p.classes;
+    if (p.ignored(row)) {
+      std::fill(d, d + p.classes, 0.0f);
+    } else {
+      const IndexRow r(p, f, g, reduced_scale, row);
+      d[r.y] = r.target(z[row * p.classes + r.y]);
+    }
+  }
 }
 
 // The backward over rows [lo, hi).
 template <class T>
 HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& f, const T* z, const T* soft, const double* g,
                                       double reduced_scale, T* dst, int64_t lo, int64_t hi) {
-  if (short_rows(p) && !p.soft) {  // kLanes rows at a time, transposed (see short_rows)
-    T block[kLanes * kLanes], out[kLanes * kLanes];
-    for (int64_t first = lo; first < hi; first += kLanes) {
-      const int count = static_cast<int>(std::min<int64_t>(kLanes, hi - first));
-      const IndexRows<T, kLanes> rows(p, f, g, reduced_scale, first, count);
-      transpose_rows(z + first * p.classes, p.classes, count, block);
-      for (int64_t c = 0; c < p.classes; ++c) rows.bulk(block, out, c, static_cast<T>(p.w(c)));
-      rows.targets(block, out);
-      untranspose_rows(out, p.classes, count, dst + first * p.classes);
-      for (int64_t row = first; row < first + count; ++row)
-        if (p.ignored(row)) std::fill(dst + row * p.classes, dst + (row + 1) * p.classes, T(0));
+  if constexpr (std::is_same_v<T, float>) {
+    if (short_rows<T>(p) && !p.soft) {
+      for (int64_t first = lo; first < hi; first += 8)
+        short_rows_gradient(p, f, z, g, reduced_scale, first, static_cast<int>(std::min<int64_t>(8, hi - first)), dst);
+      return;
     }
-    return;
   }
   std::vector<T> z_row, t_row, d_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
@@ -559,7 +619,7 @@ Tensor backward(const Problem& p, const Forward& stats, const Tensor& logits, co
   T* dst = dz.data<T>();
   const std::vector<double> g = grad_output.to_vector();
   const double reduced_scale = p.reduction == Reduction::Mean ? (p.denominator > 0 ? g[0] / p.denominator : 0.0) : g[0];
-  parallel_rows(
+  parallel_rows<T>(
       p, [&](int64_t lo, int64_t hi) { backward_rows(p, stats, z, soft, g.data(), reduced_scale, dst, lo, hi); });
   return dz;
 }
