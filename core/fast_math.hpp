@@ -112,7 +112,9 @@ struct Doubles8 {
   }
   friend Doubles8 operator+(const Doubles8& a, const Doubles8& b) { return {a.lo + b.lo, a.hi + b.hi}; }
   friend Doubles8 operator-(const Doubles8& a, const Doubles8& b) { return {a.lo - b.lo, a.hi - b.hi}; }
+  friend Doubles8 operator*(const Doubles8& a, const Doubles8& b) { return {a.lo * b.lo, a.hi * b.hi}; }
   friend Doubles8 operator+(const Doubles8& a, double b) { return {a.lo + b, a.hi + b}; }
+  friend Doubles8 operator*(double a, const Doubles8& b) { return {a * b.lo, a * b.hi}; }
 };
 // Spelled lane by lane: GCC 12 splits __builtin_convertvector between widths into 2-lane pieces.
 [[gnu::always_inline]] inline Doubles8 widen(Floats8 v) {

@@ -20,10 +20,11 @@
 //     per row, the target class, in double (IndexRow);
 //   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and AVX2 where available.
 // Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
-// the per-row losses are summed in row order: the same bits for any thread count.
+// the per-row losses are summed in a fixed order: the same bits for any thread count.
 #include "cross_entropy.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <functional>
@@ -65,9 +66,11 @@ struct Problem {
 };
 
 // Per-row results of the forward pass: columns of one uninitialised float64 buffer that the
-// rows' tasks fill in, zeros for ignored rows. The backward keeps the buffer.
+// rows' tasks fill in, zeros for ignored rows. A column is R′ long, R rounded up to a whole group
+// of 8 rows (the rows past R hold zeros), so that a group's values load as one Doubles8. The
+// backward keeps the buffer.
 struct Forward {
-  Tensor buffer;  // (columns, R)
+  Tensor buffer;  // (columns, R′)
   // What the backward needs:
   double* lse = nullptr;            // lse_n
   double* target_weight = nullptr;  // S_n = Σ w q′, the scale of p in the gradient
@@ -81,9 +84,12 @@ struct Forward {
   Forward(int64_t rows, bool with_parts) {
     std::vector<double**> columns = {&lse, &target_weight, &eps, &smoothing_q, &loss};
     if (with_parts) columns.insert(columns.end(), {&nll, &smoothing});
-    buffer = empty({static_cast<int64_t>(columns.size()), rows}, Dtype::Float64);
-    for (std::size_t i = 0; i < columns.size(); ++i)
-      *columns[i] = buffer.data<double>() + static_cast<int64_t>(i) * rows;
+    const int64_t padded = (rows + 7) / 8 * 8;
+    buffer = empty({static_cast<int64_t>(columns.size()), padded}, Dtype::Float64);
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      *columns[i] = buffer.data<double>() + static_cast<int64_t>(i) * padded;
+      std::fill(*columns[i] + rows, *columns[i] + padded, 0.0);
+    }
   }
 };
 
@@ -142,16 +148,26 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
       throw ShapeError(cat("[cross_entropy] class-index target must be ", shape_str(expected), " for logits ",
                            shape_str(logits.shape()), ", got ", shape_str(target.shape())));
     p.labels = target.data<int64_t>();
-    for (int64_t row = 0; row < p.rows; ++row) {
+    int64_t counted = 0;  // rows not ignored: the denominator without weights
+    const auto bad_label = [&](int64_t row) {
       const int64_t y = p.labels[row];
-      if (y == p.ignore_index) continue;
       if (y < 0 || y >= p.classes)
-        throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
-                             ") nor ignore_index (", p.ignore_index, ")"));
-      if (is_ruled_out(row, y))
-        throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
-      p.denominator += p.w(y);
-    }
+        return ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
+                              ") nor ignore_index (", p.ignore_index, ")"));
+      return ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
+    };
+    dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
+      const T* z = logits.data<T>();
+      for (int64_t row = 0; row < p.rows; ++row) {
+        const int64_t y = p.labels[row];
+        if (y == p.ignore_index) continue;
+        if (y < 0 || y >= p.classes || z[p.offset(row) + y * p.stride] == -std::numeric_limits<T>::infinity())
+          throw bad_label(row);
+        ++counted;
+        if (!p.weight.empty()) p.denominator += p.weight[y];
+      }
+    });
+    if (p.weight.empty()) p.denominator = static_cast<double>(counted);
     return p;
   }
 
@@ -328,12 +344,18 @@ void load_columns(const float* rows, int64_t C, int count, Columns& column) {
 }
 // ... and back, the first `count` rows only.
 void store_columns(const Columns& column, int64_t C, int count, float* rows) {
+  float padded[8 * kShortRow];
+  float* to = count < 8 ? padded : rows;
   for (int64_t c = 0; c < C; ++c)
-    for (int j = 0; j < count; ++j) rows[j * C + c] = column[c][j];
+    for (int j = 0; j < 8; ++j) to[j * C + c] = column[c][j];
+  if (count < 8) std::copy(padded, padded + count * C, rows);
 }
 
-// The sums of eight short rows, one per lane.
-void short_row_sums(const Columns& column, int64_t C, RowSums (&sums)[8]) {
+// The sums of eight short rows, one per lane: lse and Σ z.
+struct ShortRowSums {
+  Doubles8 lse, sum_z;
+};
+ShortRowSums short_row_sums(const Columns& column, int64_t C) {
   Int32x8 best = order_key(Floats8{} - std::numeric_limits<float>::infinity());
   for (int64_t c = 0; c < C; ++c) best = max_of(best, order_key(column[c]));
   const Floats8 m = from_order_key(best);
@@ -342,20 +364,33 @@ void short_row_sums(const Columns& column, int64_t C, RowSums (&sums)[8]) {
     sum_exp += widen(fast_exp(column[c] - m));
     sum_z += widen(column[c]);
   }
-  const Doubles8 lse = widen(m) + fast_log(sum_exp);
-  for (int j = 0; j < 8; ++j) sums[j] = {lse[j], sum_z[j]};
+  return {widen(m) + fast_log(sum_exp), sum_z};
 }
 
+// A row's forward results (as in Forward: lse, S, ε as applied, ε·u, and NLL_n, CE(u, p)_n), or
+// those of eight rows (D = Doubles8) that share ε and ε·u.
+template <class D>
 struct RowForward {
-  double lse = 0, target_weight = 0, eps = 0, smoothing_q = 0;  // as in Forward
-  double nll = 0, smoothing = 0;                                // NLL_n and CE(u, p)_n
+  D lse{}, target_weight{}, nll{}, smoothing{};
+  double eps = 0, smoothing_q = 0;
 };
 
-// The rest of a row's forward, from its sums (math at the top of the file). z: the row's C logits,
-// contiguous; t: its C target probabilities, or null for index targets, whose class is y.
+// The closed form (math at the top of the file) from a row's terms: NLL_n; A0 = Σ w t, A1 = Σ w t z;
+// Σ w z and Σ w over the remaining (not ruled-out) classes, and how many remain.
+template <class D>
+RowForward<D> closed_form(const Problem& p, D lse, D nll, D a0, D a1, D wz, D w_total, int64_t remaining) {
+  // u = 1/C′ on every remaining class, or (1 − t)/(C′ − 1) on the others.
+  const bool all = p.convention == SmoothingTarget::AllClasses;
+  const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
+  const double eps = (all || remaining > 1) ? p.eps : 0.0;
+  const D b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
+  return {lse, (1 - eps) * a0 + eps * b0, nll, b0 * lse - b1, eps, eps * share};
+}
+
+// The rest of a row's forward, from its sums. z: the row's C logits, contiguous; t: its C target
+// probabilities, or null for index targets, whose class is y.
 template <class T>
-RowForward finish_row(const Problem& p, const RowSums& sums, const T* z, const T* t, int64_t y) {
-  // Σ w z and Σ w over the remaining classes, how many remain; A1 = Σ w t z, A0 = Σ w t.
+RowForward<double> finish_row(const Problem& p, const RowSums& sums, const T* z, const T* t, int64_t y) {
   double wz = sums.sum_z, w_total = static_cast<double>(p.classes), a1 = 0, a0 = 0;
   int64_t remaining = p.classes;
   if (!p.weight.empty() || t != nullptr || !std::isfinite(sums.sum_z)) {  // weights, probabilities, or ±inf/NaN
@@ -378,16 +413,24 @@ RowForward finish_row(const Problem& p, const RowSums& sums, const T* z, const T
     a0 = p.w(y);
     a1 = a0 * z[y];
   }
-  // u = 1/C′ on every remaining class, or (1 − t)/(C′ − 1) on the others.
-  const bool all = p.convention == SmoothingTarget::AllClasses;
-  const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
-  const double b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
-  const double eps = (all || remaining > 1) ? p.eps : 0.0;
-  const double lse = sums.lse;
   // Index targets: NLL = w_y·(lse − z_y), the difference first — w_y·lse − w_y·z_y would cancel two
   // rounded products (with FMA, a confidently right row could get a loss of −1e-13 instead of 0).
-  const double nll = t == nullptr ? a0 * (lse - z[y]) : a0 * lse - a1;
-  return {lse, (1 - eps) * a0 + eps * b0, eps, eps * share, nll, b0 * lse - b1};
+  const double nll = t == nullptr ? a0 * (sums.lse - z[y]) : a0 * sums.lse - a1;
+  return closed_form(p, sums.lse, nll, a0, a1, wz, w_total, remaining);
+}
+
+// Stores the results of the row (or eight rows) from `row` into the forward's columns.
+template <class D>
+void store_forward(const RowForward<D>& r, int64_t row, Forward& out) {
+  store(out.lse + row, r.lse);
+  store(out.target_weight + row, r.target_weight);
+  store(out.eps + row, D{} + r.eps);
+  store(out.smoothing_q + row, D{} + r.smoothing_q);
+  store(out.loss + row, (1 - r.eps) * r.nll + r.eps * r.smoothing);
+  if (out.nll != nullptr) {
+    store(out.nll + row, r.nll);
+    store(out.smoothing + row, r.smoothing);
+  }
 }
 
 // The C values of a strided row, copied into `scratch` (kPadding longer, so whole vectors are readable).
@@ -407,34 +450,47 @@ void parallel_rows(const Problem& p, const std::function<void(int64_t, int64_t)>
                [&](int64_t lo, int64_t hi) { body(lo * unit, std::min(hi * unit, p.rows)); });
 }
 
+// The forward of eight short rows from `first`, `count` of which exist; their sums, one per lane.
+// The usual case (all eight rows there, none ignored, index targets, no weights, no ±inf or NaN)
+// finishes as vectors; any other group row by row.
+void finish_short_rows(const Problem& p, const float* z, const float* soft, int64_t first, int count,
+                       const Doubles8& lse, const Doubles8& sum_z, Forward& out) {
+  const int64_t C = p.classes;
+  bool usual = count == 8 && !p.soft && p.weight.empty();
+  float z_y[8] = {};
+  for (int j = 0; j < count && usual; ++j) {
+    const int64_t row = first + j;
+    usual = !p.ignored(row) && std::isfinite(sum_z[j]);
+    if (usual) z_y[j] = z[row * C + p.labels[row]];
+  }
+  if (usual) {
+    const Doubles8 one = Doubles8{} + 1.0, y_logit = widen(load<Floats8>(z_y));
+    store_forward(closed_form(p, lse, lse - y_logit, one, y_logit, sum_z, Doubles8{} + static_cast<double>(C), C),
+                  first, out);
+    return;
+  }
+  for (int j = 0; j < count; ++j) {
+    const int64_t row = first + j;
+    const RowForward<double> r = p.ignored(row)
+                                     ? RowForward<double>{}
+                                     : finish_row(p, {lse[j], sum_z[j]}, z + row * C, p.soft ? soft + row * C : nullptr,
+                                                  p.soft ? -1 : p.labels[row]);
+    store_forward(r, row, out);
+  }
+}
+
 // The forward over rows [lo, hi).
 template <class T>
 HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
                                      Forward& out) {
-  const auto finish = [&](int64_t row, const RowSums& sums, const T* zr, const T* tr) {
-    const RowForward r = p.ignored(row) ? RowForward{} : finish_row(p, sums, zr, tr, p.soft ? -1 : p.labels[row]);
-    out.lse[row] = r.lse;
-    out.target_weight[row] = r.target_weight;
-    out.eps[row] = r.eps;
-    out.smoothing_q[row] = r.smoothing_q;
-    out.loss[row] = (1 - r.eps) * r.nll + r.eps * r.smoothing;
-    if (out.nll != nullptr) {
-      out.nll[row] = r.nll;
-      out.smoothing[row] = r.smoothing;
-    }
-  };
   if constexpr (std::is_same_v<T, float>) {
     if (short_rows<T>(p)) {
       Columns column;
-      RowSums sums[8];
       for (int64_t first = lo; first < hi; first += 8) {
         const int count = static_cast<int>(std::min<int64_t>(8, hi - first));
         load_columns(z + first * p.classes, p.classes, count, column);
-        short_row_sums(column, p.classes, sums);
-        for (int j = 0; j < count; ++j) {
-          const int64_t row = first + j;
-          finish(row, sums[j], z + row * p.classes, p.soft ? soft + row * p.classes : nullptr);
-        }
+        const auto [lse, sum_z] = short_row_sums(column, p.classes);
+        finish_short_rows(p, z, soft, first, count, lse, sum_z, out);
       }
       return;
     }
@@ -442,7 +498,7 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
   std::vector<T> z_row, t_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
     if (p.ignored(row)) {
-      finish(row, {}, nullptr, nullptr);
+      store_forward(RowForward<double>{}, row, out);
       continue;
     }
     const T* zr = z + p.offset(row);
@@ -453,7 +509,7 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
       z_end = zr + z_row.size();
       if (tr != nullptr) tr = gather_row(p, tr, t_row);
     }
-    finish(row, row_sums(zr, p.classes, z_end), zr, tr);
+    store_forward(finish_row(p, row_sums(zr, p.classes, z_end), zr, tr, p.soft ? -1 : p.labels[row]), row, out);
   }
 }
 
@@ -467,8 +523,10 @@ Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
 // The per-row values reduced as the options ask: (R) → (N, d1, ..., dk) or a scalar.
 Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shape, Dtype dtype) {
   if (p.reduction == Reduction::None) return tensor(std::vector<double>(values, values + p.rows), row_shape, dtype);
-  double total = 0;
-  for (int64_t row = 0; row < p.rows; ++row) total += values[row];  // in row order: thread-count independent
+  // In a fixed order, whatever the thread count: four interleaved partial sums, then their sum.
+  double partial[4] = {};
+  for (int64_t row = 0; row < p.rows; ++row) partial[row % 4] += values[row];
+  double total = (partial[0] + partial[1]) + (partial[2] + partial[3]);
   if (p.reduction == Reduction::Mean) total = p.denominator > 0 ? total / p.denominator : 0.0;
   return scalar_tensor(total, dtype);
 }
@@ -478,6 +536,12 @@ Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shap
 // ones have 0: the bulk of a row computes these in the logits' precision (no cancellation beyond
 // an ulp of p_c or ε·share). The target class, where p_y·S and q′_y = (1 − ε) + ε·share
 // (AllClasses) or 1 − ε (OtherClasses) may nearly cancel, is then redone in double.
+// w_y·q′_y of a row with index target y: q′_y = (1 − ε) + ε·u_y, u_y = 1/C′ (AllClasses) or 0.
+double weighted_target_q(const Problem& p, const Forward& f, int64_t row, int64_t y) {
+  const bool all = p.convention == SmoothingTarget::AllClasses;
+  return p.w(y) * ((1 - f.eps[row]) + (all ? f.smoothing_q[row] : 0.0));
+}
+
 struct IndexRow {
   double lse = 0;
   double k = 0;          // scale·S
@@ -488,12 +552,11 @@ struct IndexRow {
   // scale is the row's share of dL/dloss: g[row] without reduction, else reduced_scale.
   IndexRow(const Problem& p, const Forward& f, const double* g, double reduced_scale, int64_t row) {
     const double scale = p.reduction == Reduction::None ? g[row] : reduced_scale;
-    const bool all = p.convention == SmoothingTarget::AllClasses;
     y = p.labels[row];
     lse = f.lse[row];
     k = scale * f.target_weight[row];
     smoothing = scale * f.smoothing_q[row];
-    target_q = scale * p.w(y) * ((1 - f.eps[row]) + (all ? f.smoothing_q[row] : 0.0));
+    target_q = scale * weighted_target_q(p, f, row, y);
   }
   template <class T>
   T target(T z_y) const {
@@ -501,12 +564,26 @@ struct IndexRow {
   }
 };
 
+// lse = hi + lo with hi exactly a float: lse with the last 29 of its 53 significand bits cleared;
+// lo = lse − hi is then exact. (Bit masks, because GCC 12 folds a double → float → double round
+// trip of a vector to nothing, which would make lo 0.)
+double float_part(double lse) { return std::bit_cast<double>(std::bit_cast<int64_t>(lse) & ~int64_t{0x1FFFFFFF}); }
+Doubles8 float_part(const Doubles8& lse) {
+  const auto part = [](Doubles4 d) {
+    return std::bit_cast<Doubles4>(std::bit_cast<Int64x4>(d) & ~int64_t{0x1FFFFFFF});
+  };
+  return {part(lse.lo), part(lse.hi)};
+}
+
 // The bulk of the gradient for a vector of classes, each as if it were not the target:
-// k·exp(z − lse) − w·smoothing, or 0 − 0 for a ruled-out class (z = −inf).
-template <class V, class Wide>
-[[gnu::always_inline]] inline V bulk_gradient(V z, Wide lse, V k, V w_smoothing) {
+// k·exp(z − lse) − w·smoothing, or 0 − 0 for a ruled-out class (z = −inf). lse comes as
+// lse_hi + lse_lo, lse_hi = lse rounded to T: z − lse_hi is exact wherever exp(z − lse) is not
+// negligible (Sterbenz), so (z − lse_hi) − lse_lo is z − lse within about an ulp, in T. For
+// float64, lse_lo is 0.
+template <class V>
+[[gnu::always_inline]] inline V bulk_gradient(V z, V lse_hi, V lse_lo, V k, V w_smoothing) {
   constexpr auto kNegInfT = -std::numeric_limits<std::remove_cvref_t<decltype(lane(z, 0))>>::infinity();
-  return k * exp_lanes(narrow(widen(z) - lse)) - select(z == kNegInfT, V{}, w_smoothing);
+  return k * exp_lanes((z - lse_hi) - lse_lo) - select(z == kNegInfT, V{}, w_smoothing);
 }
 
 // One row's gradient dz = (p·S − w⊙q′)·scale into a contiguous dst; z is contiguous and
@@ -534,41 +611,50 @@ void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end
   const auto w_smoothing = [&](int64_t c) {  // w_c·smoothing for the vector of classes from c
     return p.weight.empty() ? smoothing : narrow(load_wide<Wide>(p.weight.data() + c)) * smoothing;
   };
+  const double hi = std::is_same_v<T, float> ? float_part(r.lse) : r.lse;
+  const T lse_hi = static_cast<T>(hi), lse_lo = static_cast<T>(r.lse - hi);
+  const auto bulk = [&](V z_c, int64_t c) { return bulk_gradient(z_c, V{} + lse_hi, V{} + lse_lo, k, w_smoothing(c)); };
   const int64_t whole = p.classes / kWidth * kWidth;
-  for (int64_t c = 0; c < whole; c += kWidth)
-    store(dst + c, bulk_gradient(load<V>(z + c), Wide{} + r.lse, k, w_smoothing(c)));
+  for (int64_t c = 0; c < whole; c += kWidth) store(dst + c, bulk(load<V>(z + c), c));
   if (whole < p.classes) {  // the last, partial vector: computed whole, stored in part
-    const V d = bulk_gradient(tail_vector<V>(z, whole, p.classes, z_end), Wide{} + r.lse, k, w_smoothing(whole));
+    const V d = bulk(tail_vector<V>(z, whole, p.classes, z_end), whole);
     for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = lane(d, j);
   }
   dst[r.y] = r.target(z[r.y]);
 }
 
-// The gradient of eight short rows with index targets from `first`, `count` of which exist.
+// The gradient of eight short rows with index targets from `first`, `count` of which exist, as
+// vectors across the rows (the forward's columns and g are padded to whole groups of 8).
 void short_rows_gradient(const Problem& p, const Forward& f, const float* z, const double* g, double reduced_scale,
                          int64_t first, int count, float* dst) {
+  const int64_t C = p.classes;
   Columns column;
-  load_columns(z + first * p.classes, p.classes, count, column);
-  double lse[8] = {};
-  Floats8 k{}, smoothing{};
+  load_columns(z + first * C, C, count, column);
+  const Doubles8 scale = p.reduction == Reduction::None ? load_wide<Doubles8>(g + first) : Doubles8{} + reduced_scale;
+  const Doubles8 lse = load_wide<Doubles8>(f.lse + first), k = scale * load_wide<Doubles8>(f.target_weight + first);
+  const Floats8 lse_hi = narrow(float_part(lse)), lse_lo = narrow(lse - float_part(lse));
+  const Floats8 smoothing = narrow(scale * load_wide<Doubles8>(f.smoothing_q + first));
+  for (int64_t c = 0; c < C; ++c)
+    column[c] = bulk_gradient(column[c], lse_hi, lse_lo, narrow(k), static_cast<float>(p.w(c)) * smoothing);
+  store_columns(column, C, count, dst + first * C);
+  // The target classes, in double: k·exp(z_y − lse) − scale·w_y·q′_y; ignored rows get zeros.
+  int64_t y[8] = {};
+  float z_y[8] = {};
+  double q_y[8] = {};
   for (int j = 0; j < count; ++j) {
-    if (p.ignored(first + j)) continue;
-    const IndexRow r(p, f, g, reduced_scale, first + j);
-    lse[j] = r.lse;
-    k[j] = static_cast<float>(r.k);
-    smoothing[j] = static_cast<float>(r.smoothing);
+    const int64_t row = first + j;
+    if (p.ignored(row)) continue;
+    y[j] = p.labels[row];
+    z_y[j] = z[row * C + y[j]];
+    q_y[j] = weighted_target_q(p, f, row, y[j]);
   }
-  const Doubles8 lse_lanes{load<Doubles4>(lse), load<Doubles4>(lse + 4)};
-  for (int64_t c = 0; c < p.classes; ++c)
-    column[c] = bulk_gradient(column[c], lse_lanes, k, static_cast<float>(p.w(c)) * smoothing);
-  store_columns(column, p.classes, count, dst + first * p.classes);
-  for (int64_t row = first; row < first + count; ++row) {
-    float* d = dst + row * p.classes;
-    if (p.ignored(row)) {
-      std::fill(d, d + p.classes, 0.0f);
+  const Doubles8 dz_y = k * widen(fast_exp(narrow(widen(load<Floats8>(z_y)) - lse))) - scale * load_wide<Doubles8>(q_y);
+  for (int j = 0; j < count; ++j) {
+    float* d = dst + (first + j) * C;
+    if (p.ignored(first + j)) {
+      std::fill(d, d + C, 0.0f);
     } else {
-      const IndexRow r(p, f, g, reduced_scale, row);
-      d[r.y] = r.target(z[row * p.classes + r.y]);
+      d[y[j]] = static_cast<float>(dz_y[j]);
     }
   }
 }
@@ -617,7 +703,8 @@ Tensor backward(const Problem& p, const Forward& stats, const Tensor& logits, co
   const T* z = logits.data<T>();
   const T* soft = p.soft ? soft_target.data<T>() : nullptr;
   T* dst = dz.data<T>();
-  const std::vector<double> g = grad_output.to_vector();
+  std::vector<double> g = grad_output.to_vector();
+  g.resize((g.size() + 7) / 8 * 8, 0.0);  // whole groups of 8 rows
   const double reduced_scale = p.reduction == Reduction::Mean ? (p.denominator > 0 ? g[0] / p.denominator : 0.0) : g[0];
   parallel_rows<T>(
       p, [&](int64_t lo, int64_t hi) { backward_rows(p, stats, z, soft, g.data(), reduced_scale, dst, lo, hi); });
