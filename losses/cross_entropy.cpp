@@ -97,6 +97,41 @@ std::string dims_of(const Tensor& logits, const Tensor& target) {
   return cat("(logits ", shape_str(logits.shape()), ", target ", shape_str(target.shape()), ")");
 }
 
+// Checks every class-index target (a class in [0, C) or ignore_index, and not a class whose logit
+// is −inf) and returns the mean's denominator, Σ w_y over the rows not ignored. Chunks of rows are
+// checked in parallel; the error names the first bad row and the sum runs in chunk order, whatever
+// the thread count.
+template <class T>
+double check_labels(const Problem& p, const T* z) {
+  constexpr int64_t kChunk = 16384;
+  const int64_t chunks = (p.rows + kChunk - 1) / kChunk;
+  std::vector<int64_t> first_bad(chunks, p.rows);
+  std::vector<double> weight_sum(chunks, 0.0);
+  parallel_for(chunks, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t chunk = lo; chunk < hi; ++chunk)
+      for (int64_t row = chunk * kChunk; row < std::min(p.rows, (chunk + 1) * kChunk); ++row) {
+        const int64_t y = p.labels[row];
+        if (y == p.ignore_index) continue;
+        if (y < 0 || y >= p.classes || z[p.offset(row) + y * p.stride] == -std::numeric_limits<T>::infinity()) {
+          first_bad[chunk] = row;
+          break;
+        }
+        weight_sum[chunk] += p.w(y);
+      }
+  });
+  for (const int64_t row : first_bad) {
+    if (row == p.rows) continue;
+    const int64_t y = p.labels[row];
+    if (y < 0 || y >= p.classes)
+      throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
+                           ") nor ignore_index (", p.ignore_index, ")"));
+    throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
+  }
+  double denominator = 0;
+  for (const double w : weight_sum) denominator += w;
+  return denominator;
+}
+
 Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
   if (!logits.defined() || !target.defined()) throw ValueError("[cross_entropy] logits and target must be defined");
   if (!logits.is_floating_point())
@@ -135,12 +170,6 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     p.weight.resize(p.classes + kPadding, 0.0);  // the kernels read whole vectors
   }
 
-  const auto is_ruled_out = [&, f32 = logits.dtype() == Dtype::Float32, data = logits.raw_data()](int64_t row,
-                                                                                                  int64_t c) {
-    const int64_t i = p.offset(row) + c * p.stride;
-    return f32 ? static_cast<const float*>(data)[i] == -std::numeric_limits<float>::infinity()
-               : static_cast<const double*>(data)[i] == kNegInf;
-  };
   if (target.dtype() == Dtype::Int64) {
     Shape expected = logits.shape();
     expected.erase(expected.begin() + 1);
@@ -148,26 +177,8 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
       throw ShapeError(cat("[cross_entropy] class-index target must be ", shape_str(expected), " for logits ",
                            shape_str(logits.shape()), ", got ", shape_str(target.shape())));
     p.labels = target.data<int64_t>();
-    int64_t counted = 0;  // rows not ignored: the denominator without weights
-    const auto bad_label = [&](int64_t row) {
-      const int64_t y = p.labels[row];
-      if (y < 0 || y >= p.classes)
-        return ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
-                              ") nor ignore_index (", p.ignore_index, ")"));
-      return ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
-    };
-    dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
-      const T* z = logits.data<T>();
-      for (int64_t row = 0; row < p.rows; ++row) {
-        const int64_t y = p.labels[row];
-        if (y == p.ignore_index) continue;
-        if (y < 0 || y >= p.classes || z[p.offset(row) + y * p.stride] == -std::numeric_limits<T>::infinity())
-          throw bad_label(row);
-        ++counted;
-        if (!p.weight.empty()) p.denominator += p.weight[y];
-      }
-    });
-    if (p.weight.empty()) p.denominator = static_cast<double>(counted);
+    p.denominator =
+        dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() { return check_labels(p, logits.data<T>()); });
     return p;
   }
 
@@ -178,6 +189,12 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
                          dtype_name(logits.dtype()), ", got ", dtype_name(target.dtype())));
   p.soft = true;
   p.denominator = static_cast<double>(p.rows);
+  const auto is_ruled_out = [&, f32 = logits.dtype() == Dtype::Float32, data = logits.raw_data()](int64_t row,
+                                                                                                  int64_t c) {
+    const int64_t i = p.offset(row) + c * p.stride;
+    return f32 ? static_cast<const float*>(data)[i] == -std::numeric_limits<float>::infinity()
+               : static_cast<const double*>(data)[i] == kNegInf;
+  };
   const double tolerance = logits.dtype() == Dtype::Float32 ? 1e-4 : 1e-8;
   const std::vector<double> t = target.to_vector();
   for (int64_t row = 0; row < p.rows; ++row) {
@@ -523,10 +540,11 @@ Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
 // The per-row values reduced as the options ask: (R) → (N, d1, ..., dk) or a scalar.
 Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shape, Dtype dtype) {
   if (p.reduction == Reduction::None) return tensor(std::vector<double>(values, values + p.rows), row_shape, dtype);
-  // In a fixed order, whatever the thread count: four interleaved partial sums, then their sum.
-  double partial[4] = {};
-  for (int64_t row = 0; row < p.rows; ++row) partial[row % 4] += values[row];
-  double total = (partial[0] + partial[1]) + (partial[2] + partial[3]);
+  double total = deterministic_sum(p.rows, 4096, [values](int64_t lo, int64_t hi) {
+    double sum = 0;
+    for (int64_t row = lo; row < hi; ++row) sum += values[row];
+    return sum;
+  });
   if (p.reduction == Reduction::Mean) total = p.denominator > 0 ? total / p.denominator : 0.0;
   return scalar_tensor(total, dtype);
 }
