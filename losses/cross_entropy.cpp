@@ -108,16 +108,21 @@ double check_labels(const Problem& p, const T* z) {
   std::vector<int64_t> first_bad(chunks, p.rows);
   std::vector<double> weight_sum(chunks, 0.0);
   parallel_for(chunks, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t chunk = lo; chunk < hi; ++chunk)
-      for (int64_t row = chunk * kChunk; row < std::min(p.rows, (chunk + 1) * kChunk); ++row) {
+    for (int64_t chunk = lo; chunk < hi; ++chunk) {
+      const int64_t end = std::min(p.rows, (chunk + 1) * kChunk);
+      double total = 0;
+      for (int64_t row = chunk * kChunk; row < end; ++row) {
         const int64_t y = p.labels[row];
         if (y == p.ignore_index) continue;
-        if (y < 0 || y >= p.classes || z[p.offset(row) + y * p.stride] == -std::numeric_limits<T>::infinity()) {
+        if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(p.classes) ||  // y < 0 or y >= C
+            z[p.offset(row) + y * p.stride] == -std::numeric_limits<T>::infinity()) {
           first_bad[chunk] = row;
           break;
         }
-        weight_sum[chunk] += p.w(y);
+        total += p.w(y);
       }
+      weight_sum[chunk] = total;
+    }
   });
   for (const int64_t row : first_bad) {
     if (row == p.rows) continue;
@@ -269,13 +274,14 @@ template <class V>
   }
 }
 
-// e^x lane by lane: fast_exp for float32, std::exp for float64; exp_of rounds a double x once to T.
+// e^x lane by lane: fast_exp_flush for float32 (every x here is z − max or z − lse, so ≤ 0; a
+// term below 1.2e−38 is 0), std::exp for float64; exp_of rounds a double x once to T.
 template <class V>
 [[gnu::always_inline]] inline V exp_lanes(V x) {
   if constexpr (std::is_same_v<V, double>) {
     return std::exp(x);
   } else {
-    return fast_exp(x);
+    return fast_exp_flush(x);
   }
 }
 template <class T>
@@ -378,7 +384,7 @@ ShortRowSums short_row_sums(const Columns& column, int64_t C) {
   const Floats8 m = from_order_key(best);
   Doubles8 sum_exp{}, sum_z{};
   for (int64_t c = 0; c < C; ++c) {
-    sum_exp += widen(fast_exp(column[c] - m));
+    sum_exp += widen(exp_lanes(column[c] - m));
     sum_z += widen(column[c]);
   }
   return {widen(m) + fast_log(sum_exp), sum_z};
@@ -666,7 +672,8 @@ void short_rows_gradient(const Problem& p, const Forward& f, const float* z, con
     z_y[j] = z[row * C + y[j]];
     q_y[j] = weighted_target_q(p, f, row, y[j]);
   }
-  const Doubles8 dz_y = k * widen(fast_exp(narrow(widen(load<Floats8>(z_y)) - lse))) - scale * load_wide<Doubles8>(q_y);
+  const Doubles8 dz_y =
+      k * widen(exp_lanes(narrow(widen(load<Floats8>(z_y)) - lse))) - scale * load_wide<Doubles8>(q_y);
   for (int j = 0; j < count; ++j) {
     float* d = dst + (first + j) * C;
     if (p.ignored(first + j)) {
