@@ -353,14 +353,43 @@ bool short_rows(const Problem& p) {
 }
 using Columns = Floats8[kShortRow];
 
-// `count` (≤ 8) contiguous rows of C values at `rows` into columns; missing rows read as 0.
+// Transposes an 8 × 8 block of floats in place: v[i][j] ↔ v[j][i] (unpack, shuffle, then swap of
+// 128-bit halves: 24 shuffles).
+void transpose8(Floats8 (&v)[8]) {
+  Floats8 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = __builtin_shufflevector(v[i], v[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    t[i + 1] = __builtin_shufflevector(v[i], v[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int i = 0; i < 8; i += 4)
+    for (int h = 0; h < 2; ++h) {
+      u[i + h] = __builtin_shufflevector(t[i + h], t[i + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+      u[i + h + 2] = __builtin_shufflevector(t[i + h], t[i + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  const int order[4] = {0, 2, 1, 3};  // u[0..3] hold columns 0, 2, 1, 3 of the first four rows
+  for (int k = 0; k < 4; ++k) {
+    v[k] = __builtin_shufflevector(u[order[k]], u[order[k] + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    v[k + 4] = __builtin_shufflevector(u[order[k]], u[order[k] + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
+// `count` (≤ 8) contiguous rows of C values at `rows` into columns; missing rows read as 0. With
+// C ≥ 8, the first eight columns come from one 8 × 8 transpose of the rows' first eight values.
 void load_columns(const float* rows, int64_t C, int count, Columns& column) {
   float padded[8 * kShortRow];
   if (count < 8) {
     std::fill(std::copy(rows, rows + count * C, padded), padded + 8 * C, 0.0f);
     rows = padded;
   }
-  for (int64_t c = 0; c < C; ++c) {
+  int64_t c = 0;
+  if (C >= 8) {
+    Floats8 block[8];
+    for (int j = 0; j < 8; ++j) block[j] = load<Floats8>(rows + j * C);
+    transpose8(block);
+    std::copy(block, block + 8, column);
+    c = 8;
+  }
+  for (; c < C; ++c) {
     const float* r = rows + c;
     column[c] = Floats8{r[0], r[C], r[2 * C], r[3 * C], r[4 * C], r[5 * C], r[6 * C], r[7 * C]};
   }
@@ -369,7 +398,15 @@ void load_columns(const float* rows, int64_t C, int count, Columns& column) {
 void store_columns(const Columns& column, int64_t C, int count, float* rows) {
   float padded[8 * kShortRow];
   float* to = count < 8 ? padded : rows;
-  for (int64_t c = 0; c < C; ++c)
+  int64_t c = 0;
+  if (C >= 8) {
+    Floats8 block[8];
+    std::copy(column, column + 8, block);
+    transpose8(block);
+    for (int j = 0; j < 8; ++j) store(to + j * C, block[j]);
+    c = 8;
+  }
+  for (; c < C; ++c)
     for (int j = 0; j < 8; ++j) to[j * C + c] = column[c][j];
   if (count < 8) std::copy(padded, padded + count * C, rows);
 }
