@@ -316,18 +316,18 @@ RowSums row_sums(const T* z, int64_t n, const T* readable_end) {
   constexpr int kWidth = Lanes<T>::n;
   const int64_t whole = n / kWidth * kWidth;
   auto best_lanes = order_key(V{} - std::numeric_limits<T>::infinity());
-  for (int64_t c = 0; c < whole; c += kWidth) best_lanes = max_of(best_lanes, order_key(load<V>(z + c)));
+  Wide lanes_exp{}, lanes_z{};
+  for (int64_t c = 0; c < whole; c += kWidth) {  // pass 1, the row's first read: max and Σ z
+    const V v = load<V>(z + c);
+    best_lanes = max_of(best_lanes, order_key(v));
+    lanes_z += widen(v);
+  }
   auto best = lane(best_lanes, 0);
   for (int j = 1; j < kWidth; ++j) best = std::max(best, lane(best_lanes, j));
   for (int64_t c = whole; c < n; ++c) best = std::max(best, order_key(z[c]));
   const T m = from_order_key(best);
 
-  Wide lanes_exp{}, lanes_z{};
-  for (int64_t c = 0; c < whole; c += kWidth) {
-    const V v = load<V>(z + c);
-    lanes_exp += widen(exp_lanes(v - m));
-    lanes_z += widen(v);
-  }
+  for (int64_t c = 0; c < whole; c += kWidth) lanes_exp += widen(exp_lanes(load<V>(z + c) - m));  // pass 2
   double sum_exp = 0, sum_z = 0;
   for (int j = 0; j < kWidth; ++j) {
     sum_exp += lane(lanes_exp, j);
