@@ -33,17 +33,13 @@
 // a·b − c·d cancelling exactly; write w·(a − b), not w·a − w·b.
 #pragma once
 
-// The vector types never cross a library boundary (every function that takes them is inlined or
-// internal to a kernel's file), so GCC's note that their calling convention differs between
-// instruction sets does not apply; it is silenced for the files that include this one.
-#pragma GCC diagnostic ignored "-Wpsabi"
 
 #include <bit>
 #include <cstdint>
 #include <limits>
 #include <type_traits>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HUMBLE_NO_SIMD_CLONES)
 #define HUMBLE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
 #else
 #define HUMBLE_SIMD_CLONES
@@ -117,9 +113,10 @@ struct Doubles8 {
   friend Doubles8 operator*(const Doubles8& a, const Doubles8& b) { return {a.lo * b.lo, a.hi * b.hi}; }
   friend Doubles8 operator+(const Doubles8& a, double b) { return {a.lo + b, a.hi + b}; }
   friend Doubles8 operator*(double a, const Doubles8& b) { return {a * b.lo, a * b.hi}; }
+  friend Doubles8 operator-(double a, const Doubles8& b) { return {a - b.lo, a - b.hi}; }
 };
 // Spelled lane by lane: GCC 12 splits __builtin_convertvector between widths into 2-lane pieces.
-[[gnu::always_inline]] inline Doubles8 widen(Floats8 v) {
+[[gnu::always_inline]] inline Doubles8 widen(const Floats8& v) {
   return {Doubles4{v[0], v[1], v[2], v[3]}, Doubles4{v[4], v[5], v[6], v[7]}};
 }
 [[gnu::always_inline]] inline Floats8 narrow(const Doubles8& d) {
@@ -212,7 +209,7 @@ template <class D>  // double or Doubles4
   const int32_t bits = std::bit_cast<int32_t>(x);
   return bits ^ ((bits >> 31) & 0x7FFFFFFF);
 }
-[[gnu::always_inline]] inline Int32x8 order_key(Floats8 x) {
+[[gnu::always_inline]] inline Int32x8 order_key(const Floats8& x) {
   const Int32x8 bits = std::bit_cast<Int32x8>(x);
   return bits ^ ((bits >> 31) & 0x7FFFFFFF);
 }
@@ -223,7 +220,7 @@ template <class D>  // double or Doubles4
 [[gnu::always_inline]] inline float from_order_key(int32_t key) {
   return std::bit_cast<float>(key ^ ((key >> 31) & 0x7FFFFFFF));
 }
-[[gnu::always_inline]] inline Floats8 from_order_key(Int32x8 key) {
+[[gnu::always_inline]] inline Floats8 from_order_key(const Int32x8& key) {
   return std::bit_cast<Floats8>(key ^ ((key >> 31) & 0x7FFFFFFF));
 }
 [[gnu::always_inline]] inline double from_order_key(int64_t key) {

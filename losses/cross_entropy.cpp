@@ -510,24 +510,48 @@ void parallel_rows(const Problem& p, const std::function<void(int64_t, int64_t)>
                [&](int64_t lo, int64_t hi) { body(lo * unit, std::min(hi * unit, p.rows)); });
 }
 
-// The forward of eight short rows from `first`, `count` of which exist; their sums, one per lane.
-// The usual case (all eight rows there, none ignored, index targets, no weights, no ±inf or NaN)
-// finishes as vectors; any other group row by row.
+// The class-index targets of eight short rows from `first`, `count` of which exist: y (0 for an
+// ignored or missing row), z_y, and whether any row is ignored.
+struct GroupLabels {
+  int64_t y[8] = {};
+  float z_y[8] = {};
+  bool any_ignored = false;
+};
+GroupLabels group_labels(const Problem& p, const float* z, int64_t first, int count) {
+  GroupLabels g;
+  for (int j = 0; j < count; ++j) {
+    const int64_t label = p.labels[first + j];
+    const bool ignored = label == p.ignore_index;
+    g.any_ignored |= ignored;
+    g.y[j] = ignored ? 0 : label;
+    g.z_y[j] = z[(first + j) * p.classes + g.y[j]];
+  }
+  return g;
+}
+
+bool all_finite(const Doubles8& x) {
+  const auto finite = [](Doubles4 d) {
+    const Int64x4 exponent = std::bit_cast<Int64x4>(d) & 0x7FF0000000000000;
+    const Int64x4 all_ones = exponent == 0x7FF0000000000000;
+    return (all_ones[0] | all_ones[1] | all_ones[2] | all_ones[3]) == 0;
+  };
+  return finite(x.lo) && finite(x.hi);
+}
+
+// The forward of eight short rows from `first`, `count` of which exist, from their sums. The usual
+// case (all eight rows there, none ignored, index targets, no weights, no ±inf or NaN) finishes as
+// vectors; any other group row by row.
 void finish_short_rows(const Problem& p, const float* z, const float* soft, int64_t first, int count,
                        const Doubles8& lse, const Doubles8& sum_z, Forward& out) {
   const int64_t C = p.classes;
-  bool usual = count == 8 && !p.soft && p.weight.empty();
-  float z_y[8] = {};
-  for (int j = 0; j < count && usual; ++j) {
-    const int64_t row = first + j;
-    usual = !p.ignored(row) && std::isfinite(sum_z[j]);
-    if (usual) z_y[j] = z[row * C + p.labels[row]];
-  }
-  if (usual) {
-    const Doubles8 one = Doubles8{} + 1.0, y_logit = widen(load<Floats8>(z_y));
-    store_forward(closed_form(p, lse, lse - y_logit, one, y_logit, sum_z, Doubles8{} + static_cast<double>(C), C),
-                  first, out);
-    return;
+  if (count == 8 && !p.soft && p.weight.empty() && all_finite(sum_z)) {
+    const GroupLabels labels = group_labels(p, z, first, count);
+    if (!labels.any_ignored) {
+      const Doubles8 one = Doubles8{} + 1.0, y_logit = widen(load<Floats8>(labels.z_y));
+      store_forward(closed_form(p, lse, lse - y_logit, one, y_logit, sum_z, Doubles8{} + static_cast<double>(C), C),
+                    first, out);
+      return;
+    }
   }
   for (int j = 0; j < count; ++j) {
     const int64_t row = first + j;
@@ -597,10 +621,11 @@ Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shap
 // ones have 0: the bulk of a row computes these in the logits' precision (no cancellation beyond
 // an ulp of p_c or ε·share). The target class, where p_y·S and q′_y = (1 − ε) + ε·share
 // (AllClasses) or 1 − ε (OtherClasses) may nearly cancel, is then redone in double.
-// w_y·q′_y of a row with index target y: q′_y = (1 − ε) + ε·u_y, u_y = 1/C′ (AllClasses) or 0.
-double weighted_target_q(const Problem& p, const Forward& f, int64_t row, int64_t y) {
-  const bool all = p.convention == SmoothingTarget::AllClasses;
-  return p.w(y) * ((1 - f.eps[row]) + (all ? f.smoothing_q[row] : 0.0));
+// w_y·q′_y of a row (or eight rows) with index target y: q′_y = (1 − ε) + ε·u_y, where ε·u_y is
+// smoothing_q under AllClasses and 0 under OtherClasses.
+template <class D>
+D weighted_target_q(const Problem& p, D w_y, D eps, D smoothing_q) {
+  return w_y * ((1 - eps) + (p.convention == SmoothingTarget::AllClasses ? smoothing_q : D{}));
 }
 
 struct IndexRow {
@@ -617,7 +642,7 @@ struct IndexRow {
     lse = f.lse[row];
     k = scale * f.target_weight[row];
     smoothing = scale * f.smoothing_q[row];
-    target_q = scale * weighted_target_q(p, f, row, y);
+    target_q = scale * weighted_target_q(p, p.w(y), f.eps[row], f.smoothing_q[row]);
   }
   template <class T>
   T target(T z_y) const {
@@ -699,26 +724,16 @@ void short_rows_gradient(const Problem& p, const Forward& f, const float* z, con
     column[c] = bulk_gradient(column[c], lse_hi, lse_lo, narrow(k), static_cast<float>(p.w(c)) * smoothing);
   store_columns(column, C, count, dst + first * C);
   // The target classes, in double: k·exp(z_y − lse) − scale·w_y·q′_y; ignored rows get zeros.
-  int64_t y[8] = {};
-  float z_y[8] = {};
-  double q_y[8] = {};
-  for (int j = 0; j < count; ++j) {
-    const int64_t row = first + j;
-    if (p.ignored(row)) continue;
-    y[j] = p.labels[row];
-    z_y[j] = z[row * C + y[j]];
-    q_y[j] = weighted_target_q(p, f, row, y[j]);
-  }
-  const Doubles8 dz_y =
-      k * widen(exp_lanes(narrow(widen(load<Floats8>(z_y)) - lse))) - scale * load_wide<Doubles8>(q_y);
-  for (int j = 0; j < count; ++j) {
-    float* d = dst + (first + j) * C;
-    if (p.ignored(first + j)) {
-      std::fill(d, d + C, 0.0f);
-    } else {
-      d[y[j]] = static_cast<float>(dz_y[j]);
-    }
-  }
+  const GroupLabels labels = group_labels(p, z, first, count);
+  double w_y[8] = {};
+  for (int j = 0; j < count; ++j) w_y[j] = p.w(labels.y[j]);
+  const Doubles8 q_y = weighted_target_q(p, load_wide<Doubles8>(w_y), load_wide<Doubles8>(f.eps + first),
+                                         load_wide<Doubles8>(f.smoothing_q + first));
+  const Doubles8 dz_y = k * widen(exp_lanes(narrow(widen(load<Floats8>(labels.z_y)) - lse))) - scale * q_y;
+  for (int j = 0; j < count; ++j) dst[(first + j) * C + labels.y[j]] = static_cast<float>(dz_y[j]);
+  if (labels.any_ignored)
+    for (int64_t row = first; row < first + count; ++row)
+      if (p.ignored(row)) std::fill(dst + row * C, dst + (row + 1) * C, 0.0f);
 }
 
 // The backward over rows [lo, hi).
