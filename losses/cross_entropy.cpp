@@ -108,20 +108,26 @@ double check_labels(const Problem& p, const T* z) {
   std::vector<int64_t> first_bad(chunks, p.rows);
   std::vector<double> weight_sum(chunks, 0.0);
   parallel_for(chunks, 1, [&](int64_t lo, int64_t hi) {
+    // Locals, so that the loop keeps them in registers.
+    const int64_t *labels = p.labels, ignore_index = p.ignore_index, classes = p.classes, stride = p.stride;
+    const double* weight = p.weight.empty() ? nullptr : p.weight.data();
+    const T* logits = z;
     for (int64_t chunk = lo; chunk < hi; ++chunk) {
       const int64_t end = std::min(p.rows, (chunk + 1) * kChunk);
-      double total = 0;
+      int64_t counted = 0;
+      double weighted = 0;
       for (int64_t row = chunk * kChunk; row < end; ++row) {
-        const int64_t y = p.labels[row];
-        if (y == p.ignore_index) continue;
-        if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(p.classes) ||  // y < 0 or y >= C
-            z[p.offset(row) + y * p.stride] == -std::numeric_limits<T>::infinity()) {
+        const int64_t y = labels[row];
+        if (y == ignore_index) continue;
+        if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(classes) ||  // y < 0 or y >= C
+            logits[(stride == 1 ? row * classes : p.offset(row)) + y * stride] == -std::numeric_limits<T>::infinity()) {
           first_bad[chunk] = row;
           break;
         }
-        total += p.w(y);
+        ++counted;
+        if (weight != nullptr) weighted += weight[y];
       }
-      weight_sum[chunk] = total;
+      weight_sum[chunk] = weight != nullptr ? weighted : static_cast<double>(counted);
     }
   });
   for (const int64_t row : first_bad) {
