@@ -380,40 +380,43 @@ void transpose8(Floats8 (&v)[8]) {
 }
 
 // `count` (≤ 8) contiguous rows of C values at `rows` into columns; missing rows read as 0. With
-// C ≥ 8, the first eight columns come from one 8 × 8 transpose of the rows' first eight values.
+// C ≥ 8, through two 8 × 8 transposes, of the rows' first eight values and of their last eight
+// (the columns in both come out the same); with C < 8, one column at a time.
 void load_columns(const float* rows, int64_t C, int count, Columns& column) {
   float padded[8 * kShortRow];
   if (count < 8) {
     std::fill(std::copy(rows, rows + count * C, padded), padded + 8 * C, 0.0f);
     rows = padded;
   }
-  int64_t c = 0;
-  if (C >= 8) {
-    Floats8 block[8];
-    for (int j = 0; j < 8; ++j) block[j] = load<Floats8>(rows + j * C);
-    transpose8(block);
-    std::copy(block, block + 8, column);
-    c = 8;
+  if (C < 8) {
+    for (int64_t c = 0; c < C; ++c) {
+      const float* r = rows + c;
+      column[c] = Floats8{r[0], r[C], r[2 * C], r[3 * C], r[4 * C], r[5 * C], r[6 * C], r[7 * C]};
+    }
+    return;
   }
-  for (; c < C; ++c) {
-    const float* r = rows + c;
-    column[c] = Floats8{r[0], r[C], r[2 * C], r[3 * C], r[4 * C], r[5 * C], r[6 * C], r[7 * C]};
+  for (const int64_t from : {int64_t{0}, C - 8}) {
+    Floats8 block[8];
+    for (int j = 0; j < 8; ++j) block[j] = load<Floats8>(rows + j * C + from);
+    transpose8(block);
+    std::copy(block, block + 8, column + from);
   }
 }
 // ... and back, the first `count` rows only.
 void store_columns(const Columns& column, int64_t C, int count, float* rows) {
   float padded[8 * kShortRow];
   float* to = count < 8 ? padded : rows;
-  int64_t c = 0;
-  if (C >= 8) {
-    Floats8 block[8];
-    std::copy(column, column + 8, block);
-    transpose8(block);
-    for (int j = 0; j < 8; ++j) store(to + j * C, block[j]);
-    c = 8;
+  if (C < 8) {
+    for (int64_t c = 0; c < C; ++c)
+      for (int j = 0; j < 8; ++j) to[j * C + c] = column[c][j];
+  } else {
+    for (const int64_t from : {int64_t{0}, C - 8}) {
+      Floats8 block[8];
+      std::copy(column + from, column + from + 8, block);
+      transpose8(block);
+      for (int j = 0; j < 8; ++j) store(to + j * C + from, block[j]);
+    }
   }
-  for (; c < C; ++c)
-    for (int j = 0; j < 8; ++j) to[j * C + c] = column[c][j];
   if (count < 8) std::copy(padded, padded + count * C, rows);
 }
 
@@ -525,12 +528,13 @@ struct GroupLabels {
 };
 GroupLabels group_labels(const Problem& p, const float* z, int64_t first, int count) {
   GroupLabels g;
+  const int64_t *labels = p.labels + first, ignore_index = p.ignore_index, C = p.classes;  // locals: g's
+  const float* rows = z + first * C;  // int64 stores could otherwise alias them
   for (int j = 0; j < count; ++j) {
-    const int64_t label = p.labels[first + j];
-    const bool ignored = label == p.ignore_index;
+    const bool ignored = labels[j] == ignore_index;
     g.any_ignored |= ignored;
-    g.y[j] = ignored ? 0 : label;
-    g.z_y[j] = z[(first + j) * p.classes + g.y[j]];
+    g.y[j] = ignored ? 0 : labels[j];
+    g.z_y[j] = rows[j * C + g.y[j]];
   }
   return g;
 }
@@ -731,12 +735,14 @@ void short_rows_gradient(const Problem& p, const Forward& f, const float* z, con
   store_columns(column, C, count, dst + first * C);
   // The target classes, in double: k·exp(z_y − lse) − scale·w_y·q′_y; ignored rows get zeros.
   const GroupLabels labels = group_labels(p, z, first, count);
-  double w_y[8] = {};
-  for (int j = 0; j < count; ++j) w_y[j] = p.w(labels.y[j]);
+  double w_y[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  if (!p.weight.empty())
+    for (int j = 0; j < count; ++j) w_y[j] = p.weight[labels.y[j]];
   const Doubles8 q_y = weighted_target_q(p, load_wide<Doubles8>(w_y), load_wide<Doubles8>(f.eps + first),
                                          load_wide<Doubles8>(f.smoothing_q + first));
-  const Doubles8 dz_y = k * widen(exp_lanes(narrow(widen(load<Floats8>(labels.z_y)) - lse))) - scale * q_y;
-  for (int j = 0; j < count; ++j) dst[(first + j) * C + labels.y[j]] = static_cast<float>(dz_y[j]);
+  float dz_y[8];
+  store(dz_y, narrow(k * widen(exp_lanes(narrow(widen(load<Floats8>(labels.z_y)) - lse))) - scale * q_y));
+  for (int j = 0; j < count; ++j) dst[(first + j) * C + labels.y[j]] = dz_y[j];
   if (labels.any_ignored)
     for (int64_t row = first; row < first + count; ++row)
       if (p.ignored(row)) std::fill(dst + row * C, dst + (row + 1) * C, 0.0f);
