@@ -402,23 +402,6 @@ void load_columns(const float* rows, int64_t C, int count, Columns& column) {
     std::copy(block, block + 8, column + from);
   }
 }
-// ... and back, the first `count` rows only.
-void store_columns(const Columns& column, int64_t C, int count, float* rows) {
-  float padded[8 * kShortRow];
-  float* to = count < 8 ? padded : rows;
-  if (C < 8) {
-    for (int64_t c = 0; c < C; ++c)
-      for (int j = 0; j < 8; ++j) to[j * C + c] = column[c][j];
-  } else {
-    for (const int64_t from : {int64_t{0}, C - 8}) {
-      Floats8 block[8];
-      std::copy(column + from, column + from + 8, block);
-      transpose8(block);
-      for (int j = 0; j < 8; ++j) store(to + j * C + from, block[j]);
-    }
-  }
-  if (count < 8) std::copy(padded, padded + count * C, rows);
-}
 
 // The sums of eight short rows, one per lane: lse and Σ z.
 struct ShortRowSums {
@@ -721,18 +704,48 @@ void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end
 
 // The gradient of eight short rows with index targets from `first`, `count` of which exist, as
 // vectors across the rows (the forward's columns and g are padded to whole groups of 8).
-void short_rows_gradient(const Problem& p, const Forward& f, const float* z, const double* g, double reduced_scale,
-                         int64_t first, int count, float* dst) {
+// Where each value of a group of eight short rows sits in the rows' own layout (8·C values, C
+// vectors): lane l of vector v is class (8v + l) mod C of the group's row (8v + l) / C.
+struct FlatGroup {
+  Int32x8 row[kShortRow];     // the lane's row within the group
+  Floats8 weight[kShortRow];  // w of the lane's class (1 without weights)
+  explicit FlatGroup(const Problem& p) {
+    for (int64_t v = 0; v < p.classes; ++v)
+      for (int l = 0; l < 8; ++l) {
+        const int64_t i = 8 * v + l;
+        row[v][l] = static_cast<int32_t>(i / p.classes);
+        weight[v][l] = static_cast<float>(p.w(i % p.classes));
+      }
+  }
+};
+
+// Lane l of the result is values[lanes[l]].
+Floats8 permute(const Floats8& values, const Int32x8& lanes) { return __builtin_shuffle(values, lanes); }
+
+// The gradient of eight short rows with index targets from `first`, `count` of which exist. The
+// bulk runs on the rows' own layout, each lane taking its row's lse, k and ε·u by a permutation
+// of the eight rows' values (the forward's columns and g are padded to whole groups of 8).
+void short_rows_gradient(const Problem& p, const Forward& f, const FlatGroup& flat, const float* z, const double* g,
+                         double reduced_scale, int64_t first, int count, float* dst) {
   const int64_t C = p.classes;
-  Columns column;
-  load_columns(z + first * C, C, count, column);
+  float padded_z[8 * kShortRow], padded_dz[8 * kShortRow];
+  const float* rows = z + first * C;
+  float* out = dst + first * C;
+  if (count < 8) {
+    std::fill(std::copy(rows, rows + count * C, padded_z), padded_z + 8 * C, 0.0f);
+    rows = padded_z;
+    out = padded_dz;
+  }
   const Doubles8 scale = p.reduction == Reduction::None ? load_wide<Doubles8>(g + first) : Doubles8{} + reduced_scale;
   const Doubles8 lse = load_wide<Doubles8>(f.lse + first), k = scale * load_wide<Doubles8>(f.target_weight + first);
-  const Floats8 lse_hi = narrow(float_part(lse)), lse_lo = narrow(lse - float_part(lse));
+  const Floats8 lse_hi = narrow(float_part(lse)), lse_lo = narrow(lse - float_part(lse)), k_lanes = narrow(k);
   const Floats8 smoothing = narrow(scale * load_wide<Doubles8>(f.smoothing_q + first));
-  for (int64_t c = 0; c < C; ++c)
-    column[c] = bulk_gradient(column[c], lse_hi, lse_lo, narrow(k), static_cast<float>(p.w(c)) * smoothing);
-  store_columns(column, C, count, dst + first * C);
+  for (int64_t v = 0; v < C; ++v) {
+    const Int32x8 row = flat.row[v];
+    store(out + 8 * v, bulk_gradient(load<Floats8>(rows + 8 * v), permute(lse_hi, row), permute(lse_lo, row),
+                                     permute(k_lanes, row), flat.weight[v] * permute(smoothing, row)));
+  }
+  if (count < 8) std::copy(padded_dz, padded_dz + count * C, dst + first * C);
   // The target classes, in double: k·exp(z_y − lse) − scale·w_y·q′_y; ignored rows get zeros.
   const GroupLabels labels = group_labels(p, z, first, count);
   double w_y[8] = {1, 1, 1, 1, 1, 1, 1, 1};
@@ -754,8 +767,10 @@ HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& f, const 
                                       double reduced_scale, T* dst, int64_t lo, int64_t hi) {
   if constexpr (std::is_same_v<T, float>) {
     if (short_rows<T>(p) && !p.soft) {
+      const FlatGroup flat(p);
       for (int64_t first = lo; first < hi; first += 8)
-        short_rows_gradient(p, f, z, g, reduced_scale, first, static_cast<int>(std::min<int64_t>(8, hi - first)), dst);
+        short_rows_gradient(p, f, flat, z, g, reduced_scale, first, static_cast<int>(std::min<int64_t>(8, hi - first)),
+                            dst);
       return;
     }
   }
