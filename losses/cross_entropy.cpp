@@ -12,13 +12,18 @@
 // Speed (bench/ measures float32 (N, C) against PyTorch; docs/benchmarks.md):
 //   - float32 rows go 8 values at a time in vectors (Floats8, core/fast_math.hpp), their sums in
 //     double lanes (Doubles8); float64 rows run through the same code one value at a time;
-//     every pass is stride 1 (a strided row is first copied into a scratch row);
-//   - short float32 rows (C < 16) go 8 at a time, one row per lane, loaded as C columns;
-//   - e^x is fast_exp for float32 (within 1 ulp; its argument is rounded once from double) and
-//     std::exp for float64; log Σ is fast_log (within 2 ulp); sums stay double;
+//     every pass is stride 1 (a strided row is first copied into a scratch row); a long row's
+//     first pass takes its max and Σ z together;
+//   - short float32 rows (C < 16) go 8 at a time: the forward loads a group as C columns (8 × 8
+//     transposes), one row per lane, and reduces across columns; the backward runs on the rows'
+//     own layout, each lane taking its row's lse and scales by a permutation (FlatGroup);
+//   - e^x is fast_exp_flush for float32 (within 1 ulp; terms below 1.2e−38 are 0) and std::exp
+//     for float64; log Σ is fast_log (within 2 ulp); sums stay double. The gradient's argument
+//     z − lse is (z − lse_hi) − lse_lo, lse split into two floats, so it stays in float;
 //   - the gradient's bulk is computed in the logits' precision, its one cancellation-prone element
-//     per row, the target class, in double (IndexRow);
-//   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and AVX2 where available.
+//     per row, the target class, in double (IndexRow, and the end of short_rows_gradient);
+//   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and x86-64-v3 (AVX2, FMA)
+//     where available.
 // Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
 // the per-row losses are summed in a fixed order: the same bits for any thread count.
 #include "cross_entropy.hpp"
@@ -601,9 +606,12 @@ Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
 Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shape, Dtype dtype) {
   if (p.reduction == Reduction::None) return tensor(std::vector<double>(values, values + p.rows), row_shape, dtype);
   double total = deterministic_sum(p.rows, 4096, [values](int64_t lo, int64_t hi) {
-    double sum = 0;
-    for (int64_t row = lo; row < hi; ++row) sum += values[row];
-    return sum;
+    double lane[4] = {};  // four independent sums (an add's latency, not its throughput, bounds one)
+    int64_t row = lo;
+    for (; row + 4 <= hi; row += 4)
+      for (int j = 0; j < 4; ++j) lane[j] += values[row + j];
+    for (; row < hi; ++row) lane[0] += values[row];
+    return (lane[0] + lane[1]) + (lane[2] + lane[3]);
   });
   if (p.reduction == Reduction::Mean) total = p.denominator > 0 ? total / p.denominator : 0.0;
   return scalar_tensor(total, dtype);
