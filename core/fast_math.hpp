@@ -33,7 +33,6 @@
 // a·b − c·d cancelling exactly; write w·(a − b), not w·a − w·b.
 #pragma once
 
-
 #include <bit>
 #include <cstdint>
 #include <limits>
