@@ -1,6 +1,7 @@
 // core/allocator.cpp — aligned blocks, and the cache of large ones (contract in the header).
 //
-// A large request is rounded up to whole 64 KiB, so that tensors whose sizes differ by a few
+// A large request is rounded up to whole 64 KiB (whole 2 MiB, the huge-page size, from 2 MiB on:
+// aligned_alloc wants a multiple of the alignment), so that tensors whose sizes differ by a few
 // elements share blocks, and looked up by that size; at most `limit` bytes wait in the cache, the
 // blocks beyond it are freed at once. One mutex guards the cache: only large blocks take it, and
 // each of those is followed by far more work than the lock costs.
@@ -25,6 +26,9 @@ constexpr std::size_t kHugePage = std::size_t{2} << 20;       // 2 MiB
 std::size_t round_up(std::size_t bytes, std::size_t unit) { return (bytes + unit - 1) / unit * unit; }
 
 bool is_large(std::size_t bytes) { return bytes >= kCachedBlockMin; }
+
+// The size a large request is served with, and cached under.
+std::size_t large_size(std::size_t bytes) { return round_up(bytes, bytes >= kHugePage ? kHugePage : kLargeGranule); }
 
 // A fresh block from the system; large ones start on a huge-page boundary and ask for huge pages.
 void* system_block(std::size_t rounded) {
@@ -65,7 +69,7 @@ void* allocate_block(std::size_t bytes) {
     if (block == nullptr) throw std::bad_alloc();
     return block;
   }
-  const std::size_t rounded = round_up(bytes, kLargeGranule);
+  const std::size_t rounded = large_size(bytes);
   {
     Cache& c = cache();
     std::lock_guard lock(c.mutex);
@@ -86,7 +90,7 @@ void* allocate_block(std::size_t bytes) {
 void release_block(void* block, std::size_t bytes) {
   if (block == nullptr) return;
   if (is_large(bytes)) {
-    const std::size_t rounded = round_up(bytes, kLargeGranule);
+    const std::size_t rounded = large_size(bytes);
     Cache& c = cache();
     std::lock_guard lock(c.mutex);
     if (c.stats.cached_bytes + rounded <= c.limit) {
