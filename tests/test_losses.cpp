@@ -9,10 +9,12 @@
 //      node, gradient descent lands on optimal_logit_gap, the hand-derived C = 2 literal, and the
 //      worked example of docs/label-smoothing.md;
 //   3. beyond PyTorch: every validation error, ruled-out (−inf) classes, all rows ignored,
-//      OtherClasses, cross_entropy_parts, the same bits for 1 and 2 threads;
+//      OtherClasses, cross_entropy_parts, the same bits for 1 and 2 threads, float32 short rows
+//      against the float64 kernel;
 //   4. finite-difference gradchecks (Float64) of every configuration.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -601,27 +603,81 @@ TEST_CASE("cross_entropy_parts: loss = nll_part + smoothing_part, nll_part = (1 
   CHECK_FALSE(parts.smoothing_part.requires_grad());
 }
 
-TEST_CASE("cross_entropy: 1 and 2 threads give the same bits on a (4096, 1000) float32 problem") {
+TEST_CASE("cross_entropy: 1 and 2 threads give the same bits, for long rows, short rows and 3-D logits") {
+  // Each problem is large enough to be split between threads (and its labels into check chunks);
+  // short rows end in a partial group of eight.
   RestoreTwoThreads restore;
-  Generator gen(41);
-  const Tensor z = randn({4096, 1000}, gen, Dtype::Float32) * 3.0;  // (N, C)
-  Values y = randint(0, 1000, {4096}, gen).to_vector();
-  for (std::size_t i = 0; i < y.size(); i += 7) y[i] = -100;  // some ignored rows
-  const Tensor target = tensor(y, {4096}, Dtype::Int64);
-  const Tensor w = uniform({1000}, 0.5, 2.0, gen, Dtype::Float32);
-  const auto run = [&](int threads) {
-    set_num_threads(threads);
-    const Tensor leaf = z.detach().clone().requires_grad_();
-    const Tensor loss = cross_entropy(leaf, target, {.label_smoothing = 0.1, .weight = w});
-    loss.backward();
-    return std::make_pair(loss.item(), leaf.grad());
+  struct Problem {
+    Shape shape;
+    bool weighted;
+    Reduction reduction;
   };
-  const auto [value1, grad1] = run(1);
-  const auto [value2, grad2] = run(2);
-  CHECK(value1 == value2);
-  CHECK(std::isfinite(value1));
-  REQUIRE(grad1.numel() == grad2.numel());
-  CHECK(std::memcmp(grad1.data<float>(), grad2.data<float>(), sizeof(float) * grad1.numel()) == 0);
+  const std::vector<Problem> problems = {{{4096, 1000}, true, Reduction::Mean},
+                                         {{20001, 10}, false, Reduction::Mean},
+                                         {{20001, 10}, true, Reduction::None},
+                                         {{300, 7, 41}, false, Reduction::Sum}};
+  for (const Problem& problem : problems) {
+    CAPTURE(shape_str(problem.shape));
+    Generator gen(41);
+    const int64_t C = problem.shape[1];
+    const Tensor z = randn(problem.shape, gen, Dtype::Float32) * 3.0;  // (N, C, ...)
+    Shape target_shape = problem.shape;
+    target_shape.erase(target_shape.begin() + 1);
+    Values y = randint(0, C, target_shape, gen).to_vector();
+    for (std::size_t i = 0; i < y.size(); i += 7) y[i] = -100;  // some ignored rows
+    const Tensor target = tensor(y, target_shape, Dtype::Int64);
+    const Tensor w = problem.weighted ? uniform({C}, 0.5, 2.0, gen, Dtype::Float32) : Tensor();
+    const auto run = [&](int threads) {
+      set_num_threads(threads);
+      const Tensor leaf = z.detach().clone().requires_grad_();
+      const Tensor loss =
+          cross_entropy(leaf, target, {.label_smoothing = 0.1, .reduction = problem.reduction, .weight = w});
+      loss.backward(ones_like(loss));
+      return std::make_pair(loss.to_vector(), leaf.grad());
+    };
+    const auto [value1, grad1] = run(1);
+    const auto [value2, grad2] = run(2);
+    CHECK(value1 == value2);
+    CHECK(std::all_of(value1.begin(), value1.end(), [](double v) { return std::isfinite(v); }));
+    REQUIRE(grad1.numel() == grad2.numel());
+    CHECK(std::memcmp(grad1.data<float>(), grad2.data<float>(), sizeof(float) * grad1.numel()) == 0);
+  }
+}
+
+TEST_CASE("cross_entropy: float32 short rows (C < 16, vectorised across rows) agree with the float64 kernel") {
+  // Every class count the short-row code treats apart (C < 8 column by column, C = 8 one 8 × 8
+  // transpose, up to 15 two overlapping ones), a partial last group (37 rows), ignored rows,
+  // weights, both conventions, a −inf logit and per-row reductions: float32 against float64, which
+  // runs one row at a time, at the golden float32 tolerance.
+  Generator gen(47);
+  for (int64_t C : {2, 3, 7, 8, 9, 10, 15})
+    for (bool weighted : {false, true})
+      for (SmoothingTarget convention : {SmoothingTarget::AllClasses, SmoothingTarget::OtherClasses})
+        for (Reduction reduction : {Reduction::None, Reduction::Mean}) {
+          CAPTURE(C);
+          CAPTURE(weighted);
+          const int64_t N = 37;
+          Values z = (randn({N, C}, gen, Dtype::Float32) * 4.0).to_vector();  // floats, exact in both dtypes
+          Values y = randint(0, C, {N}, gen).to_vector();
+          y[5] = y[20] = -100;
+          z[3 * C + (static_cast<int64_t>(y[3]) + 1) % C] = -kInf;  // row 3 rules out a class not its target
+          const Tensor target = tensor(y, {N}, Dtype::Int64);
+          const Values w = uniform({C}, 0.5, 2.0, gen, Dtype::Float32).to_vector();
+          const auto run = [&](Dtype dtype) {
+            const Tensor leaf = tensor(z, {N, C}, dtype, true);
+            const Tensor loss = cross_entropy(leaf, target,
+                                              {.label_smoothing = 0.2,
+                                               .reduction = reduction,
+                                               .weight = weighted ? tensor(w, {C}, dtype) : Tensor(),
+                                               .smoothing_target = convention});
+            loss.backward(ones_like(loss));
+            return std::make_pair(loss.to_vector(), leaf.grad().to_vector());
+          };
+          const auto [value32, grad32] = run(Dtype::Float32);
+          const auto [value64, grad64] = run(Dtype::Float64);
+          check_value(value32, value64, Dtype::Float32, "value");
+          check_gradient(grad32, grad64, Dtype::Float32, "gradient");
+        }
 }
 
 // ---------------------------------------------------------------------------------------------
