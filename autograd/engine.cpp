@@ -53,9 +53,10 @@ void accumulate_into_leaf(Tensor& slot, Tensor grad) {
 
 void check_gradient(const Node& node, std::size_t i, const AutogradMeta& input, const Tensor& grad) {
   if (grad.shape() != input.shape || grad.dtype() != input.dtype)
-    throw ShapeError(cat("[backward] ", node.name, " returned a gradient of ", shape_str(grad.shape()), " ",
-                         dtype_name(grad.dtype()), " for input ", i, " of ", shape_str(input.shape), " ",
-                         dtype_name(input.dtype)));
+    throw_mismatch(
+        grad.shape(), input.shape,
+        cat("[backward] ", node.name, " returned a gradient of ", shape_str(grad.shape()), " ",
+            dtype_name(grad.dtype()), " for input ", i, " of ", shape_str(input.shape), " ", dtype_name(input.dtype)));
 }
 
 void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
@@ -128,8 +129,9 @@ Tensor Tensor::grad() const { return checked().autograd ? impl_->autograd->grad 
 void Tensor::set_grad(const Tensor& grad) const {
   checked();
   if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
-    throw ShapeError(cat("[set_grad] gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()),
-                         " does not match tensor ", shape_str(shape()), " ", dtype_name(dtype())));
+    throw_mismatch(grad.shape(), shape(),
+                   cat("[set_grad] gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()),
+                       " does not match tensor ", shape_str(shape()), " ", dtype_name(dtype())));
   ensure_meta(*this).grad = grad;
 }
 
@@ -150,9 +152,10 @@ void Tensor::backward(bool retain_graph) const {
 void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
   if (!requires_grad()) throw ValueError("[backward] the tensor does not require grad and has no graph");
   if (grad_output.shape() != shape() || grad_output.dtype() != dtype())
-    throw ShapeError(cat("[backward] grad_output is ", shape_str(grad_output.shape()), " ",
-                         dtype_name(grad_output.dtype()), " but the tensor is ", shape_str(shape()), " ",
-                         dtype_name(dtype())));
+    throw_mismatch(
+        grad_output.shape(), shape(),
+        cat("[backward] grad_output is ", shape_str(grad_output.shape()), " ", dtype_name(grad_output.dtype()),
+            " but the tensor is ", shape_str(shape()), " ", dtype_name(dtype())));
   run_backward(*this, grad_output, retain_graph);
 }
 

@@ -163,9 +163,10 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     Shape expected = first.shape();
     expected[d] = t.dim() == first.dim() ? t.shape()[d] : -1;
     if (t.shape() != expected || t.dtype() != first.dtype())
-      throw ShapeError(cat("[cat] tensor ", k, " is ", shape_str(t.shape()), " ", dtype_name(t.dtype()),
-                           " but tensor 0 is ", shape_str(first.shape()), " ", dtype_name(first.dtype()),
-                           "; they may differ only in dim ", d));
+      throw_mismatch(
+          t.shape(), expected,
+          cat("[cat] tensor ", k, " is ", shape_str(t.shape()), " ", dtype_name(t.dtype()), " but tensor 0 is ",
+              shape_str(first.shape()), " ", dtype_name(first.dtype()), "; they may differ only in dim ", d));
     shape[d] += t.shape()[d];
   }
   const int64_t outer = shape_numel(Shape(shape.begin(), shape.begin() + d));

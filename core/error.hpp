@@ -20,6 +20,14 @@ struct IoError : std::runtime_error {  // files that cannot be read, written, or
   using std::runtime_error::runtime_error;
 };
 
+// For two tensors that must match in shape and dtype: a ShapeError when the shapes differ, else a
+// ValueError (only the dtypes do). Shape is std::vector<int64_t> (core/tensor.hpp).
+template <class Shape>
+[[noreturn]] void throw_mismatch(const Shape& shape, const Shape& expected, const std::string& message) {
+  if (shape != expected) throw ShapeError(message);
+  throw ValueError(message);
+}
+
 // Streams every argument into one string: cat("[op] got ", 3, " rows").
 template <class... Parts>
 std::string cat(const Parts&... parts) {

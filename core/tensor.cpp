@@ -123,8 +123,9 @@ Tensor Tensor::to(Dtype target) const {
 
 Tensor& Tensor::copy_(const Tensor& src) {
   if (src.shape() != shape() || src.dtype() != dtype())
-    throw ShapeError(cat("[copy_] source is ", shape_str(src.shape()), " ", dtype_name(src.dtype()),
-                         ", destination is ", shape_str(shape()), " ", dtype_name(dtype())));
+    throw_mismatch(src.shape(), shape(),
+                   cat("[copy_] source is ", shape_str(src.shape()), " ", dtype_name(src.dtype()), ", destination is ",
+                       shape_str(shape()), " ", dtype_name(dtype())));
   if (src.raw_data() != raw_data())
     std::memmove(raw_data(), src.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dtype()));
   return *this;

@@ -131,7 +131,7 @@ TEST_CASE("autograd: leaf gradients accumulate across backward calls, set_grad r
   sum(x).backward();
   CHECK(x.grad().to_vector() == Values{11, 21});
   CHECK_THROWS_AS(x.set_grad(zeros({3}, Dtype::Float64)), ShapeError);
-  CHECK_THROWS_AS(x.set_grad(zeros({2})), ShapeError);  // float32 for a float64 tensor
+  CHECK_THROWS_AS(x.set_grad(zeros({2})), ValueError);  // float32 for a float64 tensor
 
   // .grad() is the leaf's own copy (optimizers may write to it): not the seed it came from.
   const Tensor w = leaf({1}, {1});
@@ -244,10 +244,14 @@ TEST_CASE("autograd: requires_grad propagates from any input and stops at consta
 }
 
 TEST_CASE("autograd: the engine checks the gradients an op returns") {
-  // A backward returning a gradient of the wrong shape is reported with the op's name.
+  // A backward returning a gradient of the wrong shape or dtype is reported with the op's name.
   const Tensor x = leaf({1, 2, 3}, {3});
   const Tensor bad = custom("bad_shape", x, [](const Tensor&) -> Tensors { return {zeros({2}, Dtype::Float64)}; });
   CHECK_THROWS_WITH_AS(sum(bad).backward(), doctest::Contains("bad_shape"), ShapeError);
+  // Right shape, wrong dtype: a ValueError.
+  const Tensor y = leaf({1, 2, 3}, {3});
+  const Tensor bad_dtype = custom("bad_dtype", y, [](const Tensor&) -> Tensors { return {zeros({3})}; });
+  CHECK_THROWS_WITH_AS(sum(bad_dtype).backward(), doctest::Contains("bad_dtype"), ValueError);
 }
 
 TEST_CASE("autograd: a branch that returns no gradient does not block the others") {
