@@ -232,28 +232,14 @@ std::string Conv2d::repr() const {
              ", p=", options_.padding, ", d=", options_.dilation, options_.bias ? ")" : ", bias=false)");
 }
 
-MaxPool2d::MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t padding)
-    : kernel_size_(kernel_size), stride_(stride.value_or(kernel_size)), padding_(padding) {}
+Pool2d::Pool2d(const char* name, PoolFunction pool, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding)
+    : name_(name), pool_(pool), kernel_size_(kernel_size), stride_(stride.value_or(kernel_size)), padding_(padding) {}
 
-Tensor MaxPool2d::forward(const Tensor& x) {
-  pool_window("MaxPool2d", x, kernel_size_, stride_, padding_);
-  return max_pool2d(x, kernel_size_, stride_, padding_);
+Tensor Pool2d::forward(const Tensor& x) {
+  pool_window(name_, x, kernel_size_, stride_, padding_);
+  return pool_(x, kernel_size_, stride_, padding_);
 }
 
-std::string MaxPool2d::repr() const {
-  return cat("MaxPool2d(k=", kernel_size_, ", s=", stride_, ", p=", padding_, ")");
-}
-
-AvgPool2d::AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t padding)
-    : kernel_size_(kernel_size), stride_(stride.value_or(kernel_size)), padding_(padding) {}
-
-Tensor AvgPool2d::forward(const Tensor& x) {
-  pool_window("AvgPool2d", x, kernel_size_, stride_, padding_);
-  return avg_pool2d(x, kernel_size_, stride_, padding_);
-}
-
-std::string AvgPool2d::repr() const {
-  return cat("AvgPool2d(k=", kernel_size_, ", s=", stride_, ", p=", padding_, ")");
-}
+std::string Pool2d::repr() const { return cat(name_, "(k=", kernel_size_, ", s=", stride_, ", p=", padding_, ")"); }
 
 }  // namespace humble::nn

@@ -49,24 +49,31 @@ class Conv2d : public Module {
   Conv2dOptions options_;
 };
 
-class MaxPool2d : public Module {
+// The two pooling layers share their window and its checks and differ only in the function that
+// pools it.
+class Pool2d : public Module {
  public:
-  explicit MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
   Tensor forward(const Tensor& x) override;
   std::string repr() const override;
 
+ protected:
+  using PoolFunction = Tensor (*)(const Tensor&, int64_t, std::optional<int64_t>, int64_t);
+  Pool2d(const char* name, PoolFunction pool, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding);
+
  private:
+  const char* name_;
+  PoolFunction pool_;
   int64_t kernel_size_, stride_, padding_;
 };
-
-class AvgPool2d : public Module {
+class MaxPool2d : public Pool2d {
  public:
-  explicit AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
-  Tensor forward(const Tensor& x) override;
-  std::string repr() const override;
-
- private:
-  int64_t kernel_size_, stride_, padding_;
+  explicit MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0)
+      : Pool2d("MaxPool2d", max_pool2d, kernel_size, stride, padding) {}
+};
+class AvgPool2d : public Pool2d {
+ public:
+  explicit AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0)
+      : Pool2d("AvgPool2d", avg_pool2d, kernel_size, stride, padding) {}
 };
 
 }  // namespace humble::nn
