@@ -12,7 +12,7 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options)
 Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options) : Adam("Adam", std::move(groups), options, false) {}
 
 Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions o, bool decoupled)
-    : Optimizer(name, std::move(groups), o.lr, o.weight_decay, {"exp_avg", "exp_avg_sq"}),
+    : Optimizer(name, std::move(groups), o.lr, o.weight_decay, o.betas.first, {"exp_avg", "exp_avg_sq"}),
       options_(o),
       decoupled_(decoupled) {
   const auto [b1, b2] = o.betas;
@@ -27,7 +27,7 @@ AdamW::AdamW(std::vector<ParamGroup> groups, AdamWOptions o)
     : Adam("AdamW", std::move(groups), {o.lr, o.betas, o.eps, o.weight_decay}, true) {}
 
 void Adam::update(Tensor& p, const Tensor& g, State& s, const Group& group) {
-  const auto [beta1, beta2] = options_.betas;
+  const double beta1 = group.momentum, beta2 = options_.betas.second;  // β1 as the group has it (OneCycleLR cycles it)
   const double t = static_cast<double>(s.step);
   const double step_size = group.lr / (1 - std::pow(beta1, t));
   const double correction2_sqrt = std::sqrt(1 - std::pow(beta2, t));

@@ -13,10 +13,11 @@
 namespace humble::optim {
 
 Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
-                     std::vector<std::string> slot_names)
-    : name_(name), slot_names_(std::move(slot_names)) {
+                     std::optional<double> momentum, std::vector<std::string> slot_names)
+    : name_(name), has_momentum_(momentum.has_value()), slot_names_(std::move(slot_names)) {
   for (std::size_t k = 0; k < groups.size(); ++k) {
-    Group group{std::move(groups[k].params), groups[k].lr.value_or(lr), groups[k].weight_decay.value_or(weight_decay)};
+    Group group{std::move(groups[k].params), groups[k].lr.value_or(lr), groups[k].weight_decay.value_or(weight_decay),
+                momentum.value_or(0.0)};
     if (!(group.lr >= 0)) throw ValueError(cat("[", name, "] lr must be >= 0, got ", group.lr, " (group ", k, ")"));
     if (!(group.weight_decay >= 0))
       throw ValueError(cat("[", name, "] weight_decay must be >= 0, got ", group.weight_decay, " (group ", k, ")"));

@@ -33,15 +33,19 @@ class Optimizer {
   struct Group {
     std::vector<Tensor> params;
     double lr, weight_decay;
+    double momentum;  // SGD's and RMSprop's μ, Adam's β1 (0 when the optimizer has none): what
+                      // OneCycleLR cycles
   };
 
   virtual ~Optimizer() = default;
   void step();
   void zero_grad();  // every parameter's .grad() becomes undefined
 
-  std::vector<Group>& groups() { return groups_; }  // schedulers set each group's lr here
+  std::vector<Group>& groups() { return groups_; }  // schedulers set each group's lr (and momentum) here
   const std::vector<Group>& groups() const { return groups_; }
   int64_t step_count(std::size_t position) const { return state_.at(position).step; }
+  bool has_momentum() const { return has_momentum_; }  // built with a momentum (or β1) to use
+  const char* name() const { return name_; }
 
   // "lr" (G) float64; for each parameter with state: "state.<i>.step" (int64 scalar) and
   // "state.<i>.<buffer>" (the parameter's shape and dtype).
@@ -56,8 +60,9 @@ class Optimizer {
     std::vector<Tensor> slots;  // buffers named by slot_names, zeros before the first step
   };
   // `name` prefixes error messages. Validates lrs and weight decays (>= 0) of every group.
+  // momentum: every group's starting momentum, or none when the optimizer does not use one.
   Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
-            std::vector<std::string> slot_names);
+            std::optional<double> momentum, std::vector<std::string> slot_names);
   // One fused, in-place update of p (contiguous) from its gradient g and state s.
   virtual void update(Tensor& p, const Tensor& g, State& s, const Group& group) = 0;
 
@@ -73,6 +78,7 @@ class Optimizer {
 
  private:
   std::vector<Group> groups_;
+  bool has_momentum_;
   std::vector<std::string> slot_names_;
   std::vector<State> state_;  // by position across the groups
 };

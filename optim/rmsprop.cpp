@@ -22,7 +22,9 @@ RMSprop::RMSprop(std::vector<Tensor> params, RMSpropOptions options)
     : RMSprop(std::vector{ParamGroup{.params = std::move(params)}}, options) {}
 
 RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions o)
-    : Optimizer("RMSprop", std::move(groups), o.lr, o.weight_decay, slots(o)), options_(o) {
+    : Optimizer("RMSprop", std::move(groups), o.lr, o.weight_decay,
+                o.momentum > 0 ? std::optional(o.momentum) : std::nullopt, slots(o)),
+      options_(o) {
   if (!(o.alpha >= 0 && o.alpha <= 1)) throw ValueError(cat("[RMSprop] alpha must lie in [0, 1], got ", o.alpha));
   if (!(o.eps >= 0) || !(o.momentum >= 0))
     throw ValueError(cat("[RMSprop] eps and momentum must be >= 0, got eps ", o.eps, ", momentum ", o.momentum));
@@ -32,9 +34,9 @@ void RMSprop::update(Tensor& p, const Tensor& g, State& s, const Group& group) {
   for_chunks(p, [&](auto zero, int64_t lo, int64_t hi) {
     using T = decltype(zero);
     const T lr = T(group.lr), decay = T(group.weight_decay), alpha = T(options_.alpha), rest = T(1 - options_.alpha),
-            eps = T(options_.eps), mu = T(options_.momentum);
+            eps = T(options_.eps), mu = T(group.momentum);
     T *w = p.data<T>(), *sq = s.slots[0].data<T>();
-    T* b = mu > 0 ? s.slots[1].data<T>() : nullptr;
+    T* b = options_.momentum > 0 ? s.slots[1].data<T>() : nullptr;
     T* a = options_.centered ? s.slots.back().data<T>() : nullptr;
     const T* d = g.data<T>();
     for (int64_t i = lo; i < hi; ++i) {

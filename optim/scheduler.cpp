@@ -18,7 +18,11 @@ LRScheduler::LRScheduler(const char* name, Optimizer& optimizer) : name_(name), 
 void LRScheduler::apply(int64_t epoch) {
   std::vector<double> lrs;  // all computed before anything changes: lr_at may throw
   for (double base : base_lrs_) lrs.push_back(lr_at(base, epoch));
-  for (std::size_t k = 0; k < lrs.size(); ++k) optimizer_->groups()[k].lr = lrs[k];
+  const std::optional<double> momentum = momentum_at(epoch);
+  for (std::size_t k = 0; k < lrs.size(); ++k) {
+    optimizer_->groups()[k].lr = lrs[k];
+    if (momentum) optimizer_->groups()[k].momentum = *momentum;
+  }
   epoch_ = epoch;
 }
 
@@ -112,20 +116,46 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions o) : LRScheduler(
         cat("[OneCycleLR] needs total_steps >= 1, max_lr > 0, pct_start in [0, 1] and positive div "
             "factors, got total_steps ",
             o.total_steps, ", max_lr ", o.max_lr, ", pct_start ", o.pct_start));
+  if (o.cycle_momentum) {
+    if (!(o.base_momentum >= 0 && o.base_momentum <= o.max_momentum && o.max_momentum < 1))
+      throw ValueError(cat("[OneCycleLR] needs 0 <= base_momentum <= max_momentum < 1, got base_momentum ",
+                           o.base_momentum, ", max_momentum ", o.max_momentum));
+    if (!optimizer.has_momentum())
+      throw ValueError(
+          cat("[OneCycleLR] cycle_momentum needs an optimizer with a momentum to cycle (SGD or RMSprop "
+              "with momentum > 0, Adam, AdamW); this ",
+              optimizer.name(), " has none: pass cycle_momentum = false"));
+  }
   apply(0);
 }
 
-double OneCycleLR::lr_at(double, int64_t epoch) const {
+std::pair<int, double> OneCycleLR::phase(int64_t epoch) const {
   if (epoch > options_.total_steps)
     throw ValueError(cat("[OneCycleLR] stepped ", epoch, " times but total_steps is ", options_.total_steps));
-  const double initial = options_.max_lr / options_.div_factor, final = initial / options_.final_div_factor;
   const double warm_end = options_.pct_start * static_cast<double>(options_.total_steps) - 1;
   const double last = static_cast<double>(options_.total_steps) - 1, e = static_cast<double>(epoch);
-  const auto anneal = [](double start, double end, double pct) {
-    return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
-  };
-  if (e <= warm_end) return anneal(initial, options_.max_lr, e / warm_end);
-  return anneal(options_.max_lr, final, (e - warm_end) / (last - warm_end));
+  if (e <= warm_end) return {0, e / warm_end};
+  return {1, (e - warm_end) / (last - warm_end)};
+}
+
+namespace {
+// From start (pct = 0) to end (pct = 1) along half a cosine.
+double anneal(double start, double end, double pct) {
+  return end + (start - end) / 2.0 * (std::cos(std::numbers::pi * pct) + 1);
+}
+}  // namespace
+
+double OneCycleLR::lr_at(double, int64_t epoch) const {
+  const double initial = options_.max_lr / options_.div_factor, final = initial / options_.final_div_factor;
+  const auto [which, pct] = phase(epoch);
+  return which == 0 ? anneal(initial, options_.max_lr, pct) : anneal(options_.max_lr, final, pct);
+}
+
+std::optional<double> OneCycleLR::momentum_at(int64_t epoch) const {
+  if (!options_.cycle_momentum) return {};
+  const auto [which, pct] = phase(epoch);
+  return which == 0 ? anneal(options_.max_momentum, options_.base_momentum, pct)
+                    : anneal(options_.base_momentum, options_.max_momentum, pct);
 }
 
 }  // namespace humble::optim

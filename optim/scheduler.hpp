@@ -12,11 +12,15 @@
 //   OneCycleLR         torch's two-phase cosine one-cycle (three_phase = false): from max_lr / div
 //                      up to max_lr at step pct_start·total − 1, then down to max_lr / (div · final_div)
 //                      at step total − 1, each phase lr = end + (start − end)(1 + cos(π·pct)) / 2.
-//                      It sets lr only (torch's cycle_momentum = false).
+//                      With cycle_momentum (the default, as in torch) the momentum (SGD's and
+//                      RMSprop's μ, Adam's β1) runs the other way, max_momentum → base_momentum →
+//                      max_momentum, on the same phases; an optimizer without one is an error.
 // References: torch.optim.lr_scheduler; Loshchilov & Hutter, SGDR (2017); Smith & Topin,
 // "Super-Convergence" (2018).
 #pragma once
 
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "optimizer.hpp"
@@ -38,6 +42,7 @@ class LRScheduler {
   LRScheduler(const char* name, Optimizer& optimizer);
   void apply(int64_t epoch);  // every group's lr ← lr(base, epoch), then e ← epoch; constructors end with apply(0)
   virtual double lr_at(double base_lr, int64_t epoch) const = 0;
+  virtual std::optional<double> momentum_at(int64_t /*epoch*/) const { return {}; }  // none: momentum left alone
   const char* name_;
 
  private:
@@ -93,6 +98,9 @@ struct OneCycleLROptions {
   double pct_start = 0.3;
   double div_factor = 25;
   double final_div_factor = 1e4;
+  bool cycle_momentum = true;
+  double base_momentum = 0.85;  // 0 <= base_momentum <= max_momentum < 1
+  double max_momentum = 0.95;
 };
 
 class OneCycleLR : public LRScheduler {
@@ -101,6 +109,9 @@ class OneCycleLR : public LRScheduler {
 
  private:
   double lr_at(double base_lr, int64_t epoch) const override;
+  std::optional<double> momentum_at(int64_t epoch) const override;
+  // The phase of `epoch` (0 warm-up, 1 annealing) and how far into it, in [0, 1].
+  std::pair<int, double> phase(int64_t epoch) const;
   OneCycleLROptions options_;
 };
 

@@ -10,6 +10,7 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options)
 
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions o)
     : Optimizer("SGD", std::move(groups), o.lr, o.weight_decay,
+                o.momentum != 0 ? std::optional(o.momentum) : std::nullopt,
                 std::vector<std::string>(o.momentum != 0 ? 1 : 0, "momentum_buffer")),
       options_(o) {
   if (!(o.momentum >= 0) || !(o.dampening >= 0))
@@ -24,11 +25,10 @@ void SGD::update(Tensor& p, const Tensor& g, State& s, const Group& group) {
   const bool first = s.step == 1;
   for_chunks(p, [&](auto zero, int64_t lo, int64_t hi) {
     using T = decltype(zero);
-    const T lr = T(group.lr), decay = T(group.weight_decay), mu = T(options_.momentum),
-            keep = T(1 - options_.dampening);
+    const T lr = T(group.lr), decay = T(group.weight_decay), mu = T(group.momentum), keep = T(1 - options_.dampening);
     T* w = p.data<T>();
     const T* d = g.data<T>();
-    T* b = mu != 0 ? s.slots[0].data<T>() : nullptr;
+    T* b = s.slots.empty() ? nullptr : s.slots[0].data<T>();
     for (int64_t i = lo; i < hi; ++i) {
       T step = decay != 0 ? d[i] + decay * w[i] : d[i];
       if (b) {

@@ -73,7 +73,10 @@ std::unique_ptr<optim::LRScheduler> make_scheduler(optim::Optimizer& opt, const 
                                     .total_steps = spec.at("total_steps"),
                                     .pct_start = spec.value("pct_start", 0.3),
                                     .div_factor = spec.value("div_factor", 25.0),
-                                    .final_div_factor = spec.value("final_div_factor", 1e4)});
+                                    .final_div_factor = spec.value("final_div_factor", 1e4),
+                                    .cycle_momentum = spec.value("cycle_momentum", true),
+                                    .base_momentum = spec.value("base_momentum", 0.85),
+                                    .max_momentum = spec.value("max_momentum", 0.95)});
 }
 
 }  // namespace
@@ -104,8 +107,11 @@ TEST_CASE("test_optim: 20 steps of every optimizer and scheduler match PyTorch's
       }
       opt->step();
       if (sched) sched->step();
-      for (std::size_t g = 0; g < opt->groups().size(); ++g)
+      for (std::size_t g = 0; g < opt->groups().size(); ++g) {
         CHECK(opt->groups()[g].lr == doctest::Approx(config.at("lrs")[step][g].get<double>()).epsilon(1e-12));
+        // SGD's and RMSprop's momentum, Adam's β1: moved by OneCycleLR, else as constructed
+        CHECK(opt->groups()[g].momentum == doctest::Approx(config.at("momenta")[step][g].get<double>()).epsilon(1e-12));
+      }
     }
     for (const auto& [name, t] : p) {
       const double diff = golden::max_abs_diff(t, config.at("final").at(name));
@@ -116,18 +122,19 @@ TEST_CASE("test_optim: 20 steps of every optimizer and scheduler match PyTorch's
   MESSAGE("optimizer trajectories vs torch: max abs diff float32 ", worst[0], ", float64 ", worst[1]);
 }
 
-TEST_CASE("test_optim: every schedule matches PyTorch's lrs") {
+TEST_CASE("test_optim: every schedule matches PyTorch's lrs, and OneCycleLR its momenta") {
   double worst = 0;
   for (const json& c : golden::fixture().at("schedulers")) {
     CAPTURE(c.at("spec").dump());
     Tensor w = zeros({1}).requires_grad_();
-    optim::SGD opt({w}, {.lr = 0.1});
+    optim::SGD opt({w}, {.lr = 0.1, .momentum = 0.9});
     auto sched = make_scheduler(opt, c.at("spec"));
     for (std::size_t e = 0; e < c.at("lrs").size(); ++e) {
       if (e > 0) sched->step();
       CHECK(sched->last_epoch() == static_cast<int64_t>(e));
       const double expected = c.at("lrs")[e];
       CHECK(sched->last_lr()[0] == doctest::Approx(expected).epsilon(1e-12));
+      CHECK(opt.groups()[0].momentum == doctest::Approx(c.at("momenta")[e].get<double>()).epsilon(1e-12));
       worst = std::max(worst, std::abs(sched->last_lr()[0] - expected));
     }
   }
@@ -229,7 +236,15 @@ TEST_CASE("test_optim: options are validated with clear messages") {
   CHECK_THROWS_AS(optim::CosineAnnealingLR(opt, 0), ValueError);
   CHECK_THROWS_AS(optim::LinearLR(opt, 0.0), ValueError);
   CHECK_THROWS_AS(optim::OneCycleLR(opt, {.max_lr = 0.1, .total_steps = 0}), ValueError);
-  optim::OneCycleLR one_cycle(opt, {.max_lr = 0.1, .total_steps = 3});
+  // Cycling momentum (the default) needs a momentum to cycle, and a sane range for it.
+  CHECK_THROWS_WITH_AS(optim::OneCycleLR(opt, {.max_lr = 0.1, .total_steps = 3}),
+                       Contains("cycle_momentum needs an optimizer with a momentum"), ValueError);
+  optim::SGD with_momentum(params, {.lr = 0.1, .momentum = 0.9});
+  CHECK_THROWS_AS(
+      optim::OneCycleLR(with_momentum, {.max_lr = 0.1, .total_steps = 3, .base_momentum = 0.9, .max_momentum = 0.8}),
+      ValueError);
+  CHECK_THROWS_AS(optim::OneCycleLR(with_momentum, {.max_lr = 0.1, .total_steps = 3, .max_momentum = 1.0}), ValueError);
+  optim::OneCycleLR one_cycle(opt, {.max_lr = 0.1, .total_steps = 3, .cycle_momentum = false});
   for (int i = 0; i < 3; ++i) one_cycle.step();
   const double lr = opt.groups()[0].lr;
   CHECK_THROWS_WITH_AS(one_cycle.step(), Contains("[OneCycleLR] stepped 4 times but total_steps is 3"), ValueError);

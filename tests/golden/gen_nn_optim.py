@@ -83,9 +83,11 @@ def make_scheduler(opt, spec):
     if spec is None:
         return None
     kind, args = spec["type"], {k: v for k, v in spec.items() if k != "type"}
-    if kind == "OneCycleLR":
-        return torch.optim.lr_scheduler.OneCycleLR(opt, cycle_momentum=False, **args)
     return getattr(torch.optim.lr_scheduler, kind)(opt, **args)
+
+
+def momentum_of(group):  # what OneCycleLR cycles: SGD's and RMSprop's momentum, Adam's beta1
+    return group["betas"][0] if "betas" in group else group["momentum"]
 
 
 def trajectory(config, dtype):
@@ -101,7 +103,7 @@ def trajectory(config, dtype):
         groups = list(params.values())
     opt = cls(groups, **options)
     sched = make_scheduler(opt, config.get("scheduler"))
-    lrs, norms = [], []
+    lrs, momenta, norms = [], [], []
     for step in range(STEPS):
         b = batches[step % len(batches)]
         x, y = b["x"].to(dtype), b["y"].to(dtype)
@@ -115,7 +117,8 @@ def trajectory(config, dtype):
         if sched is not None:
             sched.step()
         lrs.append([g["lr"] for g in opt.param_groups])
-    return {"final": {k: enc(v) for k, v in params.items()}, "lrs": lrs, "clip_norms": norms}
+        momenta.append([momentum_of(g) for g in opt.param_groups])
+    return {"final": {k: enc(v) for k, v in params.items()}, "lrs": lrs, "momenta": momenta, "clip_norms": norms}
 
 
 configs = [
@@ -141,7 +144,14 @@ configs = [
     {"name": "adamw_linear_warmup", "optimizer": "AdamW", "options": {"lr": 0.02, "weight_decay": 0.05},
      "scheduler": {"type": "LinearLR", "start_factor": 0.25, "end_factor": 1.0, "total_iters": 6}},
     {"name": "adamw_onecycle", "optimizer": "AdamW", "options": {"lr": 0.01, "weight_decay": 0.01},
-     "scheduler": {"type": "OneCycleLR", "max_lr": 0.05, "total_steps": STEPS}},
+     "scheduler": {"type": "OneCycleLR", "max_lr": 0.05, "total_steps": STEPS, "cycle_momentum": False}},
+    {"name": "sgd_momentum_onecycle_cycled", "optimizer": "SGD", "options": {"lr": 0.05, "momentum": 0.9},
+     "scheduler": {"type": "OneCycleLR", "max_lr": 0.1, "total_steps": STEPS}},
+    {"name": "adam_onecycle_cycled", "optimizer": "Adam", "options": {"lr": 0.01},
+     "scheduler": {"type": "OneCycleLR", "max_lr": 0.05, "total_steps": STEPS, "base_momentum": 0.8,
+                   "max_momentum": 0.9}},
+    {"name": "rmsprop_momentum_onecycle_cycled", "optimizer": "RMSprop", "options": {"lr": 0.005, "momentum": 0.9},
+     "scheduler": {"type": "OneCycleLR", "max_lr": 0.01, "total_steps": STEPS, "pct_start": 0.4}},
     {"name": "sgd_param_groups", "optimizer": "SGD",
      "options": {"lr": 0.05, "momentum": 0.9, "weight_decay": 0.1}, "groups": True},
     {"name": "adam_clip", "optimizer": "Adam", "options": {"lr": 0.02}, "clip": 0.5},
@@ -159,20 +169,24 @@ schedule_specs = [
     {"type": "CosineAnnealingLR", "T_max": 7},
     {"type": "LinearLR", "start_factor": 0.1, "end_factor": 1.0, "total_iters": 8},
     {"type": "LinearLR", "start_factor": 1.0, "end_factor": 0.2, "total_iters": 12},
-    {"type": "OneCycleLR", "max_lr": 0.3, "total_steps": 25},
+    {"type": "OneCycleLR", "max_lr": 0.3, "total_steps": 25, "cycle_momentum": False},
     {"type": "OneCycleLR", "max_lr": 1.0, "total_steps": 40, "pct_start": 0.25, "div_factor": 10,
-     "final_div_factor": 100},
+     "final_div_factor": 100, "cycle_momentum": False},
+    {"type": "OneCycleLR", "max_lr": 0.3, "total_steps": 25},
+    {"type": "OneCycleLR", "max_lr": 1.0, "total_steps": 40, "pct_start": 0.25, "base_momentum": 0.7,
+     "max_momentum": 0.99},
 ]
 schedulers = []
 for spec in schedule_specs:
-    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
     sched = make_scheduler(opt, spec)
-    lrs = [opt.param_groups[0]["lr"]]
+    lrs, momenta = [opt.param_groups[0]["lr"]], [momentum_of(opt.param_groups[0])]
     for _ in range(24):
         opt.step()
         sched.step()
         lrs.append(opt.param_groups[0]["lr"])
-    schedulers.append({"spec": spec, "lrs": lrs})
+        momenta.append(momentum_of(opt.param_groups[0]))
+    schedulers.append({"spec": spec, "lrs": lrs, "momenta": momenta})
 
 out = {"torch_version": torch.__version__, "layers": layers, "problem": {k: enc(v) for k, v in problem.items()},
        "batches": [{"x": enc(b["x"]), "y": enc(b["y"])} for b in batches], "optimizers": optimizers,
