@@ -2,6 +2,9 @@
 #include "conv.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <utility>
+#include <vector>
 
 #include "../autograd/graph.hpp"
 #include "../autograd/ops.hpp"
@@ -26,9 +29,11 @@ struct Window {
   }
 };
 
-// Validates x and the window's hyperparameters; channels < 0 accepts any channel count.
+// Validates x and the window's hyperparameters; channels < 0 accepts any channel count. With
+// ceil_mode the output size rounds up, so the last window may overhang the bottom/right edge
+// (but still starts inside the input or its left padding, as in PyTorch).
 Window window(const char* op, const Tensor& x, int64_t channels, int64_t k, int64_t stride, int64_t padding,
-              int64_t dilation) {
+              int64_t dilation, bool ceil_mode = false) {
   if (x.dim() != 4 || (channels >= 0 && x.shape()[1] != channels))
     throw ShapeError(cat("[", op, "] expected input (N, ", channels >= 0 ? std::to_string(channels) : "C",
                          ", H, W), got ", shape_str(x.shape())));
@@ -41,16 +46,12 @@ Window window(const char* op, const Tensor& x, int64_t channels, int64_t k, int6
   if (s[2] + 2 * padding < span || s[3] + 2 * padding < span)
     throw ShapeError(cat("[", op, "] input ", shape_str(s), " is too small for a window spanning ", span,
                          " with padding ", padding, ": expected H, W >= ", span - 2 * padding));
-  return {s[0],
-          s[1],
-          s[2],
-          s[3],
-          k,
-          stride,
-          padding,
-          dilation,
-          (s[2] + 2 * padding - span) / stride + 1,
-          (s[3] + 2 * padding - span) / stride + 1};
+  const auto out_size = [&](int64_t in) {
+    int64_t out = (in + 2 * padding - span + (ceil_mode ? stride - 1 : 0)) / stride + 1;
+    if (ceil_mode && (out - 1) * stride >= in + padding) --out;
+    return out;
+  };
+  return {s[0], s[1], s[2], s[3], k, stride, padding, dilation, out_size(s[2]), out_size(s[3])};
 }
 
 // Every (column-matrix entry, input entry) pair of one image, in the column matrix's row-major
@@ -80,10 +81,28 @@ void for_each_pool_tap(const Window& g, F f) {
         }
 }
 
-Window pool_window(const char* op, const Tensor& x, int64_t k, std::optional<int64_t> stride, int64_t padding) {
+Window pool_window(const char* op, const Tensor& x, int64_t k, std::optional<int64_t> stride, int64_t padding,
+                   int64_t dilation, bool ceil_mode) {
   if (padding > k / 2)
     throw ValueError(cat("[", op, "] padding ", padding, " must be at most half the kernel size ", k));
-  return window(op, x, -1, k, stride.value_or(k), padding, 1);
+  return window(op, x, -1, k, stride.value_or(k), padding, dilation, ceil_mode);
+}
+
+// What avg_pool2d divides each output position's sum by (the same for every plane), as PyTorch:
+// the window clipped to the padded input, or, without count_include_pad, to the input itself.
+std::vector<double> pool_divisors(const Window& g, bool count_include_pad) {
+  const auto extent = [&](int64_t start, int64_t size) {  // {including padding, inside the input}
+    const int64_t end = std::min(start + g.k, size + g.padding);
+    return std::pair{end - start, std::min(end, size) - std::max<int64_t>(start, 0)};
+  };
+  std::vector<double> divisors;
+  for (int64_t oy = 0; oy < g.oh; ++oy)
+    for (int64_t ox = 0; ox < g.ow; ++ox) {
+      const auto [padded_h, inside_h] = extent(oy * g.stride - g.padding, g.h);
+      const auto [padded_w, inside_w] = extent(ox * g.stride - g.padding, g.w);
+      divisors.push_back(static_cast<double>(count_include_pad ? padded_h * padded_w : inside_h * inside_w));
+    }
+  return divisors;
 }
 
 }  // namespace
@@ -153,8 +172,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 }
 
 // max_pool2d: out[o] = max over the window of x = x[arg[o]];  dx[arg[o]] += g[o]
-Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding) {
-  const Window g = pool_window("max_pool2d", x, kernel_size, stride, padding);
+Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
+                  int64_t dilation, bool ceil_mode) {
+  const Window g = pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode);
   const int64_t planes = g.n * g.c, plane = g.h * g.w, L = g.oh * g.ow;
   Tensor out = empty({g.n, g.c, g.oh, g.ow}, x.dtype());
   Tensor arg = full({g.n, g.c, g.oh, g.ow}, -1, Dtype::Int64);  // index of the max within its plane
@@ -183,28 +203,30 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
   });
 }
 
-// avg_pool2d: out[o] = Σ_window x / K² (padding counts as zeros);  dx[in] += g[o] / K² for each window tap
-Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding) {
-  const Window g = pool_window("avg_pool2d", x, kernel_size, stride, padding);
+// avg_pool2d: out[o] = Σ_window x / d[o];  dx[in] += g[o] / d[o] for each window tap, with d[o] the
+// window's size: K² inside the padded input (pool_divisors for the exceptions)
+Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding, bool ceil_mode,
+                  bool count_include_pad) {
+  const Window g = pool_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode);
   const int64_t planes = g.n * g.c, plane = g.h * g.w, L = g.oh * g.ow;
-  const double area = static_cast<double>(g.k * g.k);
+  const std::vector<double> divisor = pool_divisors(g, count_include_pad);  // (L)
   Tensor out = zeros({g.n, g.c, g.oh, g.ow}, x.dtype());
   dispatch_float(x.dtype(), "avg_pool2d", [&]<class T>() {
     parallel_for(planes, g.grain(plane), [&](int64_t lo, int64_t hi) {
       for (int64_t q = lo; q < hi; ++q) {
         T* oq = out.data<T>() + q * L;
         for_each_pool_tap(g, [&](int64_t o, int64_t in) { oq[o] += x.data<T>()[q * plane + in]; });
-        for (int64_t o = 0; o < L; ++o) oq[o] /= static_cast<T>(area);
+        for (int64_t o = 0; o < L; ++o) oq[o] /= static_cast<T>(divisor[o]);
       }
     });
   });
-  return record("avg_pool2d", out, {x}, [g, planes, plane, L, area](const Tensor& grad) -> Tensors {
+  return record("avg_pool2d", out, {x}, [g, planes, plane, L, divisor](const Tensor& grad) -> Tensors {
     Tensor dx = zeros({g.n, g.c, g.h, g.w}, grad.dtype());
     dispatch_float(grad.dtype(), "avg_pool2d", [&]<class T>() {
       parallel_for(planes, g.grain(plane), [&](int64_t lo, int64_t hi) {
         for (int64_t q = lo; q < hi; ++q)
           for_each_pool_tap(g, [&](int64_t o, int64_t in) {
-            dx.data<T>()[q * plane + in] += grad.data<T>()[q * L + o] / static_cast<T>(area);
+            dx.data<T>()[q * plane + in] += grad.data<T>()[q * L + o] / static_cast<T>(divisor[o]);
           });
       });
     });
@@ -232,14 +254,29 @@ std::string Conv2d::repr() const {
              ", p=", options_.padding, ", d=", options_.dilation, options_.bias ? ")" : ", bias=false)");
 }
 
-Pool2d::Pool2d(const char* name, PoolFunction pool, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding)
-    : name_(name), pool_(pool), kernel_size_(kernel_size), stride_(stride.value_or(kernel_size)), padding_(padding) {}
+Pool2d::Pool2d(std::string repr, std::function<Tensor(const Tensor&)> pool)
+    : repr_(std::move(repr)), pool_(std::move(pool)) {}
 
-Tensor Pool2d::forward(const Tensor& x) {
-  pool_window(name_, x, kernel_size_, stride_, padding_);
-  return pool_(x, kernel_size_, stride_, padding_);
-}
+Tensor Pool2d::forward(const Tensor& x) { return pool_(x); }
 
-std::string Pool2d::repr() const { return cat(name_, "(k=", kernel_size_, ", s=", stride_, ", p=", padding_, ")"); }
+std::string Pool2d::repr() const { return repr_; }
+
+MaxPool2d::MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t padding, int64_t dilation,
+                     bool ceil_mode)
+    : Pool2d(cat("MaxPool2d(k=", kernel_size, ", s=", stride.value_or(kernel_size), ", p=", padding,
+                 dilation != 1 ? cat(", d=", dilation) : "", ceil_mode ? ", ceil_mode" : "", ")"),
+             [=](const Tensor& x) {
+               pool_window("MaxPool2d", x, kernel_size, stride, padding, dilation, ceil_mode);  // errors name the layer
+               return max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode);
+             }) {}
+
+AvgPool2d::AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t padding, bool ceil_mode,
+                     bool count_include_pad)
+    : Pool2d(cat("AvgPool2d(k=", kernel_size, ", s=", stride.value_or(kernel_size), ", p=", padding,
+                 ceil_mode ? ", ceil_mode" : "", count_include_pad ? "" : ", count_include_pad=false", ")"),
+             [=](const Tensor& x) {
+               pool_window("AvgPool2d", x, kernel_size, stride, padding, 1, ceil_mode);  // errors name the layer
+               return avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad);
+             }) {}
 
 }  // namespace humble::nn

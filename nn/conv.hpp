@@ -2,17 +2,19 @@
 //
 // Legend: N batch, C/O input/output channels, H×W input, K×K kernel (square), OH×OW output,
 // L = OH·OW output positions, s stride, p zero padding, d dilation:
-//   OH = ⌊(H + 2p − d(K − 1) − 1) / s⌋ + 1  (likewise OW).
+//   OH = ⌊(H + 2p − d(K − 1) − 1) / s⌋ + 1  (likewise OW; rounded up with a pool's ceil_mode).
 // conv2d is one op (forward and backward side by side in conv.cpp): im2col unrolls each image
 // into a (C·K·K, L) matrix, in parallel over images, and one GEMM per image does the FLOPs on
 // OpenBLAS (called outside parallel tasks); backward is two GEMMs and col2im. Pools work plane by
-// plane, in parallel over the N·C planes. AvgPool2d counts padding zeros (PyTorch's
+// plane, in parallel over the N·C planes. AvgPool2d counts padding zeros by default (PyTorch's
 // count_include_pad = true); MaxPool2d pads with −inf and sends a window's gradient to its first max.
 // References: Chellapilla et al., "High Performance Convolutional Neural Networks for Document
 // Processing" (2006) for im2col; torch.nn.Conv2d/MaxPool2d/AvgPool2d for semantics.
 #pragma once
 
+#include <functional>
 #include <optional>
+#include <string>
 
 #include "../core/generator.hpp"
 #include "module.hpp"
@@ -22,9 +24,14 @@ namespace humble::nn {
 // x (N, C, H, W), weight (O, C, K, K), bias (O) or undefined → (N, O, OH, OW)
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, int64_t stride = 1, int64_t padding = 0,
               int64_t dilation = 1);
-// x (N, C, H, W) → (N, C, OH, OW); stride defaults to the kernel size; padding <= K/2
-Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
-Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0);
+// x (N, C, H, W) → (N, C, OH, OW), PyTorch's arguments in PyTorch's order: stride defaults to the
+// kernel size; padding <= K/2; ceil_mode rounds OH, OW up (a last window may overhang the edge).
+// max_pool2d may dilate its window; avg_pool2d divides by the window's size counting padding
+// (count_include_pad) or not, the part of a window past the padding never counting.
+Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0,
+                  int64_t dilation = 1, bool ceil_mode = false);
+Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0,
+                  bool ceil_mode = false, bool count_include_pad = true);
 
 struct Conv2dOptions {
   int64_t stride = 1;
@@ -49,31 +56,28 @@ class Conv2d : public Module {
   Conv2dOptions options_;
 };
 
-// The two pooling layers share their window and its checks and differ only in the function that
-// pools it.
+// The pooling layers: a module applying one pooling function with fixed arguments.
 class Pool2d : public Module {
  public:
   Tensor forward(const Tensor& x) override;
   std::string repr() const override;
 
  protected:
-  using PoolFunction = Tensor (*)(const Tensor&, int64_t, std::optional<int64_t>, int64_t);
-  Pool2d(const char* name, PoolFunction pool, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding);
+  Pool2d(std::string repr, std::function<Tensor(const Tensor&)> pool);
 
  private:
-  const char* name_;
-  PoolFunction pool_;
-  int64_t kernel_size_, stride_, padding_;
+  std::string repr_;
+  std::function<Tensor(const Tensor&)> pool_;
 };
 class MaxPool2d : public Pool2d {
  public:
-  explicit MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0)
-      : Pool2d("MaxPool2d", max_pool2d, kernel_size, stride, padding) {}
+  explicit MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0, int64_t dilation = 1,
+                     bool ceil_mode = false);
 };
 class AvgPool2d : public Pool2d {
  public:
-  explicit AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0)
-      : Pool2d("AvgPool2d", avg_pool2d, kernel_size, stride, padding) {}
+  explicit AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0,
+                     bool ceil_mode = false, bool count_include_pad = true);
 };
 
 }  // namespace humble::nn

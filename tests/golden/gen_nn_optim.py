@@ -188,6 +188,19 @@ for spec in schedule_specs:
         momenta.append(momentum_of(opt.param_groups[0]))
     schedulers.append({"spec": spec, "lrs": lrs, "momenta": momenta})
 
+# --- pooling options (drawn last, so that the cases above keep their random inputs) --------------
+layers += [
+    layer_case("maxpool_dilation", nn.MaxPool2d(3, stride=1, padding=1, dilation=2), rand(1, 2, 7, 7)),
+    layer_case("maxpool_ceil", nn.MaxPool2d(2, ceil_mode=True), rand(2, 2, 5, 7)),
+    layer_case("maxpool_ceil_s2_p1", nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True), rand(1, 2, 6, 6)),
+    layer_case("avgpool_ceil", nn.AvgPool2d(2, ceil_mode=True), rand(2, 2, 5, 7)),
+    layer_case("avgpool_ceil_s2_p1", nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True), rand(1, 2, 6, 6)),
+    layer_case("avgpool_s1_p1_exclude_pad", nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+               rand(1, 2, 5, 5)),
+    layer_case("avgpool_ceil_s2_p1_exclude_pad",
+               nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, count_include_pad=False), rand(1, 2, 6, 6)),
+]
+
 out = {"torch_version": torch.__version__, "layers": layers, "problem": {k: enc(v) for k, v in problem.items()},
        "batches": [{"x": enc(b["x"]), "y": enc(b["y"])} for b in batches], "optimizers": optimizers,
        "schedulers": schedulers}
