@@ -727,8 +727,16 @@ struct FlatGroup {
   }
 };
 
-// Lane l of the result is values[lanes[l]].
-Floats8 permute(const Floats8& values, const Int32x8& lanes) { return __builtin_shuffle(values, lanes); }
+// Lane l of the result is values[lanes[l]] (one vpermps with AVX2; clang lacks __builtin_shuffle).
+Floats8 permute(const Floats8& values, const Int32x8& lanes) {
+#if defined(__GNUC__) && !defined(__clang__)
+  return __builtin_shuffle(values, lanes);
+#else
+  Floats8 out;
+  for (int l = 0; l < 8; ++l) out[l] = values[lanes[l] & 7];
+  return out;
+#endif
+}
 
 // The gradient of eight short rows with index targets from `first`, `count` of which exist. The
 // bulk runs on the rows' own layout, each lane taking its row's lse, k and ε·u by a permutation

@@ -31,6 +31,8 @@ template <class... F>
 struct Overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+Overloaded(F...) -> Overloaded<F...>;  // C++20 deduces it; clang 14 still needs the guide
 
 std::string fixed(double value, int decimals = 1) {
   char buffer[64];
