@@ -126,15 +126,19 @@ struct Doubles8 {
 [[gnu::always_inline]] inline double widen(double x) { return x; }
 [[gnu::always_inline]] inline double narrow(double x) { return x; }
 
+// What fast_exp and fast_exp_flush share (Cephes' expf, https://www.netlib.org/cephes/): x = n·ln 2 + r
+// with |r| ≤ ln 2 / 2 (ln 2 split in two, so that n·kLn2Hi is exact), and e^r by a degree-5
+// polynomial; e^x = exp_r · 2^n, the scaling left to the caller.
+template <class F>
+struct ExpReduced {
+  F n, exp_r;
+};
 template <class F>  // float or Floats8
-[[gnu::always_inline]] inline F fast_exp(F x) {
-  using Int = typename IntOf<F>::type;
+[[gnu::always_inline]] inline ExpReduced<F> exp_reduced(F x) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // kLn2Hi + kLn2Lo = ln 2; kLn2Hi·n is exact
   constexpr float kRound = 12582912.0f;                             // 1.5·2^23: adding it rounds to an integer
-  x = select(x < -110.0f, F{} - 110.0f, x);                         // e^−110 and e^89 are already 0 and inf in float
-  x = select(x > 89.0f, F{} + 89.0f, x);
-  const F n = (x * kLog2e + kRound) - kRound;  // round(x / ln 2), in [−159, 129]
+  const F n = (x * kLog2e + kRound) - kRound;                       // round(x / ln 2)
   const F r = (x - n * kLn2Hi) - n * kLn2Lo;
   F poly = F{} + 1.9875691500e-4f;
   poly = poly * r + 1.3981999507e-3f;
@@ -142,7 +146,15 @@ template <class F>  // float or Floats8
   poly = poly * r + 4.1665795894e-2f;
   poly = poly * r + 1.6666665459e-1f;
   poly = poly * r + 5.0000001201e-1f;
-  const F exp_r = poly * (r * r) + r + 1.0f;
+  return {n, poly * (r * r) + r + 1.0f};
+}
+
+template <class F>  // float or Floats8
+[[gnu::always_inline]] inline F fast_exp(F x) {
+  using Int = typename IntOf<F>::type;
+  x = select(x < -110.0f, F{} - 110.0f, x);  // e^−110 and e^89 are already 0 and inf in float
+  x = select(x > 89.0f, F{} + 89.0f, x);
+  const auto [n, exp_r] = exp_reduced(x);                   // n in [−159, 129]
   const Int k = convert<Int>(n), k1 = k >> 1, k2 = k - k1;  // 2^n = 2^k1 · 2^k2, each a normal float
   return exp_r * std::bit_cast<F>((k1 + 127) << 23) * std::bit_cast<F>((k2 + 127) << 23);
 }
@@ -154,19 +166,8 @@ template <class F>  // float or Floats8
 template <class F>  // float or Floats8
 [[gnu::always_inline]] inline F fast_exp_flush(F x) {
   using Int = typename IntOf<F>::type;
-  constexpr float kLog2e = 1.44269504088896341f;
-  constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;
-  constexpr float kRound = 12582912.0f;
   constexpr float kLnMinNormal = -87.3365448f;  // ln FLT_MIN, rounded up
-  const F n = (x * kLog2e + kRound) - kRound;
-  const F r = (x - n * kLn2Hi) - n * kLn2Lo;
-  F poly = F{} + 1.9875691500e-4f;
-  poly = poly * r + 1.3981999507e-3f;
-  poly = poly * r + 8.3334519073e-3f;
-  poly = poly * r + 4.1665795894e-2f;
-  poly = poly * r + 1.6666665459e-1f;
-  poly = poly * r + 5.0000001201e-1f;
-  const F exp_r = poly * (r * r) + r + 1.0f;
+  const auto [n, exp_r] = exp_reduced(x);
   const F result = exp_r * std::bit_cast<F>((convert<Int>(n) + 127) << 23);  // 2^n, n ≥ −126
   return select(x < kLnMinNormal, F{}, result);
 }
