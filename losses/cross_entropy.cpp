@@ -384,15 +384,22 @@ void transpose8(Floats8 (&v)[8]) {
   }
 }
 
+using GroupBuffer = float[8 * kShortRow];
+
+// A group of `count` (≤ 8) contiguous rows of C values as a whole group of eight: the rows
+// themselves when all eight exist, else a copy in `padded` with the missing rows 0.
+const float* whole_group(const float* rows, int64_t C, int count, GroupBuffer& padded) {
+  if (count == 8) return rows;
+  std::fill(std::copy(rows, rows + count * C, padded), padded + 8 * C, 0.0f);
+  return padded;
+}
+
 // `count` (≤ 8) contiguous rows of C values at `rows` into columns; missing rows read as 0. With
 // C ≥ 8, through two 8 × 8 transposes, of the rows' first eight values and of their last eight
 // (the columns in both come out the same); with C < 8, one column at a time.
-void load_columns(const float* rows, int64_t C, int count, Columns& column) {
-  float padded[8 * kShortRow];
-  if (count < 8) {
-    std::fill(std::copy(rows, rows + count * C, padded), padded + 8 * C, 0.0f);
-    rows = padded;
-  }
+void load_columns(const float* group, int64_t C, int count, Columns& column) {
+  GroupBuffer padded;
+  const float* rows = whole_group(group, C, count, padded);
   if (C < 8) {
     for (int64_t c = 0; c < C; ++c) {
       const float* r = rows + c;
@@ -744,14 +751,9 @@ Floats8 permute(const Floats8& values, const Int32x8& lanes) {
 void short_rows_gradient(const Problem& p, const Forward& f, const FlatGroup& flat, const float* z, const double* g,
                          double reduced_scale, int64_t first, int count, float* dst) {
   const int64_t C = p.classes;
-  float padded_z[8 * kShortRow], padded_dz[8 * kShortRow];
-  const float* rows = z + first * C;
-  float* out = dst + first * C;
-  if (count < 8) {
-    std::fill(std::copy(rows, rows + count * C, padded_z), padded_z + 8 * C, 0.0f);
-    rows = padded_z;
-    out = padded_dz;
-  }
+  GroupBuffer padded_z, padded_dz;
+  const float* rows = whole_group(z + first * C, C, count, padded_z);
+  float* out = count == 8 ? dst + first * C : padded_dz;
   const Doubles8 scale = p.reduction == Reduction::None ? load_wide<Doubles8>(g + first) : Doubles8{} + reduced_scale;
   const Doubles8 lse = load_wide<Doubles8>(f.lse + first), k = scale * load_wide<Doubles8>(f.target_weight + first);
   const Floats8 lse_hi = narrow(float_part(lse)), lse_lo = narrow(lse - float_part(lse)), k_lanes = narrow(k);
