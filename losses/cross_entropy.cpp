@@ -29,6 +29,7 @@
 #include "cross_entropy.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -61,12 +62,13 @@ struct Problem {
   int64_t ignore_index = -100;
   std::vector<double> weight;  // (C) then kPadding zeros; empty = all ones
   Reduction reduction = Reduction::Mean;
-  double denominator = 0;  // of the mean: Σ_n w_{y_n} over non-ignored rows (index targets), or R
+  double denominator = 0;  // of the mean (mean_denominator), set by the forward
 
   int64_t offset(int64_t row) const {  // of the row's first class
     return stride == 1 ? row * classes : (row / stride) * classes * stride + row % stride;
   }
   bool ignored(int64_t row) const { return !soft && labels[row] == ignore_index; }
+  int64_t label(int64_t row) const { return soft ? -1 : labels[row]; }  // −1 for probability targets
   double w(int64_t c) const { return weight.empty() ? 1.0 : weight[c]; }
 };
 
@@ -85,8 +87,11 @@ struct Forward {
   double* loss = nullptr;       // (1 − ε)·NLL_n + ε·CE(u, p)_n
   double* nll = nullptr;        // NLL_n, weighted
   double* smoothing = nullptr;  // CE(u, p)_n, weighted
+  // Per group of eight short rows: 1 when the group took the usual case (index targets, no
+  // weights, no row ignored, every logit finite), so that its rows share S, ε and ε·u.
+  std::vector<uint8_t> plain;
 
-  Forward(int64_t rows, bool with_parts) {
+  Forward(int64_t rows, bool with_parts) : plain((rows + 7) / 8, 0) {
     std::vector<double**> columns = {&lse, &target_weight, &eps, &smoothing_q, &loss};
     if (with_parts) columns.insert(columns.end(), {&nll, &smoothing});
     const int64_t padded = (rows + 7) / 8 * 8;
@@ -102,50 +107,53 @@ std::string dims_of(const Tensor& logits, const Tensor& target) {
   return cat("(logits ", shape_str(logits.shape()), ", target ", shape_str(target.shape()), ")");
 }
 
-// Checks every class-index target (a class in [0, C) or ignore_index, and not a class whose logit
-// is −inf) and returns the mean's denominator, Σ w_y over the rows not ignored. Chunks of rows are
-// checked in parallel; the error names the first bad row and the sum runs in chunk order, whatever
-// the thread count.
-template <class T>
-double check_labels(const Problem& p, const T* z) {
-  constexpr int64_t kChunk = 16384;
-  const int64_t chunks = (p.rows + kChunk - 1) / kChunk;
-  std::vector<int64_t> first_bad(chunks, p.rows);
-  std::vector<double> weight_sum(chunks, 0.0);
-  parallel_for(chunks, 1, [&](int64_t lo, int64_t hi) {
-    // Locals, so that the loop keeps them in registers.
-    const int64_t *labels = p.labels, ignore_index = p.ignore_index, classes = p.classes, stride = p.stride;
-    const double* weight = p.weight.empty() ? nullptr : p.weight.data();
-    const T* logits = z;
-    for (int64_t chunk = lo; chunk < hi; ++chunk) {
-      const int64_t end = std::min(p.rows, (chunk + 1) * kChunk);
-      int64_t counted = 0;
-      double weighted = 0;
-      for (int64_t row = chunk * kChunk; row < end; ++row) {
-        const int64_t y = labels[row];
-        if (y == ignore_index) continue;
-        if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(classes) ||  // y < 0 or y >= C
-            logits[(stride == 1 ? row * classes : p.offset(row)) + y * stride] == -std::numeric_limits<T>::infinity()) {
-          first_bad[chunk] = row;
-          break;
-        }
-        ++counted;
-        if (weight != nullptr) weighted += weight[y];
-      }
-      weight_sum[chunk] = weight != nullptr ? weighted : static_cast<double>(counted);
+// What the forward learns about class-index targets as it checks them: how many rows are ignored,
+// and the first bad row (a class outside [0, C) that is not ignore_index, or a class whose logit
+// is −inf). Each task checks its rows in order and stops at its first bad one, so the smallest row
+// reported is the first bad row of all, whatever the thread count.
+struct TargetTally {
+  std::atomic<int64_t> ignored{0};
+  std::atomic<int64_t> first_bad{std::numeric_limits<int64_t>::max()};
+  void bad(int64_t row) {
+    int64_t seen = first_bad.load();
+    while (row < seen && !first_bad.compare_exchange_weak(seen, row)) {
     }
-  });
-  for (const int64_t row : first_bad) {
-    if (row == p.rows) continue;
-    const int64_t y = p.labels[row];
-    if (y < 0 || y >= p.classes)
-      throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
-                           ") nor ignore_index (", p.ignore_index, ")"));
-    throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
   }
-  double denominator = 0;
-  for (const double w : weight_sum) denominator += w;
-  return denominator;
+};
+
+enum class TargetStatus { Valid, Ignored, Bad };
+
+// The class-index target of `row`, whose first class is at z_row (classes p.stride apart).
+template <class T>
+TargetStatus target_status(const Problem& p, const T* z_row, int64_t row) {
+  const int64_t y = p.labels[row];
+  if (y == p.ignore_index) return TargetStatus::Ignored;
+  if (static_cast<uint64_t>(y) >= static_cast<uint64_t>(p.classes) ||  // y < 0 or y >= C
+      z_row[y * p.stride] == -std::numeric_limits<T>::infinity())
+    return TargetStatus::Bad;
+  return TargetStatus::Valid;
+}
+
+[[noreturn]] void throw_bad_target(const Problem& p, int64_t row) {
+  const int64_t y = p.labels[row];
+  if (y < 0 || y >= p.classes)
+    throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
+                         ") nor ignore_index (", p.ignore_index, ")"));
+  throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
+}
+
+// The mean's denominator once the targets are checked: Σ_n w_{y_n} over the rows not ignored
+// (summed in fixed chunks, whatever the thread count), their number without weights, R for
+// probability targets.
+double mean_denominator(const Problem& p, int64_t ignored) {
+  if (p.soft) return static_cast<double>(p.rows);
+  if (p.weight.empty()) return static_cast<double>(p.rows - ignored);
+  return deterministic_sum(p.rows, 16384, [&p](int64_t lo, int64_t hi) {
+    double sum = 0;
+    for (int64_t row = lo; row < hi; ++row)
+      if (!p.ignored(row)) sum += p.weight[p.labels[row]];
+    return sum;
+  });
 }
 
 Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
@@ -192,9 +200,7 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     if (target.shape() != expected)
       throw ShapeError(cat("[cross_entropy] class-index target must be ", shape_str(expected), " for logits ",
                            shape_str(logits.shape()), ", got ", shape_str(target.shape())));
-    p.labels = target.data<int64_t>();
-    p.denominator =
-        dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() { return check_labels(p, logits.data<T>()); });
+    p.labels = target.data<int64_t>();  // checked by the forward, as it goes
     return p;
   }
 
@@ -204,7 +210,6 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     throw ValueError(cat("[cross_entropy] a probability target must have the logits' dtype ",
                          dtype_name(logits.dtype()), ", got ", dtype_name(target.dtype())));
   p.soft = true;
-  p.denominator = static_cast<double>(p.rows);
   const auto is_ruled_out = [&, f32 = logits.dtype() == Dtype::Float32, data = logits.raw_data()](int64_t row,
                                                                                                   int64_t c) {
     const int64_t i = p.offset(row) + c * p.stride;
@@ -259,6 +264,10 @@ template <class V, class T>
 template <class V, class T>
 [[gnu::always_inline]] inline void store(T* to, const V& v) {
   std::memcpy(to, &v, sizeof(V));
+}
+[[gnu::always_inline]] inline void store(double* to, const Doubles8& v) {  // two halves, not one 64-byte copy
+  store(to, v.lo);
+  store(to + 4, v.hi);
 }
 template <class Wide>
 [[gnu::always_inline]] inline Wide load_wide(const double* from) {
@@ -420,9 +429,8 @@ struct ShortRowSums {
   Doubles8 lse, sum_z;
 };
 ShortRowSums short_row_sums(const Columns& column, int64_t C) {
-  Int32x8 best = order_key(Floats8{} - std::numeric_limits<float>::infinity());
-  for (int64_t c = 0; c < C; ++c) best = max_of(best, order_key(column[c]));
-  const Floats8 m = from_order_key(best);
+  Floats8 m = column[0];  // a NaN may be passed over here: it makes its row's Σ exp NaN anyway
+  for (int64_t c = 1; c < C; ++c) m = column[c] > m ? column[c] : m;
   Doubles8 sum_exp{}, sum_z{};
   for (int64_t c = 0; c < C; ++c) {
     sum_exp += widen(exp_lanes(column[c] - m));
@@ -514,64 +522,88 @@ void parallel_rows(const Problem& p, const std::function<void(int64_t, int64_t)>
                [&](int64_t lo, int64_t hi) { body(lo * unit, std::min(hi * unit, p.rows)); });
 }
 
-// The class-index targets of eight short rows from `first`, `count` of which exist: y (0 for an
-// ignored or missing row), z_y, and whether any row is ignored.
-struct GroupLabels {
-  int64_t y[8] = {};
-  float z_y[8] = {};
-  bool any_ignored = false;
-};
-GroupLabels group_labels(const Problem& p, const float* z, int64_t first, int count) {
-  GroupLabels g;
-  const int64_t *labels = p.labels + first, ignore_index = p.ignore_index, C = p.classes;  // locals: g's
-  const float* rows = z + first * C;  // int64 stores could otherwise alias them
-  for (int j = 0; j < count; ++j) {
-    const bool ignored = labels[j] == ignore_index;
-    g.any_ignored |= ignored;
-    g.y[j] = ignored ? 0 : labels[j];
-    g.z_y[j] = rows[j * C + g.y[j]];
-  }
-  return g;
-}
+bool any(const Int64x4& mask) { return (mask[0] | mask[1] | mask[2] | mask[3]) != 0; }
+bool any(const Int32x8& mask) { return any(std::bit_cast<Int64x4>(mask)); }
 
 bool all_finite(const Doubles8& x) {
-  const auto finite = [](Doubles4 d) {
-    const Int64x4 exponent = std::bit_cast<Int64x4>(d) & 0x7FF0000000000000;
-    const Int64x4 all_ones = exponent == 0x7FF0000000000000;
-    return (all_ones[0] | all_ones[1] | all_ones[2] | all_ones[3]) == 0;
+  const auto not_finite = [](Doubles4 d) {
+    return (std::bit_cast<Int64x4>(d) & 0x7FF0000000000000) == 0x7FF0000000000000;  // exponent all ones
   };
-  return finite(x.lo) && finite(x.hi);
+  return !any(not_finite(x.lo) | not_finite(x.hi));
 }
 
-// The forward of eight short rows from `first`, `count` of which exist, from their sums. The usual
-// case (all eight rows there, none ignored, index targets, no weights, no ±inf or NaN) finishes as
-// vectors; any other group row by row.
-void finish_short_rows(const Problem& p, const float* z, const float* soft, int64_t first, int count,
-                       const Doubles8& lse, const Doubles8& sum_z, Forward& out) {
+// The class-index targets of a group of eight short rows, one per lane: y_j (0 where the row is
+// ignored or its class is outside [0, C)), and masks of the rows ignored and of those whose class
+// is outside [0, C).
+struct TargetLanes {
+  Int32x8 y, ignored, outside;
+};
+TargetLanes target_lanes(const Problem& p, const int64_t* labels) {
+  const Int64x4 lo = load<Int64x4>(labels), hi = load<Int64x4>(labels + 4);
+  const auto low_halves = [](const Int64x4& a, const Int64x4& b) {  // of the 64-bit lanes of a, then of b
+    return __builtin_shufflevector(std::bit_cast<Int32x8>(a), std::bit_cast<Int32x8>(b), 0, 2, 4, 6, 8, 10, 12, 14);
+  };
+  const auto outside = [C = p.classes](const Int64x4& y) { return (y < 0) | (y >= C); };
+  const Int32x8 ignored = low_halves(lo == p.ignore_index, hi == p.ignore_index);
+  const Int32x8 outside_lanes = low_halves(outside(lo), outside(hi)) & ~ignored;
+  return {low_halves(lo, hi) & ~(ignored | outside_lanes), ignored, outside_lanes};
+}
+
+// Lane j: column[y_j] in lane j, the logit of row j's class.
+Floats8 target_logits(const Columns& column, int64_t C, const Int32x8& y) {
+  Floats8 z_y{};
+  for (int64_t c = 0; c < C; ++c) z_y = select(y == static_cast<int32_t>(c), column[c], z_y);
+  return z_y;
+}
+
+// Checks the class-index target of `row`, whose first class is at z_row (p.stride apart): counts
+// an ignored row and writes its zeros, reports a bad one. Probability targets are always valid.
+template <class T>
+TargetStatus check_target(const Problem& p, const T* z_row, int64_t row, Forward& out, int64_t& ignored,
+                          TargetTally& tally) {
+  const TargetStatus status = p.soft ? TargetStatus::Valid : target_status(p, z_row, row);
+  if (status == TargetStatus::Ignored) {
+    ++ignored;
+    store_forward(RowForward<double>{}, row, out);
+  }
+  if (status == TargetStatus::Bad) tally.bad(row);
+  return status;
+}
+
+// The forward of eight short rows from `first`, `count` of which exist, from their sums; false at a
+// bad target. The usual case (all eight rows there, index targets, no weights, none ignored, every
+// logit finite) finishes as vectors; any other group row by row.
+bool finish_short_rows(const Problem& p, const float* z, const float* soft, const Columns& column, int64_t first,
+                       int count, const Doubles8& lse, const Doubles8& sum_z, Forward& out, int64_t& ignored,
+                       TargetTally& tally) {
   const int64_t C = p.classes;
   if (count == 8 && !p.soft && p.weight.empty() && all_finite(sum_z)) {
-    const GroupLabels labels = group_labels(p, z, first, count);
-    if (!labels.any_ignored) {
-      const Doubles8 one = Doubles8{} + 1.0, y_logit = widen(load<Floats8>(labels.z_y));
+    const TargetLanes targets = target_lanes(p, p.labels + first);
+    const Floats8 z_y = target_logits(column, C, targets.y);
+    if (!any(targets.ignored | targets.outside | (z_y == -std::numeric_limits<float>::infinity()))) {
+      const Doubles8 one = Doubles8{} + 1.0, y_logit = widen(z_y);
       store_forward(closed_form(p, lse, lse - y_logit, one, y_logit, sum_z, Doubles8{} + static_cast<double>(C), C),
                     first, out);
-      return;
+      out.plain[first / 8] = 1;
+      return true;
     }
   }
   for (int j = 0; j < count; ++j) {
     const int64_t row = first + j;
-    const RowForward<double> r = p.ignored(row)
-                                     ? RowForward<double>{}
-                                     : finish_row(p, {lse[j], sum_z[j]}, z + row * C, p.soft ? soft + row * C : nullptr,
-                                                  p.soft ? -1 : p.labels[row]);
-    store_forward(r, row, out);
+    const float* zr = z + row * C;
+    const TargetStatus status = check_target(p, zr, row, out, ignored, tally);
+    if (status == TargetStatus::Bad) return false;
+    if (status == TargetStatus::Valid)
+      store_forward(finish_row(p, {lse[j], sum_z[j]}, zr, p.soft ? soft + row * C : nullptr, p.label(row)), row, out);
   }
+  return true;
 }
 
-// The forward over rows [lo, hi).
+// The forward over rows [lo, hi), up to the first bad target.
 template <class T>
 HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
-                                     Forward& out) {
+                                     Forward& out, TargetTally& tally) {
+  int64_t ignored = 0;
   if constexpr (std::is_same_v<T, float>) {
     if (short_rows<T>(p)) {
       Columns column;
@@ -579,18 +611,18 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
         const int count = static_cast<int>(std::min<int64_t>(8, hi - first));
         load_columns(z + first * p.classes, p.classes, count, column);
         const auto [lse, sum_z] = short_row_sums(column, p.classes);
-        finish_short_rows(p, z, soft, first, count, lse, sum_z, out);
+        if (!finish_short_rows(p, z, soft, column, first, count, lse, sum_z, out, ignored, tally)) break;
       }
+      tally.ignored += ignored;
       return;
     }
   }
   std::vector<T> z_row, t_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
-    if (p.ignored(row)) {
-      store_forward(RowForward<double>{}, row, out);
-      continue;
-    }
     const T* zr = z + p.offset(row);
+    const TargetStatus status = check_target(p, zr, row, out, ignored, tally);
+    if (status == TargetStatus::Bad) break;
+    if (status == TargetStatus::Ignored) continue;
     const T* z_end = z + p.rows * p.classes;
     const T* tr = p.soft ? soft + p.offset(row) : nullptr;
     if (p.stride != 1) {
@@ -598,14 +630,19 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
       z_end = zr + z_row.size();
       if (tr != nullptr) tr = gather_row(p, tr, t_row);
     }
-    store_forward(finish_row(p, row_sums(zr, p.classes, z_end), zr, tr, p.soft ? -1 : p.labels[row]), row, out);
+    store_forward(finish_row(p, row_sums(zr, p.classes, z_end), zr, tr, p.label(row)), row, out);
   }
+  tally.ignored += ignored;
 }
 
+// The forward of every row; throws at the first bad target, and sets p's mean denominator.
 template <class T>
-Forward forward(const Problem& p, const T* z, const T* soft, bool with_parts) {
+Forward forward(Problem& p, const T* z, const T* soft, bool with_parts) {
   Forward out(p.rows, with_parts);
-  parallel_rows<T>(p, [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out); });
+  TargetTally tally;
+  parallel_rows<T>(p, [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out, tally); });
+  if (tally.first_bad.load() < p.rows) throw_bad_target(p, tally.first_bad.load());
+  p.denominator = mean_denominator(p, tally.ignored.load());
   return out;
 }
 
@@ -669,15 +706,21 @@ Doubles8 float_part(const Doubles8& lse) {
   return {part(lse.lo), part(lse.hi)};
 }
 
+// k·exp(z − lse) − subtract for a vector of classes. lse comes as lse_hi + lse_lo, lse_hi = lse
+// rounded to T: z − lse_hi rounds once (not at all when z and lse_hi are within a factor of 2,
+// Sterbenz), so (z − lse_hi) − lse_lo is z − lse to about an ulp of it, in T. For float64,
+// lse_lo is 0.
+template <class V>
+[[gnu::always_inline]] inline V scaled_softmax_minus(V z, V lse_hi, V lse_lo, V k, V subtract) {
+  return k * exp_lanes((z - lse_hi) - lse_lo) - subtract;
+}
+
 // The bulk of the gradient for a vector of classes, each as if it were not the target:
-// k·exp(z − lse) − w·smoothing, or 0 − 0 for a ruled-out class (z = −inf). lse comes as
-// lse_hi + lse_lo, lse_hi = lse rounded to T: z − lse_hi is exact wherever exp(z − lse) is not
-// negligible (Sterbenz), so (z − lse_hi) − lse_lo is z − lse within about an ulp, in T. For
-// float64, lse_lo is 0.
+// k·exp(z − lse) − w·smoothing, or 0 − 0 for a ruled-out class (z = −inf).
 template <class V>
 [[gnu::always_inline]] inline V bulk_gradient(V z, V lse_hi, V lse_lo, V k, V w_smoothing) {
   constexpr auto kNegInfT = -std::numeric_limits<std::remove_cvref_t<decltype(lane(z, 0))>>::infinity();
-  return k * exp_lanes((z - lse_hi) - lse_lo) - select(z == kNegInfT, V{}, w_smoothing);
+  return scaled_softmax_minus(z, lse_hi, lse_lo, k, select(z == kNegInfT, V{}, w_smoothing));
 }
 
 // One row's gradient dz = (p·S − w⊙q′)·scale into a contiguous dst; z is contiguous and
@@ -724,7 +767,9 @@ void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end
 struct FlatGroup {
   Int32x8 row[kShortRow];     // the lane's row within the group
   Floats8 weight[kShortRow];  // w of the lane's class (1 without weights)
+  Int32x8 row_start;          // lane j: where row j starts, j·C
   explicit FlatGroup(const Problem& p) {
+    for (int j = 0; j < 8; ++j) row_start[j] = static_cast<int32_t>(j * p.classes);
     for (int64_t v = 0; v < p.classes; ++v)
       for (int l = 0; l < 8; ++l) {
         const int64_t i = 8 * v + l;
@@ -747,36 +792,55 @@ Floats8 permute(const Floats8& values, const Int32x8& lanes) {
 
 // The gradient of eight short rows with index targets from `first`, `count` of which exist. The
 // bulk runs on the rows' own layout, each lane taking its row's lse, k and ε·u by a permutation
-// of the eight rows' values (the forward's columns and g are padded to whole groups of 8).
+// of the eight rows' values (the forward's columns and g are padded to whole groups of 8). In a
+// plain group (Forward::plain) under a reduction, k and ε·u are the same for all eight rows and
+// no class is ruled out, so only lse is permuted.
 void short_rows_gradient(const Problem& p, const Forward& f, const FlatGroup& flat, const float* z, const double* g,
                          double reduced_scale, int64_t first, int count, float* dst) {
   const int64_t C = p.classes;
   GroupBuffer padded_z, padded_dz;
+  int64_t padded_labels[8];
   const float* rows = whole_group(z + first * C, C, count, padded_z);
+  const int64_t* labels = p.labels + first;
+  if (count < 8) {  // the missing rows as ignored ones
+    std::fill(std::copy(labels, labels + count, padded_labels), padded_labels + 8, p.ignore_index);
+    labels = padded_labels;
+  }
   float* out = count == 8 ? dst + first * C : padded_dz;
   const Doubles8 scale = p.reduction == Reduction::None ? load_wide<Doubles8>(g + first) : Doubles8{} + reduced_scale;
   const Doubles8 lse = load_wide<Doubles8>(f.lse + first), k = scale * load_wide<Doubles8>(f.target_weight + first);
   const Floats8 lse_hi = narrow(float_part(lse)), lse_lo = narrow(lse - float_part(lse)), k_lanes = narrow(k);
   const Floats8 smoothing = narrow(scale * load_wide<Doubles8>(f.smoothing_q + first));
-  for (int64_t v = 0; v < C; ++v) {
-    const Int32x8 row = flat.row[v];
-    store(out + 8 * v, bulk_gradient(load<Floats8>(rows + 8 * v), permute(lse_hi, row), permute(lse_lo, row),
-                                     permute(k_lanes, row), flat.weight[v] * permute(smoothing, row)));
+  if (f.plain[first / 8] && p.reduction != Reduction::None) {
+    const Floats8 k_all = Floats8{} + k_lanes[0], smoothing_all = Floats8{} + smoothing[0];
+    for (int64_t v = 0; v < C; ++v)
+      store(out + 8 * v, scaled_softmax_minus(load<Floats8>(rows + 8 * v), permute(lse_hi, flat.row[v]),
+                                              permute(lse_lo, flat.row[v]), k_all, smoothing_all));
+  } else {
+    for (int64_t v = 0; v < C; ++v) {
+      const Int32x8 row = flat.row[v];
+      store(out + 8 * v, bulk_gradient(load<Floats8>(rows + 8 * v), permute(lse_hi, row), permute(lse_lo, row),
+                                       permute(k_lanes, row), flat.weight[v] * permute(smoothing, row)));
+    }
   }
-  if (count < 8) std::copy(padded_dz, padded_dz + count * C, dst + first * C);
   // The target classes, in double: k·exp(z_y − lse) − scale·w_y·q′_y; ignored rows get zeros.
-  const GroupLabels labels = group_labels(p, z, first, count);
+  const TargetLanes targets = target_lanes(p, labels);
+  int32_t index[8];  // of each row's target in the group
+  store(index, flat.row_start + targets.y);
+  float z_y[8];
+  for (int j = 0; j < 8; ++j) z_y[j] = rows[index[j]];
   double w_y[8] = {1, 1, 1, 1, 1, 1, 1, 1};
   if (!p.weight.empty())
-    for (int j = 0; j < count; ++j) w_y[j] = p.weight[labels.y[j]];
+    for (int j = 0; j < 8; ++j) w_y[j] = targets.ignored[j] ? 0.0 : p.weight[targets.y[j]];
   const Doubles8 q_y = weighted_target_q(p, load_wide<Doubles8>(w_y), load_wide<Doubles8>(f.eps + first),
                                          load_wide<Doubles8>(f.smoothing_q + first));
   float dz_y[8];
-  store(dz_y, narrow(k * widen(exp_lanes(narrow(widen(load<Floats8>(labels.z_y)) - lse))) - scale * q_y));
-  for (int j = 0; j < count; ++j) dst[(first + j) * C + labels.y[j]] = dz_y[j];
-  if (labels.any_ignored)
-    for (int64_t row = first; row < first + count; ++row)
-      if (p.ignored(row)) std::fill(dst + row * C, dst + (row + 1) * C, 0.0f);
+  store(dz_y, narrow(k * widen(exp_lanes(narrow(widen(load<Floats8>(z_y)) - lse))) - scale * q_y));
+  for (int j = 0; j < 8; ++j) out[index[j]] = dz_y[j];
+  if (any(targets.ignored))
+    for (int j = 0; j < 8; ++j)
+      if (targets.ignored[j]) std::fill(out + j * C, out + (j + 1) * C, 0.0f);
+  if (count < 8) std::copy(padded_dz, padded_dz + count * C, dst + first * C);
 }
 
 // The backward over rows [lo, hi).
@@ -842,7 +906,7 @@ Shape row_shape_of(const Tensor& logits) {
 // The node; with `parts`, also the loss's parts (logged, never differentiated).
 Tensor cross_entropy_node(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options,
                           CrossEntropyParts* parts) {
-  const Problem p = validate(logits, target, options);
+  Problem p = validate(logits, target, options);
   return dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
     // The node keeps both inputs alive: p.labels points into the target's storage.
     const Tensor z = logits.detach(), kept_target = target.detach(), soft = p.soft ? kept_target : Tensor();
