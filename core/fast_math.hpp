@@ -185,17 +185,13 @@ template <class D>  // double or Doubles4
   const Int biased_exponent = ((bits >> 52) & 0x7FF) + (high & 1);
   const D k = std::bit_cast<D>(biased_exponent | 0x4330000000000000) - (kTwo52 + 1023);
   const D u = (f - 1) / (f + 1), u2 = u * u;  // |u| < 0.172
-  D poly = D{} + 1.0 / 23;
-  poly = poly * u2 + 1.0 / 21;
-  poly = poly * u2 + 1.0 / 19;
-  poly = poly * u2 + 1.0 / 17;
-  poly = poly * u2 + 1.0 / 15;
-  poly = poly * u2 + 1.0 / 13;
-  poly = poly * u2 + 1.0 / 11;
-  poly = poly * u2 + 1.0 / 9;
-  poly = poly * u2 + 1.0 / 7;
-  poly = poly * u2 + 1.0 / 5;
-  poly = poly * u2 + 1.0 / 3;
+  // Σ_i u2^i / (2i + 3) for i ≤ 10, in Estrin's order (pairs, then pairs of pairs): a chain of 5
+  // operations instead of Horner's 10, so that other work overlaps less of its latency.
+  const D u4 = u2 * u2, u8 = u4 * u4;
+  const D p0 = (1.0 / 3 + u2 * (1.0 / 5)) + u4 * (1.0 / 7 + u2 * (1.0 / 9));
+  const D p1 = (1.0 / 11 + u2 * (1.0 / 13)) + u4 * (1.0 / 15 + u2 * (1.0 / 17));
+  const D p2 = (1.0 / 19 + u2 * (1.0 / 21)) + u4 * (1.0 / 23);
+  const D poly = (p0 + u8 * p1) + (u8 * u8) * p2;
   const D log_f = 2 * u + 2 * u * u2 * poly;  // 2·atanh u = 2u + 2u³/3 + 2u⁵/5 + …
   const D outside =
       select(x == 0, D{} - kInf, select(x == kInf, D{} + kInf, D{} + std::numeric_limits<double>::quiet_NaN()));

@@ -430,12 +430,12 @@ struct ShortRowSums {
 };
 ShortRowSums short_row_sums(const Columns& column, int64_t C) {
   Floats8 m = column[0];  // a NaN may be passed over here: it makes its row's Σ exp NaN anyway
-  for (int64_t c = 1; c < C; ++c) m = column[c] > m ? column[c] : m;
-  Doubles8 sum_exp{}, sum_z{};
-  for (int64_t c = 0; c < C; ++c) {
-    sum_exp += widen(exp_lanes(column[c] - m));
+  Doubles8 sum_exp{}, sum_z = widen(column[0]);
+  for (int64_t c = 1; c < C; ++c) {
+    m = column[c] > m ? column[c] : m;
     sum_z += widen(column[c]);
   }
+  for (int64_t c = 0; c < C; ++c) sum_exp += widen(exp_lanes(column[c] - m));
   return {widen(m) + fast_log(sum_exp), sum_z};
 }
 
@@ -552,7 +552,8 @@ TargetLanes target_lanes(const Problem& p, const int64_t* labels) {
 // Lane j: column[y_j] in lane j, the logit of row j's class.
 Floats8 target_logits(const Columns& column, int64_t C, const Int32x8& y) {
   Floats8 z_y{};
-  for (int64_t c = 0; c < C; ++c) z_y = select(y == static_cast<int32_t>(c), column[c], z_y);
+  Int32x8 c_lanes{};  // c in every lane
+  for (int64_t c = 0; c < C; ++c, c_lanes += 1) z_y = select(y == c_lanes, column[c], z_y);
   return z_y;
 }
 
