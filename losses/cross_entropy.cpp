@@ -83,6 +83,7 @@ struct Forward {
   double* target_weight = nullptr;  // S_n = Σ w q′, the scale of p in the gradient
   double* eps = nullptr;            // ε as applied to the row (0 when nothing is left to smooth onto)
   double* smoothing_q = nullptr;    // ε·u on a remaining class other than the target: ε/C′ or ε/(C′ − 1)
+  double* target_gradient = nullptr;  // S·p_y − w_y·q′_y: the target class's gradient before scale (index targets)
   // The loss, and its parts for cross_entropy_parts only (else null):
   double* loss = nullptr;       // (1 − ε)·NLL_n + ε·CE(u, p)_n
   double* nll = nullptr;        // NLL_n, weighted
@@ -92,7 +93,7 @@ struct Forward {
   std::vector<uint8_t> plain;
 
   Forward(int64_t rows, bool with_parts) : plain((rows + 7) / 8, 0) {
-    std::vector<double**> columns = {&lse, &target_weight, &eps, &smoothing_q, &loss};
+    std::vector<double**> columns = {&lse, &target_weight, &eps, &smoothing_q, &target_gradient, &loss};
     if (with_parts) columns.insert(columns.end(), {&nll, &smoothing});
     const int64_t padded = (rows + 7) / 8 * 8;
     buffer = empty({static_cast<int64_t>(columns.size()), padded}, Dtype::Float64);
@@ -445,7 +446,17 @@ template <class D>
 struct RowForward {
   D lse{}, target_weight{}, nll{}, smoothing{};
   double eps = 0, smoothing_q = 0;
+  D target_gradient{};  // index targets only (set_target_gradient)
 };
+
+// The target class's gradient before scale, S·p_y − w_y·q′_y, of a row (or eight rows) with index
+// target y, in double: the one element of a row's gradient whose terms may nearly cancel. q′_y =
+// (1 − ε) + ε·u_y, where ε·u_y is smoothing_q under AllClasses and 0 under OtherClasses.
+template <class D>
+void set_target_gradient(const Problem& p, D w_y, D p_y, RowForward<D>& r) {
+  const double target_q = (1 - r.eps) + (p.convention == SmoothingTarget::AllClasses ? r.smoothing_q : 0.0);
+  r.target_gradient = r.target_weight * p_y - target_q * w_y;
+}
 
 // The closed form (math at the top of the file) from a row's terms: NLL_n; A0 = Σ w t, A1 = Σ w t z;
 // Σ w z and Σ w over the remaining (not ruled-out) classes, and how many remain.
@@ -488,7 +499,9 @@ RowForward<double> finish_row(const Problem& p, const RowSums& sums, const T* z,
   // Index targets: NLL = w_y·(lse − z_y), the difference first — w_y·lse − w_y·z_y would cancel two
   // rounded products (with FMA, a confidently right row could get a loss of −1e-13 instead of 0).
   const double nll = t == nullptr ? a0 * (sums.lse - z[y]) : a0 * sums.lse - a1;
-  return closed_form(p, sums.lse, nll, a0, a1, wz, w_total, remaining);
+  RowForward<double> r = closed_form(p, sums.lse, nll, a0, a1, wz, w_total, remaining);
+  if (t == nullptr) set_target_gradient(p, a0, static_cast<double>(exp_of<T>(z[y] - sums.lse)), r);
+  return r;
 }
 
 // Stores the results of the row (or eight rows) from `row` into the forward's columns.
@@ -498,6 +511,7 @@ void store_forward(const RowForward<D>& r, int64_t row, Forward& out) {
   store(out.target_weight + row, r.target_weight);
   store(out.eps + row, D{} + r.eps);
   store(out.smoothing_q + row, D{} + r.smoothing_q);
+  store(out.target_gradient + row, r.target_gradient);
   store(out.loss + row, (1 - r.eps) * r.nll + r.eps * r.smoothing);
   if (out.nll != nullptr) {
     store(out.nll + row, r.nll);
@@ -583,8 +597,10 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
     const Floats8 z_y = target_logits(column, C, targets.y);
     if (!any(targets.ignored | targets.outside | (z_y == -std::numeric_limits<float>::infinity()))) {
       const Doubles8 one = Doubles8{} + 1.0, y_logit = widen(z_y);
-      store_forward(closed_form(p, lse, lse - y_logit, one, y_logit, sum_z, Doubles8{} + static_cast<double>(C), C),
-                    first, out);
+      RowForward<Doubles8> r =
+          closed_form(p, lse, lse - y_logit, one, y_logit, sum_z, Doubles8{} + static_cast<double>(C), C);
+      set_target_gradient(p, one, widen(exp_lanes(narrow(y_logit - lse))), r);
+      store_forward(r, first, out);
       out.plain[first / 8] = 1;
       return true;
     }
@@ -666,19 +682,13 @@ Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shap
 // remaining class but the target y has q′_c = ε·share, under either convention, and ruled-out
 // ones have 0: the bulk of a row computes these in the logits' precision (no cancellation beyond
 // an ulp of p_c or ε·share). The target class, where p_y·S and q′_y = (1 − ε) + ε·share
-// (AllClasses) or 1 − ε (OtherClasses) may nearly cancel, is then redone in double.
-// w_y·q′_y of a row (or eight rows) with index target y: q′_y = (1 − ε) + ε·u_y, where ε·u_y is
-// smoothing_q under AllClasses and 0 under OtherClasses.
-template <class D>
-D weighted_target_q(const Problem& p, D w_y, D eps, D smoothing_q) {
-  return w_y * ((1 - eps) + (p.convention == SmoothingTarget::AllClasses ? smoothing_q : D{}));
-}
-
+// (AllClasses) or 1 − ε (OtherClasses) may nearly cancel, is then overwritten with the forward's
+// S·p_y − w_y·q′_y (computed in double) times scale.
 struct IndexRow {
   double lse = 0;
   double k = 0;          // scale·S
   double smoothing = 0;  // scale·ε·share, the non-target q′_c·scale before w_c
-  double target_q = 0;   // scale·w_y·q′_y
+  double target = 0;     // scale·(S·p_y − w_y·q′_y)
   int64_t y = 0;
 
   // scale is the row's share of dL/dloss: g[row] without reduction, else reduced_scale.
@@ -688,11 +698,7 @@ struct IndexRow {
     lse = f.lse[row];
     k = scale * f.target_weight[row];
     smoothing = scale * f.smoothing_q[row];
-    target_q = scale * weighted_target_q(p, p.w(y), f.eps[row], f.smoothing_q[row]);
-  }
-  template <class T>
-  T target(T z_y) const {
-    return static_cast<T>(k * exp_of<T>(z_y - lse) - target_q);
+    target = scale * f.target_gradient[row];
   }
 };
 
@@ -758,7 +764,7 @@ void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end
     const V d = bulk(tail_vector<V>(z, whole, p.classes, z_end), whole);
     for (int j = 0; j < p.classes - whole; ++j) dst[whole + j] = lane(d, j);
   }
-  dst[r.y] = r.target(z[r.y]);
+  dst[r.y] = static_cast<T>(r.target);
 }
 
 // The gradient of eight short rows with index targets from `first`, `count` of which exist, as
@@ -824,19 +830,12 @@ void short_rows_gradient(const Problem& p, const Forward& f, const FlatGroup& fl
                                        permute(k_lanes, row), flat.weight[v] * permute(smoothing, row)));
     }
   }
-  // The target classes, in double: k·exp(z_y − lse) − scale·w_y·q′_y; ignored rows get zeros.
+  // The target classes: scale·(S·p_y − w_y·q′_y) from the forward; ignored rows get zeros.
   const TargetLanes targets = target_lanes(p, labels);
   int32_t index[8];  // of each row's target in the group
   store(index, flat.row_start + targets.y);
-  float z_y[8];
-  for (int j = 0; j < 8; ++j) z_y[j] = rows[index[j]];
-  double w_y[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-  if (!p.weight.empty())
-    for (int j = 0; j < 8; ++j) w_y[j] = targets.ignored[j] ? 0.0 : p.weight[targets.y[j]];
-  const Doubles8 q_y = weighted_target_q(p, load_wide<Doubles8>(w_y), load_wide<Doubles8>(f.eps + first),
-                                         load_wide<Doubles8>(f.smoothing_q + first));
   float dz_y[8];
-  store(dz_y, narrow(k * widen(exp_lanes(narrow(widen(load<Floats8>(z_y)) - lse))) - scale * q_y));
+  store(dz_y, narrow(scale * load_wide<Doubles8>(f.target_gradient + first)));
   for (int j = 0; j < 8; ++j) out[index[j]] = dz_y[j];
   if (any(targets.ignored))
     for (int j = 0; j < 8; ++j)
