@@ -88,16 +88,6 @@ template <FloatVector V>
   return mask ? a : b;
 }
 
-// Lane-by-lane conversion (static_cast for scalars).
-template <class To, class From>
-[[gnu::always_inline]] inline To convert(From x) {
-  if constexpr (std::is_arithmetic_v<From>) {
-    return static_cast<To>(x);
-  } else {
-    return __builtin_convertvector(x, To);
-  }
-}
-
 // Eight doubles, the width of a Floats8, as two Doubles4 (GCC lowers a 64-byte vector type through
 // memory on AVX2). widen and narrow convert lane by lane; on doubles they do nothing.
 struct Doubles8 {
@@ -131,14 +121,17 @@ struct Doubles8 {
 // polynomial; e^x = exp_r · 2^n, the scaling left to the caller.
 template <class F>
 struct ExpReduced {
-  F n, exp_r;
+  typename IntOf<F>::type n;  // as an integer
+  F exp_r;
 };
 template <class F>  // float or Floats8
 [[gnu::always_inline]] inline ExpReduced<F> exp_reduced(F x) {
+  using Int = typename IntOf<F>::type;
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // kLn2Hi + kLn2Lo = ln 2; kLn2Hi·n is exact
-  constexpr float kRound = 12582912.0f;                             // 1.5·2^23: adding it rounds to an integer
-  const F n = (x * kLog2e + kRound) - kRound;                       // round(x / ln 2)
+  constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer, found in the low bits
+  const F shifted = x * kLog2e + kRound;
+  const F n = shifted - kRound;  // round(x / ln 2)
   const F r = (x - n * kLn2Hi) - n * kLn2Lo;
   F poly = F{} + 1.9875691500e-4f;
   poly = poly * r + 1.3981999507e-3f;
@@ -146,7 +139,7 @@ template <class F>  // float or Floats8
   poly = poly * r + 4.1665795894e-2f;
   poly = poly * r + 1.6666665459e-1f;
   poly = poly * r + 5.0000001201e-1f;
-  return {n, poly * (r * r) + r + 1.0f};
+  return {std::bit_cast<Int>(shifted) - std::bit_cast<int32_t>(kRound), poly * (r * r) + r + 1.0f};
 }
 
 template <class F>  // float or Floats8
@@ -154,9 +147,9 @@ template <class F>  // float or Floats8
   using Int = typename IntOf<F>::type;
   x = select(x < -110.0f, F{} - 110.0f, x);  // e^−110 and e^89 are already 0 and inf in float
   x = select(x > 89.0f, F{} + 89.0f, x);
-  const auto [n, exp_r] = exp_reduced(x);                   // n in [−159, 129]
-  const Int k = convert<Int>(n), k1 = k >> 1, k2 = k - k1;  // 2^n = 2^k1 · 2^k2, each a normal float
-  return exp_r * std::bit_cast<F>((k1 + 127) << 23) * std::bit_cast<F>((k2 + 127) << 23);
+  const auto [n, exp_r] = exp_reduced(x);  // n in [−159, 129]
+  const Int n1 = n >> 1, n2 = n - n1;      // 2^n = 2^n1 · 2^n2, each a normal float
+  return exp_r * std::bit_cast<F>((n1 + 127) << 23) * std::bit_cast<F>((n2 + 127) << 23);
 }
 
 // e^x for the terms of a softmax, x ≤ 88: fast_exp's polynomial with one scaling step, so results
@@ -165,10 +158,9 @@ template <class F>  // float or Floats8
 // by its two clamps and its second scaling: a term below 1.2e−38 of a sum of at least 1 is nothing.
 template <class F>  // float or Floats8
 [[gnu::always_inline]] inline F fast_exp_flush(F x) {
-  using Int = typename IntOf<F>::type;
   constexpr float kLnMinNormal = -87.3365448f;  // ln FLT_MIN, rounded up
   const auto [n, exp_r] = exp_reduced(x);
-  const F result = exp_r * std::bit_cast<F>((convert<Int>(n) + 127) << 23);  // 2^n, n ≥ −126
+  const F result = exp_r * std::bit_cast<F>((n + 127) << 23);  // 2^n, n ≥ −126
   return select(x < kLnMinNormal, F{}, result);
 }
 
