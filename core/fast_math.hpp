@@ -12,18 +12,17 @@
 //               log inf = inf, NaN for NaN and x < 0. x = 2^k·f with f in [√½, √2),
 //               log f = 2·atanh((f − 1)/(f + 1)) by its series to u^23, and k·ln 2 added in two
 //               parts (fdlibm's split of ln 2).
-// order_key(x)  an integer with the floats' order: integer max is a float max GCC vectorizes.
 // select(c, a, b)  c ? a : b through bit masks.
 // Floats8, Doubles4  vectors (GCC vector extensions: the usual operators work lane by lane,
-//               comparisons give −1/0 integer masks); fast_exp, fast_log, order_key and select
+//               comparisons give −1/0 integer masks); fast_exp, fast_log and select
 //               take them as well as scalars, with the same arithmetic in every lane. In a
 //               HUMBLE_SIMD_CLONES function they are AVX2 registers, in the plain x86-64 build
 //               pairs of SSE2 ones. Doubles8 pairs two Doubles4 to match a Floats8 (widen, narrow).
 //
 // Why the odd spellings: under the default -ftrapping-math, GCC will not vectorize a loop whose
 // body keeps a float `?:` or std::max (its PRE pass copies the arithmetic that follows into
-// each arm, leaving control flow), nor a float max reduction (IEEE max is not associative).
-// Bit masks and integer max have neither problem. HUMBLE_SIMD_CLONES marks a hot function for
+// each arm, leaving control flow); bit masks do not have that problem. (On the vector types
+// themselves, `a > b ? a : b` is one max instruction.) HUMBLE_SIMD_CLONES marks a hot function for
 // an extra x86-64-v3 build (AVX2 and FMA) picked at load time (GCC target_clones), so binaries
 // built for plain x86-64 still use 256-bit vectors and fused multiply-adds where the CPU has
 // them; it also inlines everything the function calls (flatten), so its helpers get the same
@@ -191,29 +190,5 @@ template <class D>  // double or Doubles4
 }
 
 [[gnu::always_inline]] inline Doubles8 fast_log(const Doubles8& x) { return {fast_log(x.lo), fast_log(x.hi)}; }
-
-// order_key(x): an integer whose signed order is the order of the floats x (−0 just below +0),
-// so a max over keys is a max over values that GCC vectorizes; from_order_key inverts it.
-[[gnu::always_inline]] inline int32_t order_key(float x) {
-  const int32_t bits = std::bit_cast<int32_t>(x);
-  return bits ^ ((bits >> 31) & 0x7FFFFFFF);
-}
-[[gnu::always_inline]] inline Int32x8 order_key(const Floats8& x) {
-  const Int32x8 bits = std::bit_cast<Int32x8>(x);
-  return bits ^ ((bits >> 31) & 0x7FFFFFFF);
-}
-[[gnu::always_inline]] inline int64_t order_key(double x) {
-  const int64_t bits = std::bit_cast<int64_t>(x);
-  return bits ^ ((bits >> 63) & 0x7FFFFFFFFFFFFFFF);
-}
-[[gnu::always_inline]] inline float from_order_key(int32_t key) {
-  return std::bit_cast<float>(key ^ ((key >> 31) & 0x7FFFFFFF));
-}
-[[gnu::always_inline]] inline Floats8 from_order_key(const Int32x8& key) {
-  return std::bit_cast<Floats8>(key ^ ((key >> 31) & 0x7FFFFFFF));
-}
-[[gnu::always_inline]] inline double from_order_key(int64_t key) {
-  return std::bit_cast<double>(key ^ ((key >> 63) & 0x7FFFFFFFFFFFFFFF));
-}
 
 }  // namespace humble

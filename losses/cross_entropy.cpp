@@ -6,8 +6,10 @@
 //   NLL = A0·lse − A1 with A1 = Σ w t z, A0 = Σ w t;   CE(u, p) = B0·lse − B1 likewise with u.
 // With class indices, no class weights and no ruled-out class (the usual case), A1 = z_y,
 // A0 = 1 and Σ z is all B1 needs; otherwise a third pass gathers the weighted sums. No
-// log-softmax tensor is materialised. Backward is one pass writing (p·S − w⊙q′)·scale from what
-// the forward saved per row: lse, S = Σ w q′, ε and ε·u.
+// log-softmax tensor is materialised. The forward also checks each class-index target as it
+// reads it (no separate pass). Backward is one pass writing (p·S − w⊙q′)·scale from what the
+// forward saved per row: lse, S = Σ w q′, ε·u and, for index targets, the target class's
+// S·p_y − w_y·q′_y.
 //
 // Speed (bench/ measures float32 (N, C) against PyTorch; docs/benchmarks.md):
 //   - float32 rows go 8 values at a time in vectors (Floats8, core/fast_math.hpp), their sums in
@@ -16,12 +18,13 @@
 //     first pass takes its max and Σ z together;
 //   - short float32 rows (C < 16) go 8 at a time: the forward loads a group as C columns (8 × 8
 //     transposes), one row per lane, and reduces across columns; the backward runs on the rows'
-//     own layout, each lane taking its row's lse and scales by a permutation (FlatGroup);
+//     own layout, each lane taking its row's lse and scales by a permutation (FlatGroup), only
+//     lse when the group's rows share their scales (Forward::plain);
 //   - e^x is fast_exp_flush for float32 (within 1 ulp; terms below 1.2e−38 are 0) and std::exp
 //     for float64; log Σ is fast_log (within 2 ulp); sums stay double. The gradient's argument
 //     z − lse is (z − lse_hi) − lse_lo, lse split into two floats, so it stays in float;
 //   - the gradient's bulk is computed in the logits' precision, its one cancellation-prone element
-//     per row, the target class, in double (IndexRow, and the end of short_rows_gradient);
+//     per row, the target class, in double (by the forward: set_target_gradient);
 //   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and x86-64-v3 (AVX2, FMA)
 //     where available.
 // Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
@@ -286,15 +289,6 @@ template <class V>
     return v[j];
   }
 }
-template <class V>
-[[gnu::always_inline]] inline V max_of(V a, V b) {  // integer keys
-  if constexpr (std::is_arithmetic_v<V>) {
-    return std::max(a, b);
-  } else {
-    return a > b ? a : b;
-  }
-}
-
 // e^x lane by lane: fast_exp_flush for float32 (every x here is z − max or z − lse, so ≤ 0; a
 // term below 1.2e−38 is 0), std::exp for float64; exp_of rounds a double x once to T.
 template <class V>
@@ -327,7 +321,7 @@ struct RowSums {
   double lse, sum_z;
 };
 
-// A contiguous row of n values: the max as an integer max over order keys; the sums over whole
+// A contiguous row of n values: the max lane by lane (a > b ? a : b); the sums over whole
 // vectors, in double lanes added in lane order at the end, then over the last, partial vector,
 // whose exponentials are computed whole and added one lane at a time.
 template <class T>
@@ -336,17 +330,17 @@ RowSums row_sums(const T* z, int64_t n, const T* readable_end) {
   using Wide = typename Lanes<T>::Wide;
   constexpr int kWidth = Lanes<T>::n;
   const int64_t whole = n / kWidth * kWidth;
-  auto best_lanes = order_key(V{} - std::numeric_limits<T>::infinity());
+  const auto larger = [](auto a, auto b) { return a > b ? a : b; };  // a NaN passed over makes Σ exp NaN anyway
+  V best_lanes = V{} - std::numeric_limits<T>::infinity();
   Wide lanes_exp{}, lanes_z{};
   for (int64_t c = 0; c < whole; c += kWidth) {  // pass 1, the row's first read: max and Σ z
     const V v = load<V>(z + c);
-    best_lanes = max_of(best_lanes, order_key(v));
+    best_lanes = larger(v, best_lanes);
     lanes_z += widen(v);
   }
-  auto best = lane(best_lanes, 0);
-  for (int j = 1; j < kWidth; ++j) best = std::max(best, lane(best_lanes, j));
-  for (int64_t c = whole; c < n; ++c) best = std::max(best, order_key(z[c]));
-  const T m = from_order_key(best);
+  T m = lane(best_lanes, 0);
+  for (int j = 1; j < kWidth; ++j) m = larger(lane(best_lanes, j), m);
+  for (int64_t c = whole; c < n; ++c) m = larger(z[c], m);
 
   for (int64_t c = 0; c < whole; c += kWidth) lanes_exp += widen(exp_lanes(load<V>(z + c) - m));  // pass 2
   double sum_exp = 0, sum_z = 0;
@@ -460,12 +454,20 @@ void set_target_gradient(const Problem& p, D w_y, D p_y, RowForward<D>& r) {
 
 // The closed form (math at the top of the file) from a row's terms: NLL_n; A0 = Σ w t, A1 = Σ w t z;
 // Σ w z and Σ w over the remaining (not ruled-out) classes, and how many remain.
+// u = 1/C′ on every remaining class, or (1 − t)/(C′ − 1) on the others: that share, and ε as
+// applied (0 when nothing is left to smooth onto), for a row with C′ = `remaining` classes.
+struct Smoothing {
+  double eps, share;
+};
+Smoothing smoothing_of(const Problem& p, int64_t remaining) {
+  const bool all = p.convention == SmoothingTarget::AllClasses;
+  return {(all || remaining > 1) ? p.eps : 0.0, all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0};
+}
+
 template <class D>
 RowForward<D> closed_form(const Problem& p, D lse, D nll, D a0, D a1, D wz, D w_total, int64_t remaining) {
-  // u = 1/C′ on every remaining class, or (1 − t)/(C′ − 1) on the others.
   const bool all = p.convention == SmoothingTarget::AllClasses;
-  const double share = all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0;
-  const double eps = (all || remaining > 1) ? p.eps : 0.0;
+  const auto [eps, share] = smoothing_of(p, remaining);
   const D b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
   return {lse, (1 - eps) * a0 + eps * b0, nll, b0 * lse - b1, eps, eps * share};
 }
@@ -690,6 +692,9 @@ struct IndexRow {
   double smoothing = 0;  // scale·ε·share, the non-target q′_c·scale before w_c
   double target = 0;     // scale·(S·p_y − w_y·q′_y)
   int64_t y = 0;
+  // Whether the row's ε·u is that of all C classes: then no class is ruled out (or ε·u is 0), and
+  // no −inf logit needs keeping out of the smoothing term.
+  bool all_remain = false;
 
   // scale is the row's share of dL/dloss: g[row] without reduction, else reduced_scale.
   IndexRow(const Problem& p, const Forward& f, const double* g, double reduced_scale, int64_t row) {
@@ -699,6 +704,8 @@ struct IndexRow {
     k = scale * f.target_weight[row];
     smoothing = scale * f.smoothing_q[row];
     target = scale * f.target_gradient[row];
+    const auto [eps, share] = smoothing_of(p, p.classes);
+    all_remain = f.smoothing_q[row] == eps * share;
   }
 };
 
@@ -757,7 +764,10 @@ void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end
   };
   const double hi = std::is_same_v<T, float> ? float_part(r.lse) : r.lse;
   const T lse_hi = static_cast<T>(hi), lse_lo = static_cast<T>(r.lse - hi);
-  const auto bulk = [&](V z_c, int64_t c) { return bulk_gradient(z_c, V{} + lse_hi, V{} + lse_lo, k, w_smoothing(c)); };
+  const auto bulk = [&](V z_c, int64_t c) {
+    return r.all_remain ? scaled_softmax_minus(z_c, V{} + lse_hi, V{} + lse_lo, k, w_smoothing(c))
+                        : bulk_gradient(z_c, V{} + lse_hi, V{} + lse_lo, k, w_smoothing(c));
+  };
   const int64_t whole = p.classes / kWidth * kWidth;
   for (int64_t c = 0; c < whole; c += kWidth) store(dst + c, bulk(load<V>(z + c), c));
   if (whole < p.classes) {  // the last, partial vector: computed whole, stored in part
@@ -767,8 +777,6 @@ void gradient_row(const Problem& p, const Forward& f, const T* z, const T* z_end
   dst[r.y] = static_cast<T>(r.target);
 }
 
-// The gradient of eight short rows with index targets from `first`, `count` of which exist, as
-// vectors across the rows (the forward's columns and g are padded to whole groups of 8).
 // Where each value of a group of eight short rows sits in the rows' own layout (8·C values, C
 // vectors): lane l of vector v is class (8v + l) mod C of the group's row (8v + l) / C.
 struct FlatGroup {

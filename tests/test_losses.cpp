@@ -380,6 +380,46 @@ TEST_CASE("cross_entropy: a target index out of range throws ValueError naming t
   CHECK_THROWS_AS(cross_entropy(z, labels({-100, 0, 1}), {.ignore_index = -1}), ValueError);
 }
 
+TEST_CASE("cross_entropy: the first bad target is the one named, on every path and for 1 and 2 threads") {
+  // The forward checks each class-index target as it reads the row (float32 rows with C < 16 eight
+  // at a time, others one by one), in parallel tasks: the error must still name the first bad row.
+  // Bad rows sit in the first and the last of the parallel tasks, in a group with ignored rows and
+  // in the last, partial group; 2^32 + 3 is a class that 32-bit lanes would read as 3.
+  RestoreTwoThreads restore;
+  const int64_t N = 50001, huge = (int64_t{1} << 32) + 3;
+  struct Case {
+    std::vector<std::pair<int64_t, int64_t>> bad;  // row, label (-1: rule out the target's logit; -2: C)
+    std::vector<std::string> named;
+  };
+  const std::vector<Case> cases = {
+      {{{45000, -1}, {41000, -5}, {30001, -2}}, {"target[30001] = ", "not a class in [0, "}},
+      {{{45000, -1}}, {"target[45000] = ", "whose logit is -inf"}},
+      {{{50000, huge}}, {"target[50000] = 4294967299"}},
+      {{{49000, 3}, {7, huge}, {6, -100}, {5, -100}}, {"target[7] = 4294967299"}},
+  };
+  for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
+    for (const int64_t C : {10, 40})
+      for (const Case& bad : cases)
+        for (const int threads : {1, 2}) {
+          CAPTURE(std::string(dtype_name(dtype)));
+          CAPTURE(C);
+          CAPTURE(bad.named.front());
+          CAPTURE(threads);
+          set_num_threads(threads);
+          Generator gen(53);
+          Values z = randn({N, C}, gen, dtype).to_vector();
+          Values y = randint(0, std::min<int64_t>(C, 10), {N}, gen).to_vector();
+          for (const auto& [row, label] : bad.bad) {
+            if (label == -1) z[row * C + static_cast<int64_t>(y[row])] = -kInf;
+            if (label != -1) y[row] = static_cast<double>(label == -2 ? C : label);
+          }
+          const Tensor logits = tensor(z, {N, C}, dtype, true);
+          const Tensor target = tensor(y, {N}, Dtype::Int64);
+          CHECK_THROWS_AS(cross_entropy(logits, target, {.label_smoothing = 0.1}), ValueError);
+          check_message([&] { cross_entropy(logits, target, {.label_smoothing = 0.1}); }, bad.named);
+        }
+}
+
 TEST_CASE("cross_entropy: an ignore_index that is a real class (0 <= ignore_index < C) ignores that class's rows") {
   Generator gen(29);
   const Tensor z = randn({6, 4}, gen, Dtype::Float64);  // (6, 4)
@@ -604,8 +644,8 @@ TEST_CASE("cross_entropy_parts: loss = nll_part + smoothing_part, nll_part = (1 
 }
 
 TEST_CASE("cross_entropy: 1 and 2 threads give the same bits, for long rows, short rows and 3-D logits") {
-  // Each problem is large enough to be split between threads (and its labels into check chunks);
-  // short rows end in a partial group of eight.
+  // Each problem is large enough to be split between threads; short rows end in a partial group of
+  // eight.
   RestoreTwoThreads restore;
   struct Problem {
     Shape shape;
