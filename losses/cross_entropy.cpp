@@ -567,9 +567,11 @@ TargetLanes target_lanes(const Problem& p, const int64_t* labels) {
 
 // Lane j: column[y_j] in lane j, the logit of row j's class.
 Floats8 target_logits(const Columns& column, int64_t C, const Int32x8& y) {
+  // Compared as floats: GCC compares those with constants from memory, where it would rebuild each
+  // integer constant in a register.
+  const Floats8 y_lanes = __builtin_convertvector(y, Floats8);
   Floats8 z_y{};
-  Int32x8 c_lanes{};  // c in every lane
-  for (int64_t c = 0; c < C; ++c, c_lanes += 1) z_y = select(y == c_lanes, column[c], z_y);
+  for (int64_t c = 0; c < C; ++c) z_y = select(y_lanes == static_cast<float>(c), column[c], z_y);
   return z_y;
 }
 
