@@ -788,9 +788,9 @@ struct FlatGroup {
   Int32x8 row[kShortRow];     // the lane's row within the group
   Floats8 weight[kShortRow];  // w of the lane's class (1 without weights)
   Int32x8 row_start;          // lane j: where row j starts, j·C
-  explicit FlatGroup(const Problem& p) {
+  explicit FlatGroup(const Problem& p) {  // filled in for short rows only
     for (int j = 0; j < 8; ++j) row_start[j] = static_cast<int32_t>(j * p.classes);
-    for (int64_t v = 0; v < p.classes; ++v)
+    for (int64_t v = 0; v < std::min<int64_t>(p.classes, kShortRow); ++v)
       for (int l = 0; l < 8; ++l) {
         const int64_t i = 8 * v + l;
         row[v][l] = static_cast<int32_t>(i / p.classes);
@@ -858,11 +858,11 @@ void short_rows_gradient(const Problem& p, const Forward& f, const FlatGroup& fl
 
 // The backward over rows [lo, hi).
 template <class T>
-HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& f, const T* z, const T* soft, const double* g,
-                                      double reduced_scale, T* dst, int64_t lo, int64_t hi) {
+HUMBLE_SIMD_CLONES void backward_rows(const Problem& p, const Forward& f, const FlatGroup& flat, const T* z,
+                                      const T* soft, const double* g, double reduced_scale, T* dst, int64_t lo,
+                                      int64_t hi) {
   if constexpr (std::is_same_v<T, float>) {
     if (short_rows<T>(p) && !p.soft) {
-      const FlatGroup flat(p);
       for (int64_t first = lo; first < hi; first += 8)
         short_rows_gradient(p, f, flat, z, g, reduced_scale, first, static_cast<int>(std::min<int64_t>(8, hi - first)),
                             dst);
@@ -905,8 +905,9 @@ Tensor backward(const Problem& p, const Forward& stats, const Tensor& logits, co
   std::vector<double> g = grad_output.to_vector();
   g.resize((g.size() + 7) / 8 * 8, 0.0);  // whole groups of 8 rows
   const double reduced_scale = p.reduction == Reduction::Mean ? (p.denominator > 0 ? g[0] / p.denominator : 0.0) : g[0];
+  const FlatGroup flat(p);
   parallel_rows<T>(
-      p, [&](int64_t lo, int64_t hi) { backward_rows(p, stats, z, soft, g.data(), reduced_scale, dst, lo, hi); });
+      p, [&](int64_t lo, int64_t hi) { backward_rows(p, stats, flat, z, soft, g.data(), reduced_scale, dst, lo, hi); });
   return dz;
 }
 
