@@ -82,10 +82,10 @@ struct Problem {
 struct Forward {
   Tensor buffer;  // (columns, R′)
   // What the backward needs:
-  double* lse = nullptr;            // lse_n
-  double* target_weight = nullptr;  // S_n = Σ w q′, the scale of p in the gradient
-  double* eps = nullptr;            // ε as applied to the row (0 when nothing is left to smooth onto)
-  double* smoothing_q = nullptr;    // ε·u on a remaining class other than the target: ε/C′ or ε/(C′ − 1)
+  double* lse = nullptr;              // lse_n
+  double* target_weight = nullptr;    // S_n = Σ w q′, the scale of p in the gradient
+  double* eps = nullptr;              // ε as applied to the row (0 when nothing is left to smooth onto)
+  double* smoothing_q = nullptr;      // ε·u on a remaining class other than the target: ε/C′ or ε/(C′ − 1)
   double* target_gradient = nullptr;  // S·p_y − w_y·q′_y: the target class's gradient before scale (index targets)
   // The loss, and its parts for cross_entropy_parts only (else null):
   double* loss = nullptr;       // (1 − ε)·NLL_n + ε·CE(u, p)_n
@@ -625,8 +625,8 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
 
 // The forward over rows [lo, hi), up to the first bad target.
 template <class T>
-HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
-                                     Forward& out, TargetTally& tally) {
+HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi, Forward& out,
+                                     TargetTally& tally) {
   int64_t ignored = 0;
   if constexpr (std::is_same_v<T, float>) {
     if (short_rows<T>(p)) {
@@ -788,7 +788,8 @@ struct FlatGroup {
   Int32x8 row[kShortRow];     // the lane's row within the group
   Floats8 weight[kShortRow];  // w of the lane's class (1 without weights)
   Int32x8 row_start;          // lane j: where row j starts, j·C
-  explicit FlatGroup(const Problem& p) {  // filled in for short rows only
+  // (Only the first min(C, 16) vectors are filled in: the layout serves short rows only.)
+  explicit FlatGroup(const Problem& p) {
     for (int j = 0; j < 8; ++j) row_start[j] = static_cast<int32_t>(j * p.classes);
     for (int64_t v = 0; v < std::min<int64_t>(p.classes, kShortRow); ++v)
       for (int l = 0; l < 8; ++l) {
