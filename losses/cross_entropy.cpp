@@ -452,8 +452,6 @@ void set_target_gradient(const Problem& p, D w_y, D p_y, RowForward<D>& r) {
   r.target_gradient = r.target_weight * p_y - target_q * w_y;
 }
 
-// The closed form (math at the top of the file) from a row's terms: NLL_n; A0 = Σ w t, A1 = Σ w t z;
-// Σ w z and Σ w over the remaining (not ruled-out) classes, and how many remain.
 // u = 1/C′ on every remaining class, or (1 − t)/(C′ − 1) on the others: that share, and ε as
 // applied (0 when nothing is left to smooth onto), for a row with C′ = `remaining` classes.
 struct Smoothing {
@@ -464,6 +462,8 @@ Smoothing smoothing_of(const Problem& p, int64_t remaining) {
   return {(all || remaining > 1) ? p.eps : 0.0, all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0};
 }
 
+// The closed form (math at the top of the file) from a row's terms: NLL_n; A0 = Σ w t, A1 = Σ w t z;
+// Σ w z and Σ w over the remaining (not ruled-out) classes, and how many remain.
 template <class D>
 RowForward<D> closed_form(const Problem& p, D lse, D nll, D a0, D a1, D wz, D w_total, int64_t remaining) {
   const bool all = p.convention == SmoothingTarget::AllClasses;

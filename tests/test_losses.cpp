@@ -8,9 +8,9 @@
 //      change nothing, one-hot probabilities equal indices, the composed form equals the fused
 //      node, gradient descent lands on optimal_logit_gap, the hand-derived C = 2 literal, and the
 //      worked example of docs/label-smoothing.md;
-//   3. beyond PyTorch: every validation error, ruled-out (−inf) classes, all rows ignored,
-//      OtherClasses, cross_entropy_parts, the same bits for 1 and 2 threads, float32 short rows
-//      against the float64 kernel;
+//   3. beyond PyTorch: every validation error (and the first bad target named on every path),
+//      ruled-out (−inf) classes, all rows ignored, OtherClasses, cross_entropy_parts, the same bits
+//      for 1 and 2 threads, float32 short and long rows against the float64 kernel;
 //   4. finite-difference gradchecks (Float64) of every configuration.
 #include <doctest/doctest.h>
 
@@ -684,13 +684,14 @@ TEST_CASE("cross_entropy: 1 and 2 threads give the same bits, for long rows, sho
   }
 }
 
-TEST_CASE("cross_entropy: float32 short rows (C < 16, vectorised across rows) agree with the float64 kernel") {
+TEST_CASE("cross_entropy: float32 rows, short (vectorised across rows) and long, agree with the float64 kernel") {
   // Every class count the short-row code treats apart (C < 8 column by column, C = 8 one 8 × 8
-  // transpose, up to 15 two overlapping ones), a partial last group (37 rows), ignored rows,
-  // weights, both conventions, a −inf logit and per-row reductions: float32 against float64, which
-  // runs one row at a time, at the golden float32 tolerance.
+  // transpose, up to 15 two overlapping ones) and two long rows (16, and 40 with a partial last
+  // vector), a partial last group (37 rows), ignored rows, weights, both conventions, a −inf logit
+  // and per-row reductions: float32 against float64, which runs one value at a time, at the
+  // golden float32 tolerance.
   Generator gen(47);
-  for (int64_t C : {2, 3, 7, 8, 9, 10, 15})
+  for (int64_t C : {2, 3, 7, 8, 9, 10, 15, 16, 40})
     for (bool weighted : {false, true})
       for (SmoothingTarget convention : {SmoothingTarget::AllClasses, SmoothingTarget::OtherClasses})
         for (Reduction reduction : {Reduction::None, Reduction::Mean}) {
