@@ -59,6 +59,7 @@ using Floats8 = float __attribute__((vector_size(32)));
 using Int32x8 = int32_t __attribute__((vector_size(32)));
 using Doubles4 = double __attribute__((vector_size(32)));
 using Int64x4 = int64_t __attribute__((vector_size(32)));
+using UInt32x8 = uint32_t __attribute__((vector_size(32)));
 
 // The integer type of a float type's width: what its bits and comparisons are.
 template <class F>
@@ -119,13 +120,14 @@ struct Doubles8 {
 // with |r| ≤ ln 2 / 2 (ln 2 split in two, so that n·kLn2Hi is exact), and e^r by a degree-5
 // polynomial; e^x = exp_r · 2^n, the scaling left to the caller.
 template <class F>
+using UIntOf = std::conditional_t<std::is_same_v<F, float>, uint32_t, UInt32x8>;  // float or Floats8
+template <class F>
 struct ExpReduced {
-  typename IntOf<F>::type n;  // as an integer
+  UIntOf<F> n;  // modulo 2^32: arithmetic on it wraps, whatever x was
   F exp_r;
 };
 template <class F>  // float or Floats8
 [[gnu::always_inline]] inline ExpReduced<F> exp_reduced(F x) {
-  using Int = typename IntOf<F>::type;
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // kLn2Hi + kLn2Lo = ln 2; kLn2Hi·n is exact
   constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer, found in the low bits
@@ -138,7 +140,7 @@ template <class F>  // float or Floats8
   poly = poly * r + 4.1665795894e-2f;
   poly = poly * r + 1.6666665459e-1f;
   poly = poly * r + 5.0000001201e-1f;
-  return {std::bit_cast<Int>(shifted) - std::bit_cast<int32_t>(kRound), poly * (r * r) + r + 1.0f};
+  return {std::bit_cast<UIntOf<F>>(shifted) - std::bit_cast<uint32_t>(kRound), poly * (r * r) + r + 1.0f};
 }
 
 template <class F>  // float or Floats8
@@ -146,8 +148,9 @@ template <class F>  // float or Floats8
   using Int = typename IntOf<F>::type;
   x = select(x < -110.0f, F{} - 110.0f, x);  // e^−110 and e^89 are already 0 and inf in float
   x = select(x > 89.0f, F{} + 89.0f, x);
-  const auto [n, exp_r] = exp_reduced(x);  // n in [−159, 129]
-  const Int n1 = n >> 1, n2 = n - n1;      // 2^n = 2^n1 · 2^n2, each a normal float
+  const auto [n_bits, exp_r] = exp_reduced(x);
+  const Int n = std::bit_cast<Int>(n_bits);  // in [−159, 129]
+  const Int n1 = n >> 1, n2 = n - n1;        // 2^n = 2^n1 · 2^n2, each a normal float
   return exp_r * std::bit_cast<F>((n1 + 127) << 23) * std::bit_cast<F>((n2 + 127) << 23);
 }
 
@@ -159,7 +162,7 @@ template <class F>  // float or Floats8
 [[gnu::always_inline]] inline F fast_exp_flush(F x) {
   constexpr float kLnMinNormal = -87.3365448f;  // ln FLT_MIN, rounded up
   const auto [n, exp_r] = exp_reduced(x);
-  const F result = exp_r * std::bit_cast<F>((n + 127) << 23);  // 2^n, n ≥ −126
+  const F result = exp_r * std::bit_cast<F>((n + 127u) << 23);  // 2^n, n ≥ −126
   return select(x < kLnMinNormal, F{}, result);
 }
 

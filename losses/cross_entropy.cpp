@@ -545,8 +545,8 @@ bool any(const Int64x4& mask) { return (mask[0] | mask[1] | mask[2] | mask[3]) !
 bool any(const Int32x8& mask) { return any(std::bit_cast<Int64x4>(mask)); }
 
 bool all_finite(const Doubles8& x) {
-  const auto not_finite = [](Doubles4 d) {
-    return (std::bit_cast<Int64x4>(d) & 0x7FF0000000000000) == 0x7FF0000000000000;  // exponent all ones
+  const auto not_finite = [](Doubles4 d) {  // exponent all ones
+    return std::bit_cast<Int64x4>((std::bit_cast<Int64x4>(d) & 0x7FF0000000000000) == 0x7FF0000000000000);
   };
   return !any(not_finite(x.lo) | not_finite(x.hi));
 }
