@@ -149,15 +149,16 @@ template <class F>  // float or Floats8
   x = select(x < -110.0f, F{} - 110.0f, x);  // e^−110 and e^89 are already 0 and inf in float
   x = select(x > 89.0f, F{} + 89.0f, x);
   const auto [n_bits, exp_r] = exp_reduced(x);
-  const Int n = std::bit_cast<Int>(n_bits);  // in [−159, 129]
+  const Int n = std::bit_cast<Int>(n_bits);  // in [−159, 128]
   const Int n1 = n >> 1, n2 = n - n1;        // 2^n = 2^n1 · 2^n2, each a normal float
   return exp_r * std::bit_cast<F>((n1 + 127) << 23) * std::bit_cast<F>((n2 + 127) << 23);
 }
 
-// e^x for the terms of a softmax, x ≤ 88: fast_exp's polynomial with one scaling step, so results
-// below the smallest normal float (x < ln FLT_MIN ≈ −87.34) flush to 0 instead of going
-// subnormal; −inf → 0, NaN → NaN. Within 1 ulp where the result is normal. Cheaper than fast_exp
-// by its two clamps and its second scaling: a term below 1.2e−38 of a sum of at least 1 is nothing.
+// e^x for the terms of a softmax, x ≤ 88 (a larger x gives a meaningless result): fast_exp's
+// polynomial with one scaling step, so results below the smallest normal float
+// (x < ln FLT_MIN ≈ −87.34) flush to 0 instead of going subnormal; −inf → 0, NaN → NaN. Within 1 ulp where the result
+// is normal. Cheaper than fast_exp by its two clamps and its second scaling: a term below 1.2e−38 of a sum of at least
+// 1 is nothing.
 template <class F>  // float or Floats8
 [[gnu::always_inline]] inline F fast_exp_flush(F x) {
   constexpr float kLnMinNormal = -87.3365448f;  // ln FLT_MIN, rounded up

@@ -1,15 +1,15 @@
 // losses/cross_entropy.cpp — the fused label-smoothed cross-entropy node (math in the header).
 //
 // Legend: R rows (positions), C classes, and `stride` the distance between two classes of a row
-// (1 for (N, C) logits, d1⋯dk otherwise). Forward, per row: pass 1 finds the max m; pass 2 sums
-// exp(z − m) and z, so lse = m + log Σ exp(z − m) and
+// (1 for (N, C) logits, d1⋯dk otherwise). Forward, per row: pass 1 finds the max m and sums z;
+// pass 2 sums exp(z − m), so lse = m + log Σ exp(z − m) and
 //   NLL = A0·lse − A1 with A1 = Σ w t z, A0 = Σ w t;   CE(u, p) = B0·lse − B1 likewise with u.
 // With class indices, no class weights and no ruled-out class (the usual case), A1 = z_y,
 // A0 = 1 and Σ z is all B1 needs; otherwise a third pass gathers the weighted sums. No
 // log-softmax tensor is materialised. The forward also checks each class-index target as it
-// reads it (no separate pass). Backward is one pass writing (p·S − w⊙q′)·scale from what the
-// forward saved per row: lse, S = Σ w q′, ε·u and, for index targets, the target class's
-// S·p_y − w_y·q′_y.
+// reads the row (no pass of its own over labels and logits). Backward is one pass writing
+// (p·S − w⊙q′)·scale from what the forward saved per row: lse, S = Σ w q′, ε, ε·u, whether every
+// class remains and, for index targets, the target class's S·p_y − w_y·q′_y.
 //
 // Speed (bench/ measures float32 (N, C) against PyTorch; docs/benchmarks.md):
 //   - float32 rows go 8 values at a time in vectors (Floats8, core/fast_math.hpp), their sums in
@@ -23,8 +23,8 @@
 //   - e^x is fast_exp_flush for float32 (within 1 ulp; terms below 1.2e−38 are 0) and std::exp
 //     for float64; log Σ is fast_log (within 2 ulp); sums stay double. The gradient's argument
 //     z − lse is (z − lse_hi) − lse_lo, lse split into two floats, so it stays in float;
-//   - the gradient's bulk is computed in the logits' precision, its one cancellation-prone element
-//     per row, the target class, in double (by the forward: set_target_gradient);
+//   - the gradient's bulk is computed in the logits' precision, the target class — where both terms
+//     are largest and may nearly cancel — in double (by the forward: set_target_gradient);
 //   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and x86-64-v3 (AVX2, FMA)
 //     where available.
 // Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
@@ -91,11 +91,14 @@ struct Forward {
   double* loss = nullptr;       // (1 − ε)·NLL_n + ε·CE(u, p)_n
   double* nll = nullptr;        // NLL_n, weighted
   double* smoothing = nullptr;  // CE(u, p)_n, weighted
+  // Per row: 1 when no class is ruled out (no logit is −inf), so that no −inf logit needs keeping
+  // out of the smoothing term (an ignored row's is 0).
+  std::vector<uint8_t> all_remain;
   // Per group of eight short rows: 1 when the group took the usual case (index targets, no
   // weights, no row ignored, every logit finite), so that its rows share S, ε and ε·u.
   std::vector<uint8_t> plain;
 
-  Forward(int64_t rows, bool with_parts) : plain((rows + 7) / 8, 0) {
+  Forward(int64_t rows, bool with_parts) : all_remain((rows + 7) / 8 * 8, 0), plain((rows + 7) / 8, 0) {
     std::vector<double**> columns = {&lse, &target_weight, &eps, &smoothing_q, &target_gradient, &loss};
     if (with_parts) columns.insert(columns.end(), {&nll, &smoothing});
     const int64_t padded = (rows + 7) / 8 * 8;
@@ -398,7 +401,7 @@ const float* whole_group(const float* rows, int64_t C, int count, GroupBuffer& p
   return padded;
 }
 
-// `count` (≤ 8) contiguous rows of C values at `rows` into columns; missing rows read as 0. With
+// `count` (≤ 8) contiguous rows of C values at `group` into columns; missing rows read as 0. With
 // C ≥ 8, through two 8 × 8 transposes, of the rows' first eight values and of their last eight
 // (the columns in both come out the same); with C < 8, one column at a time.
 void load_columns(const float* group, int64_t C, int count, Columns& column) {
@@ -440,7 +443,8 @@ template <class D>
 struct RowForward {
   D lse{}, target_weight{}, nll{}, smoothing{};
   double eps = 0, smoothing_q = 0;
-  D target_gradient{};  // index targets only (set_target_gradient)
+  bool all_remain = false;  // no class ruled out
+  D target_gradient{};      // index targets only (set_target_gradient)
 };
 
 // The target class's gradient before scale, S·p_y − w_y·q′_y, of a row (or eight rows) with index
@@ -469,7 +473,7 @@ RowForward<D> closed_form(const Problem& p, D lse, D nll, D a0, D a1, D wz, D w_
   const bool all = p.convention == SmoothingTarget::AllClasses;
   const auto [eps, share] = smoothing_of(p, remaining);
   const D b1 = share * (all ? wz : wz - a1), b0 = share * (all ? w_total : w_total - a0);
-  return {lse, (1 - eps) * a0 + eps * b0, nll, b0 * lse - b1, eps, eps * share};
+  return {lse, (1 - eps) * a0 + eps * b0, nll, b0 * lse - b1, eps, eps * share, remaining == p.classes};
 }
 
 // The rest of a row's forward, from its sums. z: the row's C logits, contiguous; t: its C target
@@ -514,6 +518,7 @@ void store_forward(const RowForward<D>& r, int64_t row, Forward& out) {
   store(out.eps + row, D{} + r.eps);
   store(out.smoothing_q + row, D{} + r.smoothing_q);
   store(out.target_gradient + row, r.target_gradient);
+  std::fill_n(out.all_remain.begin() + row, std::is_same_v<D, double> ? 1 : 8, r.all_remain);
   store(out.loss + row, (1 - r.eps) * r.nll + r.eps * r.smoothing);
   if (out.nll != nullptr) {
     store(out.nll + row, r.nll);
@@ -602,7 +607,7 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
   if (count == 8 && !p.soft && p.weight.empty() && all_finite(sum_z)) {
     const TargetLanes targets = target_lanes(p, p.labels + first);
     const Floats8 z_y = target_logits(column, C, targets.y);
-    if (!any(targets.ignored | targets.outside | (z_y == -std::numeric_limits<float>::infinity()))) {
+    if (!any(targets.ignored | targets.outside)) {  // (every logit is finite: no target's is −inf)
       const Doubles8 one = Doubles8{} + 1.0, y_logit = widen(z_y);
       RowForward<Doubles8> r =
           closed_form(p, lse, lse - y_logit, one, y_logit, sum_z, Doubles8{} + static_cast<double>(C), C);
@@ -697,9 +702,7 @@ struct IndexRow {
   double smoothing = 0;  // scale·ε·share, the non-target q′_c·scale before w_c
   double target = 0;     // scale·(S·p_y − w_y·q′_y)
   int64_t y = 0;
-  // Whether the row's ε·u is that of all C classes: then no class is ruled out (or ε·u is 0), and
-  // no −inf logit needs keeping out of the smoothing term.
-  bool all_remain = false;
+  bool all_remain = false;  // no class ruled out, so no −inf logit to keep out of the smoothing term
 
   // scale is the row's share of dL/dloss: g[row] without reduction, else reduced_scale.
   IndexRow(const Problem& p, const Forward& f, const double* g, double reduced_scale, int64_t row) {
@@ -709,8 +712,7 @@ struct IndexRow {
     k = scale * f.target_weight[row];
     smoothing = scale * f.smoothing_q[row];
     target = scale * f.target_gradient[row];
-    const auto [eps, share] = smoothing_of(p, p.classes);
-    all_remain = f.smoothing_q[row] == eps * share;
+    all_remain = f.all_remain[row] != 0;
   }
 };
 
@@ -726,7 +728,7 @@ Doubles8 float_part(const Doubles8& lse) {
 }
 
 // k·exp(z − lse) − subtract for a vector of classes. lse comes as lse_hi + lse_lo, lse_hi = lse
-// rounded to T: z − lse_hi rounds once (not at all when z and lse_hi are within a factor of 2,
+// cut to T's precision: z − lse_hi rounds once (not at all when z and lse_hi are within a factor of 2,
 // Sterbenz), so (z − lse_hi) − lse_lo is z − lse to about an ulp of it, in T. For float64,
 // lse_lo is 0.
 template <class V>
@@ -904,8 +906,10 @@ Tensor backward(const Problem& p, const Forward& stats, const Tensor& logits, co
   const T* soft = p.soft ? soft_target.data<T>() : nullptr;
   T* dst = dz.data<T>();
   std::vector<double> g = grad_output.to_vector();
-  g.resize((g.size() + 7) / 8 * 8, 0.0);  // whole groups of 8 rows
-  const double reduced_scale = p.reduction == Reduction::Mean ? (p.denominator > 0 ? g[0] / p.denominator : 0.0) : g[0];
+  g.resize((g.size() + 7) / 8 * 8, 0.0);                               // whole groups of 8 rows
+  const double reduced_scale = p.reduction == Reduction::None   ? 0.0  // unused: each row has its own g
+                               : p.reduction == Reduction::Mean ? (p.denominator > 0 ? g[0] / p.denominator : 0.0)
+                                                                : g[0];
   const FlatGroup flat(p);
   parallel_rows<T>(
       p, [&](int64_t lo, int64_t hi) { backward_rows(p, stats, flat, z, soft, g.data(), reduced_scale, dst, lo, hi); });

@@ -543,6 +543,13 @@ TEST_CASE("cross_entropy: classes with logit −inf are ruled out: finite loss, 
   for (int c = 0; c < 5; ++c) row_sum += g[c];
   CHECK(std::abs(row_sum) <= 1e-15);
 
+  // With an ε so small that ε/4 and ε/5 round alike, the ruled-out class still gets exactly 0.
+  const Tensor tiny = f64({-kInf, 0.0, 1.0, 2.0, 3.0}, {1, 5}, true);
+  cross_entropy(tiny, labels({1}),
+                {.label_smoothing = 5 * std::numeric_limits<double>::denorm_min(), .reduction = Reduction::Sum})
+      .backward();
+  CHECK(tiny.grad().to_vector()[0] == 0.0);
+
   // A row where only the target is left: loss 0, gradient 0.
   const Tensor lone = f64({-kInf, 3.0, -kInf}, {1, 3}, true);
   const Tensor lone_loss = cross_entropy(lone, labels({1}), {.label_smoothing = eps});
@@ -571,6 +578,20 @@ TEST_CASE("cross_entropy: with every row ignored, mean and sum give 0 and a zero
   }
   const Tensor z = f64({1, 2, 3, 4, 5, 6}, {2, 3});
   CHECK(cross_entropy(z, labels({-100, -100}), {.reduction = Reduction::None}).to_vector() == Values{0, 0});
+}
+
+TEST_CASE("cross_entropy: no rows at all: an empty loss or 0, and an empty gradient, for both dtypes") {
+  for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
+    for (const Reduction reduction : {Reduction::None, Reduction::Mean, Reduction::Sum}) {
+      CAPTURE(std::string(dtype_name(dtype)));
+      const Tensor z = zeros({0, 4}, dtype).requires_grad_();  // (0, 4)
+      const Tensor loss =
+          cross_entropy(z, tensor(Values{}, {0}, Dtype::Int64), {.label_smoothing = 0.1, .reduction = reduction});
+      CHECK(loss.numel() == (reduction == Reduction::None ? 0 : 1));
+      if (reduction != Reduction::None) CHECK(loss.item() == 0.0);
+      loss.backward(ones_like(loss));
+      CHECK(z.grad().shape() == Shape{0, 4});
+    }
 }
 
 TEST_CASE("cross_entropy: OtherClasses keeps 1 − ε on the true class and spreads ε over the others") {
