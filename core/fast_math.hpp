@@ -1,20 +1,17 @@
 // core/fast_math.hpp — branch-free float helpers written so that GCC vectorizes loops over them.
 //
-// fast_exp(x)   e^x in float, within 1 ulp of e^x for every float (0.99 ulp at worst, checked
-//               exhaustively against a double exp), including subnormal results; −inf → 0,
-//               +inf and x > 88.72 → inf, NaN → NaN. Cephes' expf (https://www.netlib.org/cephes/):
-//               x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two for an exact reduction),
-//               e^r by a degree-5 polynomial, then scaled by 2^n in two steps so that 2^n never
-//               leaves the float range on its own.
-// fast_exp_flush(x)  e^x for softmax terms (x ≤ 88): as fast_exp where e^x is a normal float,
-//               0 below; cheaper by one scaling step and both clamps.
+// fast_exp_flush(x)  e^x in float for softmax terms (x ≤ 88): within 1 ulp of e^x where that is
+//               a normal float (checked against a double exp), 0 below; −inf → 0, NaN → NaN.
+//               Cephes' expf (https://www.netlib.org/cephes/): x = n·ln 2 + r with |r| ≤ ln 2 / 2
+//               (ln 2 split in two for an exact reduction), e^r by a degree-5 polynomial, then
+//               scaled by 2^n in one step.
 // fast_log(x)   log x in double, within 2 ulp for normal x > 0 (not subnormal x); log 0 = −inf,
 //               log inf = inf, NaN for NaN and x < 0. x = 2^k·f with f in [√½, √2),
 //               log f = 2·atanh((f − 1)/(f + 1)) by its series to u^23, and k·ln 2 added in two
 //               parts (fdlibm's split of ln 2).
 // select(c, a, b)  c ? a : b through bit masks.
 // Floats8, Doubles4  vectors (GCC vector extensions: the usual operators work lane by lane,
-//               comparisons give −1/0 integer masks); fast_exp, fast_log and select
+//               comparisons give −1/0 integer masks); fast_exp_flush, fast_log and select
 //               take them as well as scalars, with the same arithmetic in every lane. In a
 //               HUMBLE_SIMD_CLONES function they are AVX2 registers, in the plain x86-64 build
 //               pairs of SSE2 ones. Doubles8 pairs two Doubles4 to match a Floats8 (widen, narrow).
@@ -65,10 +62,6 @@ using UInt32x8 = uint32_t __attribute__((vector_size(32)));
 template <class F>
 struct IntOf;
 template <>
-struct IntOf<float> {
-  using type = int32_t;
-};
-template <>
 struct IntOf<double> {
   using type = int64_t;
 };
@@ -116,21 +109,18 @@ struct Doubles8 {
 [[gnu::always_inline]] inline double widen(double x) { return x; }
 [[gnu::always_inline]] inline double narrow(double x) { return x; }
 
-// What fast_exp and fast_exp_flush share (Cephes' expf, https://www.netlib.org/cephes/): x = n·ln 2 + r
-// with |r| ≤ ln 2 / 2 (ln 2 split in two, so that n·kLn2Hi is exact), and e^r by a degree-5
-// polynomial; e^x = exp_r · 2^n, the scaling left to the caller.
-template <class F>
-using UIntOf = std::conditional_t<std::is_same_v<F, float>, uint32_t, UInt32x8>;  // float or Floats8
-template <class F>
-struct ExpReduced {
-  UIntOf<F> n;  // modulo 2^32: arithmetic on it wraps, whatever x was
-  F exp_r;
-};
+// e^x for the terms of a softmax, x ≤ 88 (a larger x gives a meaningless result), by Cephes' expf
+// (https://www.netlib.org/cephes/): x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two, so that
+// n·kLn2Hi is exact), e^r by a degree-5 polynomial, times 2^n in one step, so results below the
+// smallest normal float (x < ln FLT_MIN ≈ −87.34) flush to 0 instead of going subnormal: a term
+// below 1.2e−38 of a sum of at least 1 is nothing. −inf → 0, NaN → NaN.
 template <class F>  // float or Floats8
-[[gnu::always_inline]] inline ExpReduced<F> exp_reduced(F x) {
+[[gnu::always_inline]] inline F fast_exp_flush(F x) {
+  using UInt = std::conditional_t<std::is_same_v<F, float>, uint32_t, UInt32x8>;
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kLn2Hi = 0.693359375f, kLn2Lo = -2.12194440e-4f;  // kLn2Hi + kLn2Lo = ln 2; kLn2Hi·n is exact
-  constexpr float kRound = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer, found in the low bits
+  constexpr float kRound = 12582912.0f;         // 1.5·2^23: adding it rounds to an integer, found in the low bits
+  constexpr float kLnMinNormal = -87.3365448f;  // ln FLT_MIN, rounded up
   const F shifted = x * kLog2e + kRound;
   const F n = shifted - kRound;  // round(x / ln 2)
   const F r = (x - n * kLn2Hi) - n * kLn2Lo;
@@ -140,31 +130,11 @@ template <class F>  // float or Floats8
   poly = poly * r + 4.1665795894e-2f;
   poly = poly * r + 1.6666665459e-1f;
   poly = poly * r + 5.0000001201e-1f;
-  return {std::bit_cast<UIntOf<F>>(shifted) - std::bit_cast<uint32_t>(kRound), poly * (r * r) + r + 1.0f};
-}
-
-template <class F>  // float or Floats8
-[[gnu::always_inline]] inline F fast_exp(F x) {
-  using Int = typename IntOf<F>::type;
-  x = select(x < -110.0f, F{} - 110.0f, x);  // e^−110 and e^89 are already 0 and inf in float
-  x = select(x > 89.0f, F{} + 89.0f, x);
-  const auto [n_bits, exp_r] = exp_reduced(x);
-  const Int n = std::bit_cast<Int>(n_bits);  // in [−159, 128]
-  const Int n1 = n >> 1, n2 = n - n1;        // 2^n = 2^n1 · 2^n2, each a normal float
-  return exp_r * std::bit_cast<F>((n1 + 127) << 23) * std::bit_cast<F>((n2 + 127) << 23);
-}
-
-// e^x for the terms of a softmax, x ≤ 88 (a larger x gives a meaningless result): fast_exp's
-// polynomial with one scaling step, so results below the smallest normal float
-// (x < ln FLT_MIN ≈ −87.34) flush to 0 instead of going subnormal; −inf → 0, NaN → NaN. Within 1 ulp where the result
-// is normal. Cheaper than fast_exp by its two clamps and its second scaling: a term below 1.2e−38 of a sum of at least
-// 1 is nothing.
-template <class F>  // float or Floats8
-[[gnu::always_inline]] inline F fast_exp_flush(F x) {
-  constexpr float kLnMinNormal = -87.3365448f;  // ln FLT_MIN, rounded up
-  const auto [n, exp_r] = exp_reduced(x);
-  const F result = exp_r * std::bit_cast<F>((n + 127u) << 23);  // 2^n, n ≥ −126
-  return select(x < kLnMinNormal, F{}, result);
+  const F exp_r = poly * (r * r) + r + 1.0f;
+  // n + 127 in the exponent field, from shifted's low bits; unsigned, so that it wraps (no
+  // overflow) whatever x was: x < ln FLT_MIN gives garbage here, replaced by 0 below.
+  const UInt biased_n = std::bit_cast<UInt>(shifted) - std::bit_cast<uint32_t>(kRound) + 127u;
+  return select(x < kLnMinNormal, F{}, exp_r * std::bit_cast<F>(biased_n << 23));
 }
 
 template <class D>  // double or Doubles4
