@@ -25,8 +25,8 @@ Tensor map_float(const char* op, const Tensor& x, F f) {
 template <class F>
 Tensor zip_any(const char* op, const Tensor& a, const Tensor& b, F f) {
   if (a.dtype() != b.dtype())
-    throw ValueError(cat("[", op, "] operands have different dtypes: ", dtype_name(a.dtype()), " and ",
-                         dtype_name(b.dtype()), "; convert one with .to()"));
+    throw ValueError(str_cat("[", op, "] operands have different dtypes: ", dtype_name(a.dtype()), " and ",
+                             dtype_name(b.dtype()), "; convert one with .to()"));
   return dispatch_all(a.dtype(),
                       [&]<class T>() { return zip<T>(op, a, b, [&](T u, T v) { return static_cast<T>(f(u, v)); }); });
 }
@@ -136,7 +136,7 @@ Tensor pow(const Tensor& x, double p) {
 
 // clamp: out = min(max(x, lo), hi);  dx = g ⊙ [lo ≤ x ≤ hi]
 Tensor clamp(const Tensor& x, double low, double high) {
-  if (!(low <= high)) throw ValueError(cat("[clamp] needs low <= high, got low ", low, ", high ", high));
+  if (!(low <= high)) throw ValueError(str_cat("[clamp] needs low <= high, got low ", low, ", high ", high));
   return unary(
       "clamp", x,
       [low, high](auto v) {
@@ -271,7 +271,7 @@ Tensor ge(const Tensor& a, const Tensor& b) {
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   if (a.dtype() != b.dtype())
     throw ValueError(
-        cat("[where] a and b have different dtypes: ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype())));
+        str_cat("[where] a and b have different dtypes: ", dtype_name(a.dtype()), " and ", dtype_name(b.dtype())));
   const Shape shape = broadcast_shapes("where", cond.shape(), broadcast_shapes("where", a.shape(), b.shape()));
   Tensor mask = ne(broadcast_to(cond.detach(), shape), zeros({}, cond.dtype())).to(a.dtype());  // 1 where c
   Tensor taken_a = broadcast_to(a.detach(), shape), taken_b = broadcast_to(b.detach(), shape);

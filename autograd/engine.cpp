@@ -53,10 +53,10 @@ void accumulate_into_leaf(Tensor& slot, Tensor grad) {
 
 void check_gradient(const Node& node, std::size_t i, const AutogradMeta& input, const Tensor& grad) {
   if (grad.shape() != input.shape || grad.dtype() != input.dtype)
-    throw_mismatch(
-        grad.shape(), input.shape,
-        cat("[backward] ", node.name, " returned a gradient of ", shape_str(grad.shape()), " ",
-            dtype_name(grad.dtype()), " for input ", i, " of ", shape_str(input.shape), " ", dtype_name(input.dtype)));
+    throw_mismatch(grad.shape(), input.shape,
+                   str_cat("[backward] ", node.name, " returned a gradient of ", shape_str(grad.shape()), " ",
+                           dtype_name(grad.dtype()), " for input ", i, " of ", shape_str(input.shape), " ",
+                           dtype_name(input.dtype)));
 }
 
 void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
@@ -84,8 +84,9 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     // A node no gradient reached (its consumers returned none) still runs, as a no-op, so that the
     // nodes behind it learn that this consumer has delivered.
     if (grad.defined() && !node->backward)
-      throw ValueError(cat("[backward] the graph through ", node->name,
-                           " was already freed by an earlier backward; pass retain_graph = true to the first call"));
+      throw ValueError(
+          str_cat("[backward] the graph through ", node->name,
+                  " was already freed by an earlier backward; pass retain_graph = true to the first call"));
     if (auto out = node->output.lock(); grad.defined() && out && out->retains_grad)
       accumulate_into_leaf(out->grad, grad);
     Tensors input_grads = grad.defined() ? node->backward(grad) : Tensors{};
@@ -119,7 +120,7 @@ Tensor& Tensor::requires_grad_(bool on) {
   if (!is_leaf())
     throw ValueError("[requires_grad_] only leaves can change requires_grad; use detach() on a computed tensor");
   if (on && !is_floating_point())
-    throw ValueError(cat("[requires_grad_] only float tensors can require gradients, got ", dtype_name(dtype())));
+    throw ValueError(str_cat("[requires_grad_] only float tensors can require gradients, got ", dtype_name(dtype())));
   ensure_meta(*this).requires_grad = on;
   return *this;
 }
@@ -130,8 +131,8 @@ void Tensor::set_grad(const Tensor& grad) const {
   checked();
   if (grad.defined() && (grad.shape() != shape() || grad.dtype() != dtype()))
     throw_mismatch(grad.shape(), shape(),
-                   cat("[set_grad] gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()),
-                       " does not match tensor ", shape_str(shape()), " ", dtype_name(dtype())));
+                   str_cat("[set_grad] gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()),
+                           " does not match tensor ", shape_str(shape()), " ", dtype_name(dtype())));
   ensure_meta(*this).grad = grad;
 }
 
@@ -145,7 +146,7 @@ void Tensor::retain_grad() const {
 void Tensor::backward(bool retain_graph) const {
   if (numel() != 1)
     throw ShapeError(
-        cat("[backward] needs a one-element tensor (or an explicit gradient), got shape ", shape_str(shape())));
+        str_cat("[backward] needs a one-element tensor (or an explicit gradient), got shape ", shape_str(shape())));
   backward(ones(shape(), dtype()), retain_graph);
 }
 
@@ -154,8 +155,8 @@ void Tensor::backward(const Tensor& grad_output, bool retain_graph) const {
   if (grad_output.shape() != shape() || grad_output.dtype() != dtype())
     throw_mismatch(
         grad_output.shape(), shape(),
-        cat("[backward] grad_output is ", shape_str(grad_output.shape()), " ", dtype_name(grad_output.dtype()),
-            " but the tensor is ", shape_str(shape()), " ", dtype_name(dtype())));
+        str_cat("[backward] grad_output is ", shape_str(grad_output.shape()), " ", dtype_name(grad_output.dtype()),
+                " but the tensor is ", shape_str(shape()), " ", dtype_name(dtype())));
   run_backward(*this, grad_output, retain_graph);
 }
 

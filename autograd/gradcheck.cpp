@@ -13,7 +13,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const Tensors&)>& f, const 
                           const GradcheckOptions& options) {
   for (std::size_t i = 0; i < inputs.size(); ++i)
     if (inputs[i].requires_grad() && inputs[i].dtype() != Dtype::Float64)
-      throw ValueError(cat("[gradcheck] input ", i, " is ", dtype_name(inputs[i].dtype()), "; use float64"));
+      throw ValueError(str_cat("[gradcheck] input ", i, " is ", dtype_name(inputs[i].dtype()), "; use float64"));
 
   Tensors leaves;
   for (const Tensor& t : inputs) {
@@ -48,8 +48,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const Tensors&)>& f, const 
       p[j] = original;
       const double numeric = (up - down) / (2 * options.step);
       if (!(std::abs(expected[j] - numeric) <= options.atol + options.rtol * std::abs(numeric)))
-        return {false, cat("[gradcheck] input ", i, " ", shape_str(x.shape()), ", element ", j, ": analytic ",
-                           expected[j], " vs numeric ", numeric)};
+        return {false, str_cat("[gradcheck] input ", i, " ", shape_str(x.shape()), ", element ", j, ": analytic ",
+                               expected[j], " vs numeric ", numeric)};
     }
   }
   return {};

@@ -21,8 +21,8 @@ struct Operand {
 
 Operand operand(const char* op, const char* name, const Tensor& t) {
   if (t.dim() != 2 && t.dim() != 3)
-    throw ShapeError(cat("[", op, "] ", name, " must be 2-D or 3-D, got ", shape_str(t.shape())));
-  if (!t.is_floating_point()) throw ValueError(cat("[", op, "] ", name, " must be float, got int64"));
+    throw ShapeError(str_cat("[", op, "] ", name, " must be 2-D or 3-D, got ", shape_str(t.shape())));
+  if (!t.is_floating_point()) throw ValueError(str_cat("[", op, "] ", name, " must be float, got int64"));
   return t.dim() == 2 ? Operand{1, t.shape()[0], t.shape()[1]} : Operand{t.shape()[0], t.shape()[1], t.shape()[2]};
 }
 
@@ -49,12 +49,12 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const int64_t m = ta ? A.cols : A.rows, k = ta ? A.rows : A.cols;
   const int64_t kb = tb ? B.cols : B.rows, n = tb ? B.rows : B.cols;
   if (k != kb)
-    throw ShapeError(cat("[matmul] inner dimensions differ: ", shape_str(a.shape()), (ta ? "ᵀ" : ""), " @ ",
-                         shape_str(b.shape()), (tb ? "ᵀ" : "")));
+    throw ShapeError(str_cat("[matmul] inner dimensions differ: ", shape_str(a.shape()), (ta ? "ᵀ" : ""), " @ ",
+                             shape_str(b.shape()), (tb ? "ᵀ" : "")));
   if (A.batch != B.batch && a.dim() == 3 && b.dim() == 3)
-    throw ShapeError(cat("[matmul] batch sizes differ: ", shape_str(a.shape()), " @ ", shape_str(b.shape())));
+    throw ShapeError(str_cat("[matmul] batch sizes differ: ", shape_str(a.shape()), " @ ", shape_str(b.shape())));
   if (a.dtype() != b.dtype())
-    throw ValueError(cat("[matmul] dtypes differ: ", dtype_name(a.dtype()), " @ ", dtype_name(b.dtype())));
+    throw ValueError(str_cat("[matmul] dtypes differ: ", dtype_name(a.dtype()), " @ ", dtype_name(b.dtype())));
   const bool batched = a.dim() == 3 || b.dim() == 3;
   Tensor out = empty(batched ? Shape{std::max(A.batch, B.batch), m, n} : Shape{m, n}, a.dtype());
   gemm_into(a, ta, b, tb, out, 0.0);
@@ -77,12 +77,14 @@ Tensor matmul(const Tensor& a, const Tensor& b) { return matmul(a, b, false, fal
 //         dx = g @ w, dw = gᵀ @ x, dbias = Σ_rows g
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   if (x.dim() != 2 || weight.dim() != 2 || x.shape()[1] != weight.shape()[1])
-    throw ShapeError(cat("[linear] input ", shape_str(x.shape()), " does not fit weight ", shape_str(weight.shape()),
-                         " (expected input (N, ", weight.dim() == 2 ? weight.shape()[1] : -1, "))"));
+    throw ShapeError(str_cat("[linear] input ", shape_str(x.shape()), " does not fit weight ",
+                             shape_str(weight.shape()), " (expected input (N, ",
+                             weight.dim() == 2 ? weight.shape()[1] : -1, "))"));
   if (bias.defined() && bias.shape() != Shape{weight.shape()[0]})
-    throw ShapeError(cat("[linear] bias is ", shape_str(bias.shape()), ", expected (", weight.shape()[0], ",)"));
+    throw ShapeError(str_cat("[linear] bias is ", shape_str(bias.shape()), ", expected (", weight.shape()[0], ",)"));
   if (x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != weight.dtype()))
-    throw ValueError(cat("[linear] input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(weight.dtype())));
+    throw ValueError(
+        str_cat("[linear] input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(weight.dtype())));
   const int64_t rows = x.shape()[0], features = weight.shape()[0];
   Tensor out = empty({rows, features}, x.dtype());  // (N, M)
   if (bias.defined()) {

@@ -22,7 +22,7 @@ std::vector<int64_t> normalize_dims(const char* op, std::vector<int64_t> dims, i
   for (auto& d : dims) d = normalize_dim(op, d, rank);
   std::sort(dims.begin(), dims.end());
   if (std::adjacent_find(dims.begin(), dims.end()) != dims.end())
-    throw ShapeError(cat("[", op, "] a dim is listed twice"));
+    throw ShapeError(str_cat("[", op, "] a dim is listed twice"));
   return dims;
 }
 
@@ -125,14 +125,14 @@ Tensor argmin(const Tensor& x, int64_t dim, bool keepdim) {
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   const int64_t lead = x.dim() - static_cast<int64_t>(shape.size());
-  if (lead < 0) throw ShapeError(cat("[sum_to] cannot sum ", shape_str(x.shape()), " to ", shape_str(shape)));
+  if (lead < 0) throw ShapeError(str_cat("[sum_to] cannot sum ", shape_str(x.shape()), " to ", shape_str(shape)));
   std::vector<int64_t> dims;
   for (int64_t d = 0; d < x.dim(); ++d) {
     if (d < lead) {
       dims.push_back(d);
     } else if (shape[d - lead] != x.shape()[d]) {
       if (shape[d - lead] != 1)
-        throw ShapeError(cat("[sum_to] cannot sum ", shape_str(x.shape()), " to ", shape_str(shape)));
+        throw ShapeError(str_cat("[sum_to] cannot sum ", shape_str(x.shape()), " to ", shape_str(shape)));
       dims.push_back(d);
     }
   }
@@ -143,7 +143,7 @@ Tensor sum_to(const Tensor& x, const Shape& shape) {
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
   if (broadcast_shapes("broadcast_to", x.shape(), shape) != shape)
-    throw ShapeError(cat("[broadcast_to] cannot broadcast ", shape_str(x.shape()), " to ", shape_str(shape)));
+    throw ShapeError(str_cat("[broadcast_to] cannot broadcast ", shape_str(x.shape()), " to ", shape_str(shape)));
   Tensor out = dispatch_all(x.dtype(), [&]<class T>() {
     return zip<T>("broadcast_to", x, empty(shape, x.dtype()), [](T u, T) { return u; });
   });

@@ -39,14 +39,15 @@ Tensor Tensor::reshape(Shape target) const {
     if (target[i] == -1 && inferred < 0) {
       inferred = static_cast<int64_t>(i);
     } else if (target[i] < 0) {
-      throw ShapeError(cat("[reshape] invalid shape ", shape_str(target), " for ", shape_str(shape())));
+      throw ShapeError(str_cat("[reshape] invalid shape ", shape_str(target), " for ", shape_str(shape())));
     } else {
       known *= target[i];
     }
   }
   if (inferred >= 0 && known > 0 && n % known == 0) target[inferred] = n / known;
   if (shape_numel(target) != n || (inferred >= 0 && target[inferred] < 0))
-    throw ShapeError(cat("[reshape] cannot view ", shape_str(shape()), " (", n, " elements) as ", shape_str(target)));
+    throw ShapeError(
+        str_cat("[reshape] cannot view ", shape_str(shape()), " (", n, " elements) as ", shape_str(target)));
   return record("reshape", view_of(*this, target, 0), {*this},
                 [source = shape()](const Tensor& g) -> Tensors { return {g.reshape(source)}; });
 }
@@ -62,7 +63,7 @@ Tensor Tensor::flatten(int64_t start_dim) const {
 // slice: rows [begin, end) of dim 0, a view;  dx = g placed into zeros at those rows
 Tensor Tensor::slice(int64_t begin, int64_t end) const {
   if (dim() == 0 || begin < 0 || end > shape()[0] || begin > end)
-    throw ShapeError(cat("[slice] rows [", begin, ", ", end, ") are out of range for shape ", shape_str(shape())));
+    throw ShapeError(str_cat("[slice] rows [", begin, ", ", end, ") are out of range for shape ", shape_str(shape())));
   Shape target = shape();
   target[0] = end - begin;
   const int64_t row = dim() ? numel() / std::max<int64_t>(shape()[0], 1) : 1;
@@ -77,7 +78,7 @@ Tensor Tensor::slice(int64_t begin, int64_t end) const {
 
 Tensor Tensor::operator[](int64_t row) const {
   if (dim() == 0 || row < 0 || row >= shape()[0])
-    throw ShapeError(cat("[index] row ", row, " is out of range for shape ", shape_str(shape())));
+    throw ShapeError(str_cat("[index] row ", row, " is out of range for shape ", shape_str(shape())));
   return squeeze(slice(row, row + 1), 0);
 }
 
@@ -93,7 +94,7 @@ Tensor reshape(const Tensor& x, Shape shape) { return x.reshape(std::move(shape)
 Tensor squeeze(const Tensor& x, int64_t dim) {
   const int64_t d = normalize_dim("squeeze", dim, x.dim());
   if (x.dim() == 0 || x.shape()[d] != 1)
-    throw ShapeError(cat("[squeeze] dim ", dim, " of ", shape_str(x.shape()), " is not of size 1"));
+    throw ShapeError(str_cat("[squeeze] dim ", dim, " of ", shape_str(x.shape()), " is not of size 1"));
   Shape target = x.shape();
   target.erase(target.begin() + d);
   return x.reshape(target);
@@ -110,11 +111,12 @@ Tensor unsqueeze(const Tensor& x, int64_t dim) {
 Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
   const int64_t rank = x.dim();
   if (static_cast<int64_t>(dims.size()) != rank)
-    throw ShapeError(cat("[permute] needs ", rank, " dims for shape ", shape_str(x.shape()), ", got ", dims.size()));
+    throw ShapeError(
+        str_cat("[permute] needs ", rank, " dims for shape ", shape_str(x.shape()), ", got ", dims.size()));
   for (auto& d : dims) d = normalize_dim("permute", d, rank);
   std::vector<int64_t> inverse(dims.size(), -1);
   for (int64_t i = 0; i < rank; ++i) {
-    if (inverse[dims[i]] >= 0) throw ShapeError(cat("[permute] dim ", dims[i], " is listed twice"));
+    if (inverse[dims[i]] >= 0) throw ShapeError(str_cat("[permute] dim ", dims[i], " is listed twice"));
     inverse[dims[i]] = i;
   }
   Shape shape(rank);
@@ -165,8 +167,8 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
     if (t.shape() != expected || t.dtype() != first.dtype())
       throw_mismatch(
           t.shape(), expected,
-          cat("[cat] tensor ", k, " is ", shape_str(t.shape()), " ", dtype_name(t.dtype()), " but tensor 0 is ",
-              shape_str(first.shape()), " ", dtype_name(first.dtype()), "; they may differ only in dim ", d));
+          str_cat("[cat] tensor ", k, " is ", shape_str(t.shape()), " ", dtype_name(t.dtype()), " but tensor 0 is ",
+                  shape_str(first.shape()), " ", dtype_name(first.dtype()), "; they may differ only in dim ", d));
     shape[d] += t.shape()[d];
   }
   const int64_t outer = shape_numel(Shape(shape.begin(), shape.begin() + d));
@@ -202,8 +204,8 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
   std::vector<Tensor> expanded;
   for (std::size_t k = 0; k < tensors.size(); ++k) {
     if (tensors[k].shape() != tensors.front().shape())
-      throw ShapeError(cat("[stack] tensor ", k, " is ", shape_str(tensors[k].shape()), " but tensor 0 is ",
-                           shape_str(tensors.front().shape())));
+      throw ShapeError(str_cat("[stack] tensor ", k, " is ", shape_str(tensors[k].shape()), " but tensor 0 is ",
+                               shape_str(tensors.front().shape())));
     expanded.push_back(unsqueeze(tensors[k], d));
   }
   return cat(expanded, d);
@@ -213,11 +215,11 @@ namespace {
 
 void check_index(const char* op, const Tensor& index, int64_t bound) {
   if (index.dtype() != Dtype::Int64)
-    throw ValueError(cat("[", op, "] index must be int64, got ", dtype_name(index.dtype())));
+    throw ValueError(str_cat("[", op, "] index must be int64, got ", dtype_name(index.dtype())));
   const int64_t* p = index.data<int64_t>();
   for (int64_t i = 0; i < index.numel(); ++i)
     if (p[i] < 0 || p[i] >= bound)
-      throw ValueError(cat("[", op, "] index ", p[i], " at position ", i, " is out of range [0, ", bound, ")"));
+      throw ValueError(str_cat("[", op, "] index ", p[i], " at position ", i, " is out of range [0, ", bound, ")"));
 }
 
 }  // namespace
@@ -225,8 +227,8 @@ void check_index(const char* op, const Tensor& index, int64_t bound) {
 // index_select: out[k] = x[index[k]] along dim 0;  dx[index[k]] += g[k]
 Tensor index_select(const Tensor& x, const Tensor& index) {
   if (x.dim() == 0 || index.dim() != 1)
-    throw ShapeError(cat("[index_select] needs x of rank >= 1 and a 1-D index, got ", shape_str(x.shape()), " and ",
-                         shape_str(index.shape())));
+    throw ShapeError(str_cat("[index_select] needs x of rank >= 1 and a 1-D index, got ", shape_str(x.shape()), " and ",
+                             shape_str(index.shape())));
   check_index("index_select", index, x.shape()[0]);
   Shape shape = x.shape();
   shape[0] = index.numel();
@@ -253,8 +255,8 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   Shape expected = x.shape();
   if (index.dim() == x.dim()) expected[d] = index.shape()[d];
   if (index.shape() != expected)
-    throw ShapeError(cat("[gather] index ", shape_str(index.shape()), " must match x ", shape_str(x.shape()),
-                         " in every dim but ", d));
+    throw ShapeError(str_cat("[gather] index ", shape_str(index.shape()), " must match x ", shape_str(x.shape()),
+                             " in every dim but ", d));
   check_index("gather", index, x.shape()[d]);
   const int64_t outer = shape_numel(Shape(x.shape().begin(), x.shape().begin() + d));
   const int64_t inner = shape_numel(Shape(x.shape().begin() + d + 1, x.shape().end()));
@@ -286,7 +288,7 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
 }
 
 Tensor one_hot(const Tensor& labels, int64_t num_classes, Dtype dtype) {
-  if (num_classes < 1) throw ValueError(cat("[one_hot] num_classes must be >= 1, got ", num_classes));
+  if (num_classes < 1) throw ValueError(str_cat("[one_hot] num_classes must be >= 1, got ", num_classes));
   check_index("one_hot", labels, num_classes);
   Shape shape = labels.shape();
   shape.push_back(num_classes);

@@ -21,7 +21,7 @@ decltype(auto) dispatch_float(Dtype dtype, const char* op, Body&& body) {
     case Dtype::Int64:
       break;
   }
-  throw ValueError(cat("[", op, "] expects a float32 or float64 tensor, got ", dtype_name(dtype)));
+  throw ValueError(str_cat("[", op, "] expects a float32 or float64 tensor, got ", dtype_name(dtype)));
 }
 
 template <class Body>

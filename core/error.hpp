@@ -28,9 +28,9 @@ template <class Shape>
   throw ValueError(message);
 }
 
-// Streams every argument into one string: cat("[op] got ", 3, " rows").
+// Streams every argument into one string: str_cat("[op] got ", 3, " rows").
 template <class... Parts>
-std::string cat(const Parts&... parts) {
+std::string str_cat(const Parts&... parts) {
   std::ostringstream out;
   (out << ... << parts);
   return out.str();

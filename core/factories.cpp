@@ -24,8 +24,8 @@ Tensor fill_from(Tensor t, Draw draw) {
 
 Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype, bool requires_grad) {
   if (static_cast<int64_t>(values.size()) != shape_numel(shape))
-    throw ShapeError(cat("[tensor] ", values.size(), " values do not fill shape ", shape_str(shape), " (",
-                         shape_numel(shape), " elements)"));
+    throw ShapeError(str_cat("[tensor] ", values.size(), " values do not fill shape ", shape_str(shape), " (",
+                             shape_numel(shape), " elements)"));
   std::size_t i = 0;
   Tensor t = fill_from(empty(std::move(shape), dtype), [&] { return values[i++]; });
   if (requires_grad) t.requires_grad_(true);
@@ -46,7 +46,8 @@ Tensor arange(int64_t end, Dtype dtype) { return arange(0.0, static_cast<double>
 
 Tensor arange(double start, double end, double step, Dtype dtype) {
   if (step == 0.0 || !std::isfinite(step) || !std::isfinite(start) || !std::isfinite(end))
-    throw ValueError(cat("[arange] needs finite start, end and a non-zero step, got ", start, ", ", end, ", ", step));
+    throw ValueError(
+        str_cat("[arange] needs finite start, end and a non-zero step, got ", start, ", ", end, ", ", step));
   const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((end - start) / step)));
   int64_t i = 0;
   return fill_from(empty({n}, dtype), [&] { return start + step * static_cast<double>(i++); });
@@ -65,13 +66,13 @@ Tensor randn(Shape shape, Generator& gen, Dtype dtype) {
 }
 
 Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen) {
-  if (high <= low) throw ValueError(cat("[randint] needs low < high, got low ", low, ", high ", high));
+  if (high <= low) throw ValueError(str_cat("[randint] needs low < high, got low ", low, ", high ", high));
   return fill_from(empty(std::move(shape), Dtype::Int64), [&] { return gen.uniform_int(low, high); });
 }
 
 // Fisher–Yates: swap each position with a uniformly chosen one at or before it.
 Tensor randperm(int64_t n, Generator& gen) {
-  if (n < 0) throw ValueError(cat("[randperm] n must be >= 0, got ", n));
+  if (n < 0) throw ValueError(str_cat("[randperm] n must be >= 0, got ", n));
   Tensor t = empty({n}, Dtype::Int64);
   int64_t* p = t.data<int64_t>();
   std::iota(p, p + n, int64_t{0});

@@ -60,7 +60,7 @@ double Generator::normal() {
 
 // Lemire's nearly-divisionless method (https://arxiv.org/abs/1805.10941) on the range size.
 int64_t Generator::uniform_int(int64_t low, int64_t high) {
-  if (high <= low) throw ValueError(cat("[uniform_int] needs low < high, got [", low, ", ", high, ")"));
+  if (high <= low) throw ValueError(str_cat("[uniform_int] needs low < high, got [", low, ", ", high, ")"));
   // In uint64 (modular): high − low may not fit in int64, e.g. for [INT64_MIN, INT64_MAX).
   const uint64_t range = static_cast<uint64_t>(high) - static_cast<uint64_t>(low);
   uint128 m = static_cast<uint128>(next_u64()) * range;

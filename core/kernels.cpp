@@ -17,8 +17,8 @@ Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
     const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
     const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
     if (da != db && da != 1 && db != 1)
-      throw ShapeError(cat("[", op, "] shapes ", shape_str(a), " and ", shape_str(b), " do not broadcast: dim ", i,
-                           " is ", da, " vs ", db));
+      throw ShapeError(str_cat("[", op, "] shapes ", shape_str(a), " and ", shape_str(b), " do not broadcast: dim ", i,
+                               " is ", da, " vs ", db));
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -38,8 +38,8 @@ std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& out) {
 int64_t normalize_dim(const char* op, int64_t dim, int64_t rank) {
   const int64_t bound = std::max<int64_t>(rank, 1);
   if (dim < -bound || dim >= bound)
-    throw ShapeError(cat("[", op, "] dim ", dim, " is out of range for a tensor of rank ", rank, " (expected ", -bound,
-                         " to ", bound - 1, ")"));
+    throw ShapeError(str_cat("[", op, "] dim ", dim, " is out of range for a tensor of rank ", rank, " (expected ",
+                             -bound, " to ", bound - 1, ")"));
   return dim < 0 ? dim + bound : dim;
 }
 
@@ -112,9 +112,9 @@ Tensor reduce_block(const char* op, const Tensor& x, int64_t first, int64_t last
 
   const bool gives_index = kind == ReduceKind::ArgMax || kind == ReduceKind::ArgMin;
   if (R == 0 && kind != ReduceKind::Sum)
-    throw ShapeError(cat("[", op, "] cannot reduce an empty dimension of shape ", shape_str(shape)));
+    throw ShapeError(str_cat("[", op, "] cannot reduce an empty dimension of shape ", shape_str(shape)));
   if (kind == ReduceKind::LogSumExp && !x.is_floating_point())
-    throw ValueError(cat("[", op, "] expects a float tensor, got int64"));
+    throw ValueError(str_cat("[", op, "] expects a float tensor, got int64"));
   Tensor out = empty(out_shape, gives_index ? Dtype::Int64 : x.dtype());
   dispatch_all(x.dtype(), [&]<class T>() {
     const T* px = x.data<T>();

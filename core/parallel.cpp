@@ -46,7 +46,7 @@ double deterministic_sum(int64_t n, int64_t chunk, const std::function<double(in
 }
 
 void set_num_threads(int n) {
-  if (n < 1) throw ValueError(cat("[set_num_threads] n must be >= 1, got ", n));
+  if (n < 1) throw ValueError(str_cat("[set_num_threads] n must be >= 1, got ", n));
   std::lock_guard lock(limit_mutex);
   thread_limit.reset();
   thread_limit =

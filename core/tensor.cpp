@@ -46,7 +46,7 @@ Storage::~Storage() { release_block(data_, bytes_); }
 
 Tensor empty(Shape shape, Dtype dtype) {
   for (int64_t d : shape)
-    if (d < 0) throw ShapeError(cat("[empty] dimensions must be >= 0, got ", shape_str(shape)));
+    if (d < 0) throw ShapeError(str_cat("[empty] dimensions must be >= 0, got ", shape_str(shape)));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype));
   impl->shape = std::move(shape);
@@ -56,7 +56,7 @@ Tensor empty(Shape shape, Dtype dtype) {
 
 void check_dtype_access(const char* op, Dtype have, Dtype want) {
   if (have != want)
-    throw ValueError(cat("[", op, "] tensor is ", dtype_name(have), " but ", dtype_name(want), " was asked for"));
+    throw ValueError(str_cat("[", op, "] tensor is ", dtype_name(have), " but ", dtype_name(want), " was asked for"));
 }
 
 const TensorImpl& Tensor::checked() const {
@@ -69,7 +69,7 @@ Dtype Tensor::dtype() const { return checked().dtype; }
 
 int64_t Tensor::size(int64_t d) const {
   const int64_t n = dim();
-  if (d < -n || d >= n) throw ShapeError(cat("[size] dim ", d, " is out of range for shape ", shape_str(shape())));
+  if (d < -n || d >= n) throw ShapeError(str_cat("[size] dim ", d, " is out of range for shape ", shape_str(shape())));
   return shape()[static_cast<std::size_t>(d < 0 ? d + n : d)];
 }
 
@@ -88,7 +88,7 @@ std::vector<double> Tensor::to_vector() const {
 }
 
 double Tensor::item() const {
-  if (numel() != 1) throw ShapeError(cat("[item] needs a one-element tensor, got shape ", shape_str(shape())));
+  if (numel() != 1) throw ShapeError(str_cat("[item] needs a one-element tensor, got shape ", shape_str(shape())));
   return to_vector()[0];
 }
 
@@ -124,8 +124,8 @@ Tensor Tensor::to(Dtype target) const {
 Tensor& Tensor::copy_(const Tensor& src) {
   if (src.shape() != shape() || src.dtype() != dtype())
     throw_mismatch(src.shape(), shape(),
-                   cat("[copy_] source is ", shape_str(src.shape()), " ", dtype_name(src.dtype()), ", destination is ",
-                       shape_str(shape()), " ", dtype_name(dtype())));
+                   str_cat("[copy_] source is ", shape_str(src.shape()), " ", dtype_name(src.dtype()),
+                           ", destination is ", shape_str(shape()), " ", dtype_name(dtype())));
   if (src.raw_data() != raw_data())
     std::memmove(raw_data(), src.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dtype()));
   return *this;

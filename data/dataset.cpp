@@ -12,18 +12,18 @@ namespace humble::data {
 Dataset::Dataset(std::vector<uint8_t> pixels, Shape image_shape, std::vector<int64_t> labels, int64_t num_classes) {
   if (image_shape.empty() || std::any_of(image_shape.begin(), image_shape.end(), [](int64_t s) { return s < 1; })) {
     throw ShapeError(
-        cat("[Dataset] image_shape must have at least one dimension, all >= 1, got ", shape_str(image_shape)));
+        str_cat("[Dataset] image_shape must have at least one dimension, all >= 1, got ", shape_str(image_shape)));
   }
   const auto count = static_cast<int64_t>(labels.size());
   const int64_t expected_pixels = count * shape_numel(image_shape);
   if (static_cast<int64_t>(pixels.size()) != expected_pixels) {
-    throw ShapeError(cat("[Dataset] ", count, " labels of images ", shape_str(image_shape), " need ", expected_pixels,
-                         " pixels, got ", pixels.size()));
+    throw ShapeError(str_cat("[Dataset] ", count, " labels of images ", shape_str(image_shape), " need ",
+                             expected_pixels, " pixels, got ", pixels.size()));
   }
-  if (num_classes < 1) throw ValueError(cat("[Dataset] num_classes must be >= 1, got ", num_classes));
+  if (num_classes < 1) throw ValueError(str_cat("[Dataset] num_classes must be >= 1, got ", num_classes));
   for (int64_t i = 0; i < count; ++i) {
     if (labels[i] < 0 || labels[i] >= num_classes) {
-      throw ValueError(cat("[Dataset] label ", labels[i], " of example ", i, " is outside [0, ", num_classes, ")"));
+      throw ValueError(str_cat("[Dataset] label ", labels[i], " of example ", i, " is outside [0, ", num_classes, ")"));
     }
   }
   examples_ = std::make_shared<const Examples>(
@@ -34,7 +34,7 @@ Dataset::Dataset(std::vector<uint8_t> pixels, Shape image_shape, std::vector<int
 
 int64_t Dataset::checked_row(const char* op, int64_t index) const {
   if (index < 0 || index >= size()) {
-    throw ValueError(cat("[", op, "] index ", index, " is outside [0, ", size(), ")"));
+    throw ValueError(str_cat("[", op, "] index ", index, " is outside [0, ", size(), ")"));
   }
   return rows_[index];
 }
@@ -76,14 +76,14 @@ Dataset Dataset::subset(std::span<const int64_t> indices) const {
 
 Dataset Dataset::limit(int64_t count) const {
   if (count < 0 || count > size()) {
-    throw ValueError(cat("[Dataset::limit] count must be in [0, ", size(), "], got ", count));
+    throw ValueError(str_cat("[Dataset::limit] count must be in [0, ", size(), "], got ", count));
   }
   return Dataset(examples_, std::vector<int64_t>(rows_.begin(), rows_.begin() + count));
 }
 
 TrainValidationSplit split(const Dataset& dataset, int64_t validation_count, Generator& gen) {
   if (validation_count < 0 || validation_count > dataset.size()) {
-    throw ValueError(cat("[split] validation_count must be in [0, ", dataset.size(), "], got ", validation_count));
+    throw ValueError(str_cat("[split] validation_count must be in [0, ", dataset.size(), "], got ", validation_count));
   }
   const Tensor permutation = randperm(dataset.size(), gen);  // (N)
   const std::span<const int64_t> order(permutation.data<int64_t>(), static_cast<std::size_t>(dataset.size()));
@@ -94,7 +94,7 @@ TrainValidationSplit split(const Dataset& dataset, int64_t validation_count, Gen
 DataLoader::DataLoader(Dataset dataset, DataLoaderOptions options)
     : dataset_(std::move(dataset)), options_(options), generator_(options.seed) {
   if (options_.batch_size < 1) {
-    throw ValueError(cat("[DataLoader] batch_size must be >= 1, got ", options_.batch_size));
+    throw ValueError(str_cat("[DataLoader] batch_size must be >= 1, got ", options_.batch_size));
   }
 }
 

@@ -27,7 +27,7 @@ constexpr int64_t kMnistClasses = 10;
 
 template <class... Parts>
 [[noreturn]] void fail(const std::string& path, const Parts&... parts) {
-  throw IoError(cat("[read_idx] ", path, ": ", parts...));
+  throw IoError(str_cat("[read_idx] ", path, ": ", parts...));
 }
 
 std::string hex_bytes(const uint8_t* bytes, std::size_t count) {  // "00 00 08 03"
@@ -153,38 +153,38 @@ std::string find_idx_file(const std::string& dir, const std::string& name) {
   const std::filesystem::path gzipped = std::filesystem::path(dir) / (name + ".gz");
   if (std::filesystem::exists(raw)) return raw.string();
   if (std::filesystem::exists(gzipped)) return gzipped.string();
-  throw IoError(cat("[load_mnist_split] ", raw.string(), ": no such file (nor ", gzipped.filename().string(),
-                    "); run scripts/fetch-data, or pass --data-dir pointing at a folder that holds the files"));
+  throw IoError(str_cat("[load_mnist_split] ", raw.string(), ": no such file (nor ", gzipped.filename().string(),
+                        "); run scripts/fetch-data, or pass --data-dir pointing at a folder that holds the files"));
 }
 
 }  // namespace
 
 Dataset load_mnist_split(const std::string& dir, std::string_view split) {
   if (split != "train" && split != "t10k") {
-    throw ValueError(cat("[load_mnist_split] split must be \"train\" or \"t10k\", got \"", split, "\""));
+    throw ValueError(str_cat("[load_mnist_split] split must be \"train\" or \"t10k\", got \"", split, "\""));
   }
-  const std::string images_path = find_idx_file(dir, cat(split, "-images-idx3-ubyte"));
-  const std::string labels_path = find_idx_file(dir, cat(split, "-labels-idx1-ubyte"));
+  const std::string images_path = find_idx_file(dir, str_cat(split, "-images-idx3-ubyte"));
+  const std::string labels_path = find_idx_file(dir, str_cat(split, "-labels-idx1-ubyte"));
   IdxArray images = read_idx(images_path);        // (N, H, W)
   const IdxArray labels = read_idx(labels_path);  // (N)
 
   if (images.sizes.size() != 3) {
-    throw IoError(cat("[load_mnist_split] ", images_path, ": expected images of 3 dimensions (N, H, W), found ",
-                      sizes_str(images.sizes)));
+    throw IoError(str_cat("[load_mnist_split] ", images_path, ": expected images of 3 dimensions (N, H, W), found ",
+                          sizes_str(images.sizes)));
   }
   if (labels.sizes.size() != 1) {
-    throw IoError(cat("[load_mnist_split] ", labels_path, ": expected labels of 1 dimension (N), found ",
-                      sizes_str(labels.sizes)));
+    throw IoError(str_cat("[load_mnist_split] ", labels_path, ": expected labels of 1 dimension (N), found ",
+                          sizes_str(labels.sizes)));
   }
   if (images.sizes[0] != labels.sizes[0]) {
-    throw IoError(cat("[load_mnist_split] image and label counts differ: ", images_path, " holds ", images.sizes[0],
-                      " images, ", labels_path, " holds ", labels.sizes[0], " labels"));
+    throw IoError(str_cat("[load_mnist_split] image and label counts differ: ", images_path, " holds ", images.sizes[0],
+                          " images, ", labels_path, " holds ", labels.sizes[0], " labels"));
   }
   std::vector<int64_t> label_values(labels.values.begin(), labels.values.end());
   for (std::size_t i = 0; i < label_values.size(); ++i) {
     if (label_values[i] >= kMnistClasses) {
-      throw IoError(cat("[load_mnist_split] ", labels_path, ": expected labels in [0, ", kMnistClasses - 1, "], found ",
-                        label_values[i], " at index ", i));
+      throw IoError(str_cat("[load_mnist_split] ", labels_path, ": expected labels in [0, ", kMnistClasses - 1,
+                            "], found ", label_values[i], " at index ", i));
     }
   }
   return Dataset(std::move(images.values), {images.sizes[1], images.sizes[2]}, std::move(label_values), kMnistClasses);

@@ -111,7 +111,7 @@ struct Forward {
 };
 
 std::string dims_of(const Tensor& logits, const Tensor& target) {
-  return cat("(logits ", shape_str(logits.shape()), ", target ", shape_str(target.shape()), ")");
+  return str_cat("(logits ", shape_str(logits.shape()), ", target ", shape_str(target.shape()), ")");
 }
 
 // What the forward learns about class-index targets as it checks them: how many rows are ignored,
@@ -144,9 +144,9 @@ TargetStatus target_status(const Problem& p, const T* z_row, int64_t row) {
 [[noreturn]] void throw_bad_target(const Problem& p, int64_t row) {
   const int64_t y = p.labels[row];
   if (y < 0 || y >= p.classes)
-    throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
-                         ") nor ignore_index (", p.ignore_index, ")"));
-  throw ValueError(cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
+    throw ValueError(str_cat("[cross_entropy] target[", row, "] = ", y, " is not a class in [0, ", p.classes,
+                             ") nor ignore_index (", p.ignore_index, ")"));
+  throw ValueError(str_cat("[cross_entropy] target[", row, "] = ", y, " is a class whose logit is -inf"));
 }
 
 // The mean's denominator once the targets are checked: Σ_n w_{y_n} over the rows not ignored
@@ -166,13 +166,13 @@ double mean_denominator(const Problem& p, int64_t ignored) {
 Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
   if (!logits.defined() || !target.defined()) throw ValueError("[cross_entropy] logits and target must be defined");
   if (!logits.is_floating_point())
-    throw ValueError(cat("[cross_entropy] logits must be float32 or float64, got ", dtype_name(logits.dtype())));
+    throw ValueError(str_cat("[cross_entropy] logits must be float32 or float64, got ", dtype_name(logits.dtype())));
   if (logits.dim() < 2)
     throw ShapeError(
-        cat("[cross_entropy] logits must be (N, C) or (N, C, d1, ..., dk), got ", shape_str(logits.shape())));
+        str_cat("[cross_entropy] logits must be (N, C) or (N, C, d1, ..., dk), got ", shape_str(logits.shape())));
   const double eps = options.label_smoothing;
   if (!std::isfinite(eps) || eps < 0 || eps > 1)
-    throw ValueError(cat("[cross_entropy] label_smoothing must be a finite number in [0, 1], got ", eps));
+    throw ValueError(str_cat("[cross_entropy] label_smoothing must be a finite number in [0, 1], got ", eps));
 
   Problem p;
   p.classes = logits.shape()[1];
@@ -182,22 +182,23 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
   p.convention = options.smoothing_target;
   p.ignore_index = options.ignore_index;
   p.reduction = options.reduction;
-  if (p.classes < 1) throw ShapeError(cat("[cross_entropy] logits need at least one class ", dims_of(logits, target)));
+  if (p.classes < 1)
+    throw ShapeError(str_cat("[cross_entropy] logits need at least one class ", dims_of(logits, target)));
   if (p.convention == SmoothingTarget::OtherClasses && eps > 0 && p.classes < 2)
-    throw ValueError(cat("[cross_entropy] smoothing onto OtherClasses needs C >= 2, got C = ", p.classes));
+    throw ValueError(str_cat("[cross_entropy] smoothing onto OtherClasses needs C >= 2, got C = ", p.classes));
 
   if (options.weight.defined()) {
     const Tensor& w = options.weight;
     if (w.shape() != Shape{p.classes})
-      throw ShapeError(cat("[cross_entropy] weight must be (", p.classes, ",) to match logits ",
-                           shape_str(logits.shape()), ", got ", shape_str(w.shape())));
+      throw ShapeError(str_cat("[cross_entropy] weight must be (", p.classes, ",) to match logits ",
+                               shape_str(logits.shape()), ", got ", shape_str(w.shape())));
     if (w.dtype() != logits.dtype())
-      throw ValueError(cat("[cross_entropy] weight must be ", dtype_name(logits.dtype()), " like the logits, got ",
-                           dtype_name(w.dtype())));
+      throw ValueError(str_cat("[cross_entropy] weight must be ", dtype_name(logits.dtype()), " like the logits, got ",
+                               dtype_name(w.dtype())));
     p.weight = w.to_vector();
     for (int64_t c = 0; c < p.classes; ++c)
       if (!(p.weight[c] >= 0) || !std::isfinite(p.weight[c]))
-        throw ValueError(cat("[cross_entropy] weight[", c, "] must be finite and >= 0, got ", p.weight[c]));
+        throw ValueError(str_cat("[cross_entropy] weight[", c, "] must be finite and >= 0, got ", p.weight[c]));
     p.weight.resize(p.classes + kPadding, 0.0);  // the kernels read whole vectors
   }
 
@@ -205,17 +206,18 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     Shape expected = logits.shape();
     expected.erase(expected.begin() + 1);
     if (target.shape() != expected)
-      throw ShapeError(cat("[cross_entropy] class-index target must be ", shape_str(expected), " for logits ",
-                           shape_str(logits.shape()), ", got ", shape_str(target.shape())));
+      throw ShapeError(str_cat("[cross_entropy] class-index target must be ", shape_str(expected), " for logits ",
+                               shape_str(logits.shape()), ", got ", shape_str(target.shape())));
     p.labels = target.data<int64_t>();  // checked by the forward, as it goes
     return p;
   }
 
   if (target.shape() != logits.shape())
-    throw ShapeError(cat("[cross_entropy] a probability target must have the logits' shape ", dims_of(logits, target)));
+    throw ShapeError(
+        str_cat("[cross_entropy] a probability target must have the logits' shape ", dims_of(logits, target)));
   if (target.dtype() != logits.dtype())
-    throw ValueError(cat("[cross_entropy] a probability target must have the logits' dtype ",
-                         dtype_name(logits.dtype()), ", got ", dtype_name(target.dtype())));
+    throw ValueError(str_cat("[cross_entropy] a probability target must have the logits' dtype ",
+                             dtype_name(logits.dtype()), ", got ", dtype_name(target.dtype())));
   p.soft = true;
   const auto is_ruled_out = [&, f32 = logits.dtype() == Dtype::Float32, data = logits.raw_data()](int64_t row,
                                                                                                   int64_t c) {
@@ -230,16 +232,16 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     for (int64_t c = 0; c < p.classes; ++c) {
       const double v = t[p.offset(row) + c * p.stride];
       if (!(v >= 0) || !std::isfinite(v))
-        throw ValueError(cat("[cross_entropy] target probability at row ", row, ", class ", c, " is ", v,
-                             "; expected a finite value >= 0"));
+        throw ValueError(str_cat("[cross_entropy] target probability at row ", row, ", class ", c, " is ", v,
+                                 "; expected a finite value >= 0"));
       if (v > 0 && is_ruled_out(row, c))
-        throw ValueError(cat("[cross_entropy] target puts probability ", v, " on class ", c, " of row ", row,
-                             ", whose logit is -inf"));
+        throw ValueError(str_cat("[cross_entropy] target puts probability ", v, " on class ", c, " of row ", row,
+                                 ", whose logit is -inf"));
       total += v;
     }
     if (std::abs(total - 1) > tolerance)
-      throw ValueError(cat("[cross_entropy] target probabilities of row ", row, " sum to ", total,
-                           "; expected 1 (within ", tolerance, ")"));
+      throw ValueError(str_cat("[cross_entropy] target probabilities of row ", row, " sum to ", total,
+                               "; expected 1 (within ", tolerance, ")"));
   }
   return p;
 }

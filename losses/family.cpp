@@ -24,13 +24,13 @@ Tensor reduce(const Tensor& per_item, Reduction reduction) {
 
 void check_same(const char* op, const char* name, const Tensor& input, const Tensor& other) {
   if (!input.is_floating_point())
-    throw ValueError(cat("[", op, "] input must be float32 or float64, got ", dtype_name(input.dtype())));
+    throw ValueError(str_cat("[", op, "] input must be float32 or float64, got ", dtype_name(input.dtype())));
   if (other.shape() != input.shape())
     throw ShapeError(
-        cat("[", op, "] ", name, " is ", shape_str(other.shape()), " but input is ", shape_str(input.shape())));
+        str_cat("[", op, "] ", name, " is ", shape_str(other.shape()), " but input is ", shape_str(input.shape())));
   if (other.dtype() != input.dtype())
     throw ValueError(
-        cat("[", op, "] ", name, " is ", dtype_name(other.dtype()), " but input is ", dtype_name(input.dtype())));
+        str_cat("[", op, "] ", name, " is ", dtype_name(other.dtype()), " but input is ", dtype_name(input.dtype())));
 }
 
 // An optional per-element factor must broadcast to the input's shape (without enlarging it).
@@ -38,35 +38,35 @@ void check_broadcasts(const char* op, const char* name, const Tensor& factor, co
   if (!factor.defined()) return;
   if (factor.dtype() != input.dtype())
     throw ValueError(
-        cat("[", op, "] ", name, " is ", dtype_name(factor.dtype()), " but input is ", dtype_name(input.dtype())));
+        str_cat("[", op, "] ", name, " is ", dtype_name(factor.dtype()), " but input is ", dtype_name(input.dtype())));
   bool fits = factor.dim() <= input.dim();
   for (int64_t i = 1; fits && i <= factor.dim(); ++i) {
     const int64_t size = factor.shape()[factor.dim() - i];
     fits = size == 1 || size == input.shape()[input.dim() - i];
   }
   if (!fits)
-    throw ShapeError(cat("[", op, "] ", name, " ", shape_str(factor.shape()), " does not broadcast to input ",
-                         shape_str(input.shape())));
+    throw ShapeError(str_cat("[", op, "] ", name, " ", shape_str(factor.shape()), " does not broadcast to input ",
+                             shape_str(input.shape())));
 }
 
 void check_nonnegative(const char* op, const char* name, double value) {
   if (!std::isfinite(value) || value < 0)
-    throw ValueError(cat("[", op, "] ", name, " must be a finite number >= 0, got ", value));
+    throw ValueError(str_cat("[", op, "] ", name, " must be a finite number >= 0, got ", value));
 }
 
 // log p_y per row (N) for class-index targets, validated.
 Tensor target_log_probs(const char* op, const Tensor& logits, const Tensor& target) {
   if (!logits.is_floating_point())
-    throw ValueError(cat("[", op, "] logits must be float32 or float64, got ", dtype_name(logits.dtype())));
+    throw ValueError(str_cat("[", op, "] logits must be float32 or float64, got ", dtype_name(logits.dtype())));
   if (logits.dim() != 2 || target.dtype() != Dtype::Int64 || target.shape() != Shape{logits.shape()[0]})
-    throw ShapeError(cat("[", op, "] expects logits (N, C) and int64 target (N), got logits ",
-                         shape_str(logits.shape()), ", target ", shape_str(target.shape()), " ",
-                         dtype_name(target.dtype())));
+    throw ShapeError(str_cat("[", op, "] expects logits (N, C) and int64 target (N), got logits ",
+                             shape_str(logits.shape()), ", target ", shape_str(target.shape()), " ",
+                             dtype_name(target.dtype())));
   const int64_t classes = logits.shape()[1];
   const int64_t* y = target.data<int64_t>();
   for (int64_t i = 0; i < target.numel(); ++i)
     if (y[i] < 0 || y[i] >= classes)
-      throw ValueError(cat("[", op, "] target[", i, "] = ", y[i], " is not a class in [0, ", classes, ")"));
+      throw ValueError(str_cat("[", op, "] target[", i, "] = ", y[i], " is not a class in [0, ", classes, ")"));
   return gather(log_softmax(logits, 1), 1, target.reshape({-1, 1})).reshape({-1});  // (N)
 }
 
@@ -78,9 +78,9 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   check_same(op, "target", logits, target);
   const double eps = options.label_smoothing;
   if (!std::isfinite(eps) || eps < 0 || eps > 1)
-    throw ValueError(cat("[", op, "] label_smoothing must be a finite number in [0, 1], got ", eps));
+    throw ValueError(str_cat("[", op, "] label_smoothing must be a finite number in [0, 1], got ", eps));
   for (double t : target.to_vector())
-    if (!(t >= 0 && t <= 1)) throw ValueError(cat("[", op, "] target values must lie in [0, 1], got ", t));
+    if (!(t >= 0 && t <= 1)) throw ValueError(str_cat("[", op, "] target values must lie in [0, 1], got ", t));
   check_broadcasts(op, "pos_weight", options.pos_weight, logits);
   check_broadcasts(op, "weight", options.weight, logits);
   const Tensor y = target * (1 - eps) + eps / 2;  // smoothed towards ½
@@ -105,10 +105,10 @@ Tensor focal_loss(const Tensor& logits, const Tensor& target, const FocalLossOpt
   if (options.alpha.defined()) {
     if (options.alpha.shape() != Shape{logits.shape()[1]})
       throw ShapeError(
-          cat("[focal_loss] alpha must be (", logits.shape()[1], ",), got ", shape_str(options.alpha.shape())));
+          str_cat("[focal_loss] alpha must be (", logits.shape()[1], ",), got ", shape_str(options.alpha.shape())));
     if (options.alpha.dtype() != logits.dtype())
-      throw ValueError(cat("[focal_loss] alpha must be ", dtype_name(logits.dtype()), " like the logits, got ",
-                           dtype_name(options.alpha.dtype())));
+      throw ValueError(str_cat("[focal_loss] alpha must be ", dtype_name(logits.dtype()), " like the logits, got ",
+                               dtype_name(options.alpha.dtype())));
     loss = loss * index_select(options.alpha, target);
   }
   return reduce(loss, options.reduction);
@@ -131,7 +131,7 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const KlDivOptions& opt
 
 Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_logits, double temperature) {
   if (!(temperature > 0) || !std::isfinite(temperature))
-    throw ValueError(cat("[distillation_loss] temperature must be a finite number > 0, got ", temperature));
+    throw ValueError(str_cat("[distillation_loss] temperature must be a finite number > 0, got ", temperature));
   const Tensor teacher = softmax(teacher_logits.detach() / temperature, 1);
   return kl_div(log_softmax(student_logits / temperature, 1), teacher) * (temperature * temperature);
 }

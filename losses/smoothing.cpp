@@ -15,9 +15,9 @@ struct SmoothedPair {
 };
 
 SmoothedPair smoothed_pair(const char* op, int64_t num_classes, double eps, SmoothingTarget convention) {
-  if (num_classes < 2) throw ValueError(cat("[", op, "] num_classes must be >= 2, got ", num_classes));
+  if (num_classes < 2) throw ValueError(str_cat("[", op, "] num_classes must be >= 2, got ", num_classes));
   if (!std::isfinite(eps) || eps < 0 || eps > 1)
-    throw ValueError(cat("[", op, "] eps must be a finite number in [0, 1], got ", eps));
+    throw ValueError(str_cat("[", op, "] eps must be a finite number in [0, 1], got ", eps));
   const auto C = static_cast<double>(num_classes);
   if (convention == SmoothingTarget::AllClasses) return {1 - eps + eps / C, eps / C};
   return {1 - eps, eps / (C - 1)};
@@ -29,14 +29,15 @@ Tensor smoothed_targets(const Tensor& target, int64_t num_classes, double eps, S
                         Dtype dtype) {
   const SmoothedPair q = smoothed_pair("smoothed_targets", num_classes, eps, convention);
   if (target.dtype() != Dtype::Int64 || target.dim() != 1)
-    throw ValueError(cat("[smoothed_targets] target must be 1-D int64 class indices, got ", shape_str(target.shape()),
-                         " ", dtype_name(target.dtype())));
+    throw ValueError(str_cat("[smoothed_targets] target must be 1-D int64 class indices, got ",
+                             shape_str(target.shape()), " ", dtype_name(target.dtype())));
   const int64_t n = target.numel();
   std::vector<double> values(static_cast<std::size_t>(n * num_classes), q.other_class);  // (N, C)
   const int64_t* y = target.data<int64_t>();
   for (int64_t i = 0; i < n; ++i) {
     if (y[i] < 0 || y[i] >= num_classes)
-      throw ValueError(cat("[smoothed_targets] target[", i, "] = ", y[i], " is not a class in [0, ", num_classes, ")"));
+      throw ValueError(
+          str_cat("[smoothed_targets] target[", i, "] = ", y[i], " is not a class in [0, ", num_classes, ")"));
     values[i * num_classes + y[i]] = q.true_class;
   }
   return tensor(values, {n, num_classes}, dtype);

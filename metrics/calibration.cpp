@@ -25,44 +25,44 @@ struct Logits {
 };
 
 Logits read_logits(const char* op, const Tensor& logits) {
-  if (!logits.defined()) throw ValueError(cat("[", op, "] logits is undefined; expected a (N, C) tensor"));
+  if (!logits.defined()) throw ValueError(str_cat("[", op, "] logits is undefined; expected a (N, C) tensor"));
   if (logits.dim() != 2 || logits.shape()[0] < 1 || logits.shape()[1] < 2) {
-    throw ShapeError(cat("[", op, "] logits must be (N, C) with N >= 1 rows and C >= 2 classes, got shape ",
-                         shape_str(logits.shape())));
+    throw ShapeError(str_cat("[", op, "] logits must be (N, C) with N >= 1 rows and C >= 2 classes, got shape ",
+                             shape_str(logits.shape())));
   }
   if (!logits.is_floating_point()) {
-    throw ValueError(cat("[", op, "] logits must be float32 or float64, got ", dtype_name(logits.dtype())));
+    throw ValueError(str_cat("[", op, "] logits must be float32 or float64, got ", dtype_name(logits.dtype())));
   }
   Logits out{logits.shape()[0], logits.shape()[1], logits.to_vector()};
   for (int64_t i = 0; i < out.rows; ++i) {
     const double* z = out.row(i);
     for (int64_t c = 0; c < out.classes; ++c) {
       if (std::isnan(z[c]) || z[c] == kInfinity) {
-        throw ValueError(cat("[", op, "] logits[", i, ", ", c, "] = ", z[c], "; expected a finite number or -inf"));
+        throw ValueError(str_cat("[", op, "] logits[", i, ", ", c, "] = ", z[c], "; expected a finite number or -inf"));
       }
     }
     if (*std::max_element(z, z + out.classes) == -kInfinity) {
-      throw ValueError(cat("[", op, "] logits row ", i, " is all -inf; expected at least one finite logit"));
+      throw ValueError(str_cat("[", op, "] logits row ", i, " is all -inf; expected at least one finite logit"));
     }
   }
   return out;
 }
 
 std::vector<int64_t> read_labels(const char* op, const Tensor& labels, const Logits& logits) {
-  if (!labels.defined()) throw ValueError(cat("[", op, "] labels is undefined; expected a (N) int64 tensor"));
+  if (!labels.defined()) throw ValueError(str_cat("[", op, "] labels is undefined; expected a (N) int64 tensor"));
   if (labels.dim() != 1 || labels.shape()[0] != logits.rows) {
-    throw ShapeError(cat("[", op, "] labels must have shape (N) = (", logits.rows, ") to match logits (", logits.rows,
-                         ", ", logits.classes, "), got ", shape_str(labels.shape())));
+    throw ShapeError(str_cat("[", op, "] labels must have shape (N) = (", logits.rows, ") to match logits (",
+                             logits.rows, ", ", logits.classes, "), got ", shape_str(labels.shape())));
   }
   if (labels.dtype() != Dtype::Int64) {
-    throw ValueError(cat("[", op, "] labels must be int64, got ", dtype_name(labels.dtype())));
+    throw ValueError(str_cat("[", op, "] labels must be int64, got ", dtype_name(labels.dtype())));
   }
   std::vector<int64_t> out;
   out.reserve(logits.rows);
   for (const double value : labels.to_vector()) {
     if (value < 0 || value >= static_cast<double>(logits.classes)) {
       throw ValueError(
-          cat("[", op, "] labels[", out.size(), "] = ", value, " is outside [0, C) = [0, ", logits.classes, ")"));
+          str_cat("[", op, "] labels[", out.size(), "] = ", value, " is outside [0, C) = [0, ", logits.classes, ")"));
     }
     out.push_back(static_cast<int64_t>(value));
   }
@@ -71,12 +71,12 @@ std::vector<int64_t> read_labels(const char* op, const Tensor& labels, const Log
 
 void check_temperature(const char* op, double temperature) {
   if (!(temperature > 0) || !std::isfinite(temperature)) {
-    throw ValueError(cat("[", op, "] temperature must be finite and > 0, got ", temperature));
+    throw ValueError(str_cat("[", op, "] temperature must be finite and > 0, got ", temperature));
   }
 }
 
 void check_bins(const char* op, int64_t bins) {
-  if (bins < 1) throw ValueError(cat("[", op, "] bins must be >= 1, got ", bins));
+  if (bins < 1) throw ValueError(str_cat("[", op, "] bins must be >= 1, got ", bins));
 }
 
 // softmax(scale · z) of one row into `probs` (C); returns logsumexp(scale · z). Max-shifted:
@@ -263,7 +263,7 @@ std::vector<int64_t> confidence_histogram(const std::vector<double>& values, int
   std::vector<int64_t> counts(bins, 0);
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!(values[i] >= 0.0 && values[i] <= 1.0)) {
-      throw ValueError(cat("[confidence_histogram] values[", i, "] = ", values[i], "; expected a value in [0, 1]"));
+      throw ValueError(str_cat("[confidence_histogram] values[", i, "] = ", values[i], "; expected a value in [0, 1]"));
     }
     ++counts[equal_width_bin(values[i], bins)];
   }

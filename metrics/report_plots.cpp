@@ -26,7 +26,7 @@ std::string short_count(int64_t count) {
 
 Chart reliability_diagram(const metrics::ReliabilityBins& bins, const std::string& title, bool show_gap) {
   const std::string ece = format("%.3f", metrics::expected_calibration_error(bins));
-  Chart chart(cat(title, " (ECE ", ece, ")"), "confidence", "accuracy");
+  Chart chart(str_cat(title, " (ECE ", ece, ")"), "confidence", "accuracy");
   // Headroom for the counts over the top bars; the legend goes below, since bars of an
   // underconfident model fill the upper left corner.
   chart.x_range(0.0, 1.0).y_range(0.0, 1.1).legend(LegendCorner::Below);
@@ -50,7 +50,8 @@ Chart confidence_histograms(const std::vector<std::pair<std::string, std::vector
   chart.x_range(0.0, 1.0);
   for (const auto& [label, confidences] : groups) {
     if (confidences.empty()) {
-      throw ValueError(cat("[confidence_histograms] group '", label, "' has no confidences; expected at least one"));
+      throw ValueError(
+          str_cat("[confidence_histograms] group '", label, "' has no confidences; expected at least one"));
     }
     const std::vector<int64_t> counts = metrics::confidence_histogram(confidences, bins);
     BarSeries series{.label = label, .opacity = 0.5};
@@ -68,8 +69,8 @@ Chart confidence_histograms(const std::vector<std::pair<std::string, std::vector
 Chart penultimate_projection(const std::vector<std::vector<Point>>& points_per_class,
                              const std::vector<std::string>& class_names, const std::string& title) {
   if (points_per_class.size() != class_names.size()) {
-    throw ShapeError(cat("[penultimate_projection] points_per_class has ", points_per_class.size(),
-                         " classes but class_names has ", class_names.size(), "; expected one name per class"));
+    throw ShapeError(str_cat("[penultimate_projection] points_per_class has ", points_per_class.size(),
+                             " classes but class_names has ", class_names.size(), "; expected one name per class"));
   }
   Chart chart(title, "projection axis 1", "projection axis 2");
   chart.legend(LegendCorner::Below);  // clusters can sit anywhere, so no corner is safe

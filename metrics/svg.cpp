@@ -65,25 +65,25 @@ constexpr const char* kAnchorNames[] = {"start", "middle", "end"};
 
 std::string text_element(double x, double y, std::string_view content, double size, Anchor anchor = Anchor::Middle,
                          std::string_view extra_attributes = "") {
-  return cat("<text x=\"", fixed(x), "\" y=\"", fixed(y), "\" font-size=\"", fixed(size, 0), "\" text-anchor=\"",
-             kAnchorNames[static_cast<int>(anchor)], "\" fill=\"", kInk, "\"", extra_attributes, ">", escape(content),
-             "</text>\n");
+  return str_cat("<text x=\"", fixed(x), "\" y=\"", fixed(y), "\" font-size=\"", fixed(size, 0), "\" text-anchor=\"",
+                 kAnchorNames[static_cast<int>(anchor)], "\" fill=\"", kInk, "\"", extra_attributes, ">",
+                 escape(content), "</text>\n");
 }
 
 std::string line_element(double x1, double y1, double x2, double y2, std::string_view stroke_attributes) {
-  return cat("<line x1=\"", fixed(x1), "\" y1=\"", fixed(y1), "\" x2=\"", fixed(x2), "\" y2=\"", fixed(y2), "\" ",
-             stroke_attributes, "/>\n");
+  return str_cat("<line x1=\"", fixed(x1), "\" y1=\"", fixed(y1), "\" x2=\"", fixed(x2), "\" y2=\"", fixed(y2), "\" ",
+                 stroke_attributes, "/>\n");
 }
 
 std::string polygon_element(const std::vector<Point>& corners, std::string_view style_attributes) {
   std::string points;
-  for (const Point& p : corners) points += cat(fixed(p.x), ",", fixed(p.y), " ");
-  return cat("<polygon points=\"", points, "\" ", style_attributes, "/>\n");
+  for (const Point& p : corners) points += str_cat(fixed(p.x), ",", fixed(p.y), " ");
+  return str_cat("<polygon points=\"", points, "\" ", style_attributes, "/>\n");
 }
 
 std::string circle_element(Point center, double radius, std::string_view style_attributes) {
-  return cat("<circle cx=\"", fixed(center.x), "\" cy=\"", fixed(center.y), "\" r=\"", fixed(radius), "\" ",
-             style_attributes, "/>\n");
+  return str_cat("<circle cx=\"", fixed(center.x), "\" cy=\"", fixed(center.y), "\" r=\"", fixed(radius), "\" ",
+                 style_attributes, "/>\n");
 }
 
 // A title's lines: one at `size` px when it fits in max_width, else wrapped at spaces with `size`
@@ -171,7 +171,7 @@ std::string path_data(const std::vector<Point>& points, const Frame& frame) {
       continue;
     }
     const Point q = frame.to_px(p);
-    d += cat(pen_down ? "L" : "M", fixed(q.x), " ", fixed(q.y), " ");
+    d += str_cat(pen_down ? "L" : "M", fixed(q.x), " ", fixed(q.y), " ");
     pen_down = true;
   }
   return d;
@@ -191,7 +191,7 @@ std::vector<Point> band_outline(const BandSeries& band) {
 
 void check_range(const char* op, double lo, double hi) {
   if (!(std::isfinite(lo) && std::isfinite(hi) && lo < hi)) {
-    throw ValueError(cat("[", op, "] range must be finite with lo < hi, got [", lo, ", ", hi, "]"));
+    throw ValueError(str_cat("[", op, "] range must be finite with lo < hi, got [", lo, ", ", hi, "]"));
   }
 }
 
@@ -207,35 +207,35 @@ Look look_of(const Chart::Series& series) {
       Overloaded{
           [](const LineSeries& s) {
             return Look{
-                cat("fill=\"none\" stroke=\"", escape(s.color), "\" stroke-width=\"2\" stroke-linejoin=\"round\""),
+                str_cat("fill=\"none\" stroke=\"", escape(s.color), "\" stroke-width=\"2\" stroke-linejoin=\"round\""),
                 Swatch::Line};
           },
           [](const BandSeries& s) {
-            return Look{cat("fill=\"", escape(s.color), "\" fill-opacity=\"0.25\" stroke=\"none\""), Swatch::Box};
+            return Look{str_cat("fill=\"", escape(s.color), "\" fill-opacity=\"0.25\" stroke=\"none\""), Swatch::Box};
           },
           [](const BarSeries& s) {
             const std::string border = s.outlined ? escape(s.color) : "#ffffff";
-            return Look{cat("fill=\"", escape(s.color), "\" fill-opacity=\"", fixed(s.opacity, 2), "\" stroke=\"",
-                            border, "\" stroke-width=\"", s.outlined ? "1.5" : "0.5", "\""),
+            return Look{str_cat("fill=\"", escape(s.color), "\" fill-opacity=\"", fixed(s.opacity, 2), "\" stroke=\"",
+                                border, "\" stroke-width=\"", s.outlined ? "1.5" : "0.5", "\""),
                         Swatch::Box};
           },
           [](const ScatterSeries& s) {
-            return Look{cat("fill=\"", escape(s.color), "\" fill-opacity=\"0.75\""), Swatch::Box};
+            return Look{str_cat("fill=\"", escape(s.color), "\" fill-opacity=\"0.75\""), Swatch::Box};
           }},
       series);
 }
 
 const std::string kReferenceStyle =
-    cat("stroke=\"", kReferenceColor, "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"");
+    str_cat("stroke=\"", kReferenceColor, "\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"");
 
 void draw_series(std::string& out, const Chart::Series& series, const Look& look, const Frame& frame) {
   const auto rect = [&](Point a, Point b) {
-    out += cat("<rect x=\"", fixed(std::min(a.x, b.x)), "\" y=\"", fixed(std::min(a.y, b.y)), "\" width=\"",
-               fixed(std::abs(b.x - a.x)), "\" height=\"", fixed(std::abs(b.y - a.y)), "\" ", look.style, "/>\n");
+    out += str_cat("<rect x=\"", fixed(std::min(a.x, b.x)), "\" y=\"", fixed(std::min(a.y, b.y)), "\" width=\"",
+                   fixed(std::abs(b.x - a.x)), "\" height=\"", fixed(std::abs(b.y - a.y)), "\" ", look.style, "/>\n");
   };
   const auto path = [&](const std::vector<Point>& points, const char* close) {
     const std::string d = path_data(points, frame);
-    if (!d.empty()) out += cat("<path d=\"", d, close, "\" ", look.style, "/>\n");
+    if (!d.empty()) out += str_cat("<path d=\"", d, close, "\" ", look.style, "/>\n");
   };
   const auto circles = [&](const std::vector<Point>& points, double radius, std::string_view style) {
     for (const Point& p : points) {
@@ -244,7 +244,7 @@ void draw_series(std::string& out, const Chart::Series& series, const Look& look
   };
   std::visit(Overloaded{[&](const LineSeries& s) {
                           path(s.points, "");
-                          if (s.markers) circles(s.points, 3.5, cat("fill=\"", escape(s.color), "\""));
+                          if (s.markers) circles(s.points, 3.5, str_cat("fill=\"", escape(s.color), "\""));
                         },
                         [&](const BandSeries& s) { path(band_outline(s), "Z"); },
                         [&](const BarSeries& s) {
@@ -279,17 +279,17 @@ void draw_axes(std::string& out, const Frame& frame) {
   for (const double tick : frame.x.ticks()) {
     const double px = frame.to_px({tick, 0.0}).x;
     out += line_element(px, frame.top, px, bottom, "stroke=\"#e6e6e6\"");
-    out += line_element(px, bottom, px, bottom + 5.0, cat("stroke=\"", kInk, "\""));
+    out += line_element(px, bottom, px, bottom + 5.0, str_cat("stroke=\"", kInk, "\""));
     out += text_element(px, bottom + 18.0, fixed(tick, frame.x.decimals()), kFontSize);
   }
   for (const double tick : frame.y.ticks()) {
     const double py = frame.to_px({0.0, tick}).y;
     out += line_element(frame.left, py, right, py, "stroke=\"#e6e6e6\"");
-    out += line_element(frame.left - 5.0, py, frame.left, py, cat("stroke=\"", kInk, "\""));
+    out += line_element(frame.left - 5.0, py, frame.left, py, str_cat("stroke=\"", kInk, "\""));
     out += text_element(frame.left - 8.0, py + 4.0, fixed(tick, frame.y.decimals()), kFontSize, Anchor::End);
   }
-  out += cat("<polyline points=\"", fixed(frame.left), ",", fixed(frame.top), " ", fixed(frame.left), ",",
-             fixed(bottom), " ", fixed(right), ",", fixed(bottom), "\" fill=\"none\" stroke=\"", kInk, "\"/>\n");
+  out += str_cat("<polyline points=\"", fixed(frame.left), ",", fixed(frame.top), " ", fixed(frame.left), ",",
+                 fixed(bottom), " ", fixed(right), ",", fixed(bottom), "\" fill=\"none\" stroke=\"", kInk, "\"/>\n");
 }
 
 struct LegendEntry {
@@ -381,15 +381,16 @@ Chart& Chart::scatter(ScatterSeries series) { return add(std::move(series)); }
 
 Chart& Chart::band(BandSeries series) {
   if (series.lower.size() != series.x.size() || series.upper.size() != series.x.size()) {
-    throw ShapeError(cat("[Chart::band] x, lower and upper must have one length, got ", series.x.size(), ", ",
-                         series.lower.size(), ", ", series.upper.size(), " for '", series.label, "'"));
+    throw ShapeError(str_cat("[Chart::band] x, lower and upper must have one length, got ", series.x.size(), ", ",
+                             series.lower.size(), ", ", series.upper.size(), " for '", series.label, "'"));
   }
   return add(std::move(series));
 }
 
 Chart& Chart::bars(BarSeries series) {
   if (!(series.opacity >= 0.0 && series.opacity <= 1.0)) {
-    throw ValueError(cat("[Chart::bars] opacity must be in [0, 1], got ", series.opacity, " for '", series.label, "'"));
+    throw ValueError(
+        str_cat("[Chart::bars] opacity must be in [0, 1], got ", series.opacity, " for '", series.label, "'"));
   }
   return add(std::move(series));
 }
@@ -454,13 +455,14 @@ void Chart::render(std::string& out, double left, double top, std::size_t panel)
   out += text_element(frame.left + frame.width / 2, bottom + 40.0, x_label_, kLabelFontSize);
   const Point y_label_at{left + 16.0, frame.top + frame.height / 2};
   out += text_element(y_label_at.x, y_label_at.y, y_label_, kLabelFontSize, Anchor::Middle,
-                      cat(" transform=\"rotate(-90 ", fixed(y_label_at.x), " ", fixed(y_label_at.y), ")\""));
+                      str_cat(" transform=\"rotate(-90 ", fixed(y_label_at.x), " ", fixed(y_label_at.y), ")\""));
   draw_axes(out, frame);
 
-  const std::string clip_id = cat("plot-area-", panel);
-  out += cat("<clipPath id=\"", clip_id, "\">\n",
-             polygon_element({{frame.left, frame.top}, {right, frame.top}, {right, bottom}, {frame.left, bottom}}, ""),
-             "</clipPath>\n<g clip-path=\"url(#", clip_id, ")\">\n");
+  const std::string clip_id = str_cat("plot-area-", panel);
+  out +=
+      str_cat("<clipPath id=\"", clip_id, "\">\n",
+              polygon_element({{frame.left, frame.top}, {right, frame.top}, {right, bottom}, {frame.left, bottom}}, ""),
+              "</clipPath>\n<g clip-path=\"url(#", clip_id, ")\">\n");
   for (std::size_t i = 0; i < series_.size(); ++i) draw_series(out, series_[i], looks[i], frame);
   out += "</g>\n";
   for (const ReferenceLine& reference : references_) draw_reference(out, reference, frame);
@@ -480,7 +482,7 @@ void Chart::render(std::string& out, double left, double top, std::size_t panel)
 }
 
 Figure::Figure(std::string title, int columns) : title_(std::move(title)), columns_(columns) {
-  if (columns < 0) throw ValueError(cat("[Figure] columns must be >= 0 (0 = one row), got ", columns));
+  if (columns < 0) throw ValueError(str_cat("[Figure] columns must be >= 0 (0 = one row), got ", columns));
 }
 
 Figure& Figure::add(Chart chart) {
@@ -499,10 +501,10 @@ std::string Figure::to_svg() const {
   const double header = title_.empty() ? 0.0 : kFigureTitleHeight + 1.2 * title_size * (title.size() - 1.0);
   const double height = header + Figure::kPanelHeight * static_cast<double>(rows);
   std::string out =
-      cat("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"",
-          fixed(width, 0), "\" height=\"", fixed(height, 0), "\" viewBox=\"0 0 ", fixed(width, 0), " ",
-          fixed(height, 0), "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n");
-  if (!title_.empty()) out += cat("<title>", escape(title_), "</title>\n");
+      str_cat("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"",
+              fixed(width, 0), "\" height=\"", fixed(height, 0), "\" viewBox=\"0 0 ", fixed(width, 0), " ",
+              fixed(height, 0), "\" font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n");
+  if (!title_.empty()) out += str_cat("<title>", escape(title_), "</title>\n");
   out += polygon_element({{0, 0}, {width, 0}, {width, height}, {0, height}}, "fill=\"#ffffff\"");
   if (!title_.empty()) out += title_element(width / 2, 24.0, title, title_size);
   for (std::size_t i = 0; i < count; ++i) {
@@ -522,12 +524,12 @@ void Figure::save(const std::string& path) const {
   std::error_code error;
   if (!file) {
     std::filesystem::remove(temporary, error);
-    throw IoError(cat("[Figure::save] cannot write '", path, "' (via '", temporary, "'): ", std::strerror(errno)));
+    throw IoError(str_cat("[Figure::save] cannot write '", path, "' (via '", temporary, "'): ", std::strerror(errno)));
   }
   std::filesystem::rename(temporary, path, error);
   if (error) {
     std::filesystem::remove(temporary, error);
-    throw IoError(cat("[Figure::save] cannot rename '", temporary, "' to '", path, "': ", error.message()));
+    throw IoError(str_cat("[Figure::save] cannot rename '", temporary, "' to '", path, "': ", error.message()));
   }
 }
 

@@ -66,7 +66,7 @@ struct Reader {
 
   std::string_view take(std::size_t n, const std::string& what) {
     if (bytes.size() - at < n)
-      throw IoError(cat("[load] ", path, ": corrupt: ", what, " runs past the end of the file"));
+      throw IoError(str_cat("[load] ", path, ": corrupt: ", what, " runs past the end of the file"));
     at += n;
     return bytes.substr(at - n, n);
   }
@@ -79,7 +79,7 @@ struct Reader {
 };
 
 NamedTensors decode(const std::string& bytes, const std::string& path) {
-  const auto fail = [&path](const auto&... parts) { return IoError(cat("[load] ", path, ": ", parts...)); };
+  const auto fail = [&path](const auto&... parts) { return IoError(str_cat("[load] ", path, ": ", parts...)); };
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     throw fail("not a humble checkpoint (bad magic)");
   if (bytes.size() < kHeaderBytes) throw fail("truncated: ", bytes.size(), " bytes, less than the 24-byte header");
@@ -100,8 +100,9 @@ NamedTensors decode(const std::string& bytes, const std::string& path) {
   std::set<std::string> seen;
   const auto count = in.get<uint32_t>("the entry count");
   for (uint32_t k = 0; k < count; ++k) {
-    const std::string name(in.take(in.get<uint32_t>(cat("entry ", k, "'s name length")), cat("entry ", k, "'s name")));
-    const std::string what = cat("entry '", name, "'");
+    const std::string name(
+        in.take(in.get<uint32_t>(str_cat("entry ", k, "'s name length")), str_cat("entry ", k, "'s name")));
+    const std::string what = str_cat("entry '", name, "'");
     const auto code = in.get<uint8_t>(what);
     if (code > static_cast<uint8_t>(Dtype::Int64)) throw fail(what, " has unknown dtype code ", int(code));
     const auto dtype = static_cast<Dtype>(code);
@@ -128,7 +129,7 @@ void check_part(const std::string& path, const std::string& part, Check check) {
   try {
     check();
   } catch (const std::invalid_argument& e) {
-    throw IoError(cat("[load] ", path, ": ", part, e.what()));
+    throw IoError(str_cat("[load] ", path, ": ", part, e.what()));
   }
 }
 
@@ -146,16 +147,16 @@ void save_tensors(const NamedTensors& entries, const std::string& path) {
   const std::string bytes = encode(entries);
   const std::filesystem::path target(path);
   const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string temp = (dir / cat(".", target.filename().string(), ".tmp.XXXXXX")).string();
+  std::string temp = (dir / str_cat(".", target.filename().string(), ".tmp.XXXXXX")).string();
   int fd = ::mkstemp(temp.data());
   if (fd < 0)
     throw IoError(
-        cat("[save] ", path, ": cannot create a temporary file in ", dir.string(), ": ", std::strerror(errno)));
+        str_cat("[save] ", path, ": cannot create a temporary file in ", dir.string(), ": ", std::strerror(errno)));
   const auto fail = [&](const char* step) {
     const int err = errno;
     if (fd >= 0) ::close(fd);
     ::unlink(temp.c_str());
-    return IoError(cat("[save] ", path, ": ", step, " failed: ", std::strerror(err)));
+    return IoError(str_cat("[save] ", path, ": ", step, " failed: ", std::strerror(err)));
   };
   for (std::size_t done = 0; done < bytes.size();) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
@@ -176,9 +177,9 @@ void save_tensors(const NamedTensors& entries, const std::string& path) {
 
 NamedTensors load_tensors(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) throw IoError(cat("[load] ", path, ": cannot open: ", std::strerror(errno)));
+  if (!file) throw IoError(str_cat("[load] ", path, ": cannot open: ", std::strerror(errno)));
   const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) throw IoError(cat("[load] ", path, ": read failed"));
+  if (file.bad()) throw IoError(str_cat("[load] ", path, ": read failed"));
   return decode(bytes, path);
 }
 
@@ -229,11 +230,11 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
   if (c.generator) expected.push_back({"generator", Dtype::Int64, {5}});
   // Everything is checked before anything is changed.
   const auto check = [&path](const char* part, const auto* receiver, const NamedTensors& state) {
-    check_part(path, cat(part, ": "), [&] {
+    check_part(path, str_cat(part, ": "), [&] {
       if (receiver)
         receiver->check_state_dict(state);
       else if (!state.empty())
-        throw ValueError(cat("unexpected entry '", state[0].first, "' (no ", part, " was given)"));
+        throw ValueError(str_cat("unexpected entry '", state[0].first, "' (no ", part, " was given)"));
     });
   };
   check("model", c.model, model);

@@ -35,17 +35,17 @@ struct Window {
 Window window(const char* op, const Tensor& x, int64_t channels, int64_t k, int64_t stride, int64_t padding,
               int64_t dilation, bool ceil_mode = false) {
   if (x.dim() != 4 || (channels >= 0 && x.shape()[1] != channels))
-    throw ShapeError(cat("[", op, "] expected input (N, ", channels >= 0 ? std::to_string(channels) : "C",
-                         ", H, W), got ", shape_str(x.shape())));
-  if (!x.is_floating_point()) throw ValueError(cat("[", op, "] expects a float input, got int64"));
+    throw ShapeError(str_cat("[", op, "] expected input (N, ", channels >= 0 ? std::to_string(channels) : "C",
+                             ", H, W), got ", shape_str(x.shape())));
+  if (!x.is_floating_point()) throw ValueError(str_cat("[", op, "] expects a float input, got int64"));
   if (k < 1 || stride < 1 || padding < 0 || dilation < 1)
-    throw ValueError(cat("[", op, "] needs kernel_size, stride, dilation >= 1 and padding >= 0, got kernel_size ", k,
-                         ", stride ", stride, ", padding ", padding, ", dilation ", dilation));
+    throw ValueError(str_cat("[", op, "] needs kernel_size, stride, dilation >= 1 and padding >= 0, got kernel_size ",
+                             k, ", stride ", stride, ", padding ", padding, ", dilation ", dilation));
   const Shape& s = x.shape();
   const int64_t span = dilation * (k - 1) + 1;
   if (s[2] + 2 * padding < span || s[3] + 2 * padding < span)
-    throw ShapeError(cat("[", op, "] input ", shape_str(s), " is too small for a window spanning ", span,
-                         " with padding ", padding, ": expected H, W >= ", span - 2 * padding));
+    throw ShapeError(str_cat("[", op, "] input ", shape_str(s), " is too small for a window spanning ", span,
+                             " with padding ", padding, ": expected H, W >= ", span - 2 * padding));
   const auto out_size = [&](int64_t in) {
     int64_t out = (in + 2 * padding - span + (ceil_mode ? stride - 1 : 0)) / stride + 1;
     if (ceil_mode && (out - 1) * stride >= in + padding) --out;
@@ -84,7 +84,7 @@ void for_each_pool_tap(const Window& g, F f) {
 Window pool_window(const char* op, const Tensor& x, int64_t k, std::optional<int64_t> stride, int64_t padding,
                    int64_t dilation, bool ceil_mode) {
   if (padding > k / 2)
-    throw ValueError(cat("[", op, "] padding ", padding, " must be at most half the kernel size ", k));
+    throw ValueError(str_cat("[", op, "] padding ", padding, " must be at most half the kernel size ", k));
   return window(op, x, -1, k, stride.value_or(k), padding, dilation, ceil_mode);
 }
 
@@ -112,13 +112,14 @@ std::vector<double> pool_divisors(const Window& g, bool count_include_pad) {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation) {
   if (weight.dim() != 4 || weight.shape()[2] != weight.shape()[3])
-    throw ShapeError(cat("[conv2d] weight must be (O, C, K, K), got ", shape_str(weight.shape())));
+    throw ShapeError(str_cat("[conv2d] weight must be (O, C, K, K), got ", shape_str(weight.shape())));
   const int64_t O = weight.shape()[0], k = weight.shape()[2];
   const Window g = window("conv2d", x, weight.shape()[1], k, stride, padding, dilation);
   if (bias.defined() && bias.shape() != Shape{O})
-    throw ShapeError(cat("[conv2d] bias is ", shape_str(bias.shape()), ", expected (", O, ",)"));
+    throw ShapeError(str_cat("[conv2d] bias is ", shape_str(bias.shape()), ", expected (", O, ",)"));
   if (x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != x.dtype()))
-    throw ValueError(cat("[conv2d] input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(weight.dtype())));
+    throw ValueError(
+        str_cat("[conv2d] input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(weight.dtype())));
   const int64_t rows = g.c * k * k, L = g.oh * g.ow, image = g.c * g.h * g.w;
   Tensor cols = empty({g.n, rows, L}, x.dtype());       // (N, C·K·K, L)
   Tensor out = empty({g.n, O, g.oh, g.ow}, x.dtype());  // (N, O, OH, OW)
@@ -237,8 +238,8 @@ Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
 Conv2d::Conv2d(int64_t in_channels, int64_t out_channels, int64_t kernel_size, Conv2dOptions options, Generator& gen)
     : in_channels_(in_channels), out_channels_(out_channels), kernel_size_(kernel_size), options_(options) {
   if (in_channels < 1 || out_channels < 1 || kernel_size < 1)
-    throw ValueError(cat("[Conv2d] channels and kernel_size must be >= 1, got ", in_channels, ", ", out_channels, ", ",
-                         kernel_size));
+    throw ValueError(str_cat("[Conv2d] channels and kernel_size must be >= 1, got ", in_channels, ", ", out_channels,
+                             ", ", kernel_size));
   weight = register_parameter("weight", empty({out_channels, in_channels, kernel_size, kernel_size}));
   if (options.bias) bias = register_parameter("bias", empty({out_channels}));
   init::default_linear(weight, bias, gen);
@@ -250,8 +251,8 @@ Tensor Conv2d::forward(const Tensor& x) {
 }
 
 std::string Conv2d::repr() const {
-  return cat("Conv2d(", in_channels_, ", ", out_channels_, ", k=", kernel_size_, ", s=", options_.stride,
-             ", p=", options_.padding, ", d=", options_.dilation, options_.bias ? ")" : ", bias=false)");
+  return str_cat("Conv2d(", in_channels_, ", ", out_channels_, ", k=", kernel_size_, ", s=", options_.stride,
+                 ", p=", options_.padding, ", d=", options_.dilation, options_.bias ? ")" : ", bias=false)");
 }
 
 Pool2d::Pool2d(std::string repr, std::function<Tensor(const Tensor&)> pool)
@@ -263,8 +264,8 @@ std::string Pool2d::repr() const { return repr_; }
 
 MaxPool2d::MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t padding, int64_t dilation,
                      bool ceil_mode)
-    : Pool2d(cat("MaxPool2d(k=", kernel_size, ", s=", stride.value_or(kernel_size), ", p=", padding,
-                 dilation != 1 ? cat(", d=", dilation) : "", ceil_mode ? ", ceil_mode" : "", ")"),
+    : Pool2d(str_cat("MaxPool2d(k=", kernel_size, ", s=", stride.value_or(kernel_size), ", p=", padding,
+                     dilation != 1 ? str_cat(", d=", dilation) : "", ceil_mode ? ", ceil_mode" : "", ")"),
              [=](const Tensor& x) {
                pool_window("MaxPool2d", x, kernel_size, stride, padding, dilation, ceil_mode);  // errors name the layer
                return max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode);
@@ -272,8 +273,8 @@ MaxPool2d::MaxPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t
 
 AvgPool2d::AvgPool2d(int64_t kernel_size, std::optional<int64_t> stride, int64_t padding, bool ceil_mode,
                      bool count_include_pad)
-    : Pool2d(cat("AvgPool2d(k=", kernel_size, ", s=", stride.value_or(kernel_size), ", p=", padding,
-                 ceil_mode ? ", ceil_mode" : "", count_include_pad ? "" : ", count_include_pad=false", ")"),
+    : Pool2d(str_cat("AvgPool2d(k=", kernel_size, ", s=", stride.value_or(kernel_size), ", p=", padding,
+                     ceil_mode ? ", ceil_mode" : "", count_include_pad ? "" : ", count_include_pad=false", ")"),
              [=](const Tensor& x) {
                pool_window("AvgPool2d", x, kernel_size, stride, padding, 1, ceil_mode);  // errors name the layer
                return avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad);

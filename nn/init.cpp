@@ -18,7 +18,7 @@ int64_t fan(const Tensor& t, FanMode mode) { return mode == FanMode::FanIn ? fan
 
 std::pair<int64_t, int64_t> fans(const Tensor& t) {
   if (t.dim() < 2)
-    throw ValueError(cat("[init] fan in/out need a tensor of rank >= 2, got shape ", shape_str(t.shape())));
+    throw ValueError(str_cat("[init] fan in/out need a tensor of rank >= 2, got shape ", shape_str(t.shape())));
   const int64_t receptive = t.numel() / (t.shape()[0] * t.shape()[1]);
   return {t.shape()[1] * receptive, t.shape()[0] * receptive};
 }

@@ -29,18 +29,18 @@ Tensor Module::operator()(const Tensor& input) {
 
 void Module::check_name(const std::string& name) const {
   if (name.empty() || name.find('.') != std::string::npos)
-    throw ValueError(cat("[register] name '", name, "' must be non-empty and contain no '.'"));
+    throw ValueError(str_cat("[register] name '", name, "' must be non-empty and contain no '.'"));
   for (const auto* list : {&params_, &buffers_})
     for (const auto& [taken, _] : *list)
-      if (taken == name) throw ValueError(cat("[register] name '", name, "' is already registered"));
+      if (taken == name) throw ValueError(str_cat("[register] name '", name, "' is already registered"));
   for (const auto& [taken, _] : children_)
-    if (taken == name) throw ValueError(cat("[register] name '", name, "' is already registered"));
+    if (taken == name) throw ValueError(str_cat("[register] name '", name, "' is already registered"));
 }
 
 Tensor Module::register_parameter(const std::string& name, Tensor value) {
   check_name(name);
   if (!value.defined() || !value.is_floating_point())
-    throw ValueError(cat("[register_parameter] '", name, "' must be a defined float tensor"));
+    throw ValueError(str_cat("[register_parameter] '", name, "' must be a defined float tensor"));
   value.requires_grad_(true);
   params_.emplace_back(name, value);
   return value;
@@ -48,14 +48,14 @@ Tensor Module::register_parameter(const std::string& name, Tensor value) {
 
 Tensor Module::register_buffer(const std::string& name, Tensor value) {
   check_name(name);
-  if (!value.defined()) throw ValueError(cat("[register_buffer] '", name, "' must be a defined tensor"));
+  if (!value.defined()) throw ValueError(str_cat("[register_buffer] '", name, "' must be a defined tensor"));
   buffers_.emplace_back(name, value);
   return value;
 }
 
 void Module::add_child(const std::string& name, std::shared_ptr<Module> module) {
   check_name(name);
-  if (!module) throw ValueError(cat("[register_module] '", name, "' is null"));
+  if (!module) throw ValueError(str_cat("[register_module] '", name, "' is null"));
   children_.emplace_back(name, std::move(module));
 }
 
@@ -122,21 +122,21 @@ NamedTensors Module::state_dict() const {
 void Module::check_state_dict(const NamedTensors& state) const {
   std::map<std::string, const Tensor*> given;
   for (const auto& [name, t] : state)
-    if (!given.emplace(name, &t).second) throw ValueError(cat("entry '", name, "' appears twice"));
+    if (!given.emplace(name, &t).second) throw ValueError(str_cat("entry '", name, "' appears twice"));
   const NamedTensors own = state_dict();
   for (const auto& [name, t] : own) {
     const auto it = given.find(name);
-    if (it == given.end()) throw ValueError(cat("missing entry '", name, "'"));
+    if (it == given.end()) throw ValueError(str_cat("missing entry '", name, "'"));
     const Tensor& v = *it->second;
     if (v.dtype() != t.dtype())
       throw ValueError(
-          cat("entry '", name, "' is ", dtype_name(v.dtype()), ", the model's is ", dtype_name(t.dtype())));
+          str_cat("entry '", name, "' is ", dtype_name(v.dtype()), ", the model's is ", dtype_name(t.dtype())));
     if (v.shape() != t.shape())
       throw ShapeError(
-          cat("entry '", name, "' has shape ", shape_str(v.shape()), ", the model's has ", shape_str(t.shape())));
+          str_cat("entry '", name, "' has shape ", shape_str(v.shape()), ", the model's has ", shape_str(t.shape())));
     given.erase(it);
   }
-  if (!given.empty()) throw ValueError(cat("unexpected entry '", given.begin()->first, "'"));
+  if (!given.empty()) throw ValueError(str_cat("unexpected entry '", given.begin()->first, "'"));
 }
 
 void Module::load_state_dict(const NamedTensors& state) {

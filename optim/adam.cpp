@@ -17,8 +17,8 @@ Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions o, bool
       decoupled_(decoupled) {
   const auto [b1, b2] = o.betas;
   if (!(b1 >= 0 && b1 < 1) || !(b2 >= 0 && b2 < 1))
-    throw ValueError(cat("[", name, "] betas must lie in [0, 1), got (", b1, ", ", b2, ")"));
-  if (!(o.eps >= 0)) throw ValueError(cat("[", name, "] eps must be >= 0, got ", o.eps));
+    throw ValueError(str_cat("[", name, "] betas must lie in [0, 1), got (", b1, ", ", b2, ")"));
+  if (!(o.eps >= 0)) throw ValueError(str_cat("[", name, "] eps must be >= 0, got ", o.eps));
 }
 
 AdamW::AdamW(std::vector<Tensor> params, AdamWOptions o)

@@ -18,12 +18,12 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr
   for (std::size_t k = 0; k < groups.size(); ++k) {
     Group group{std::move(groups[k].params), groups[k].lr.value_or(lr), groups[k].weight_decay.value_or(weight_decay),
                 momentum.value_or(0.0)};
-    if (!(group.lr >= 0)) throw ValueError(cat("[", name, "] lr must be >= 0, got ", group.lr, " (group ", k, ")"));
+    if (!(group.lr >= 0)) throw ValueError(str_cat("[", name, "] lr must be >= 0, got ", group.lr, " (group ", k, ")"));
     if (!(group.weight_decay >= 0))
-      throw ValueError(cat("[", name, "] weight_decay must be >= 0, got ", group.weight_decay, " (group ", k, ")"));
+      throw ValueError(str_cat("[", name, "] weight_decay must be >= 0, got ", group.weight_decay, " (group ", k, ")"));
     for (const Tensor& p : group.params)
       if (!p.defined() || !p.is_floating_point())
-        throw ValueError(cat("[", name, "] every parameter must be a defined float tensor (group ", k, ")"));
+        throw ValueError(str_cat("[", name, "] every parameter must be a defined float tensor (group ", k, ")"));
     state_.resize(state_.size() + group.params.size());
     groups_.push_back(std::move(group));
   }
@@ -54,9 +54,9 @@ NamedTensors Optimizer::state_dict() const {
   NamedTensors out{{"lr", tensor(lrs, {static_cast<int64_t>(lrs.size())}, Dtype::Float64)}};
   for (std::size_t i = 0; i < state_.size(); ++i) {
     if (state_[i].step == 0) continue;
-    out.emplace_back(cat("state.", i, ".step"), scalar_tensor(static_cast<double>(state_[i].step), Dtype::Int64));
+    out.emplace_back(str_cat("state.", i, ".step"), scalar_tensor(static_cast<double>(state_[i].step), Dtype::Int64));
     for (std::size_t k = 0; k < slot_names_.size(); ++k)
-      out.emplace_back(cat("state.", i, ".", slot_names_[k]), state_[i].slots[k].detach());
+      out.emplace_back(str_cat("state.", i, ".", slot_names_[k]), state_[i].slots[k].detach());
   }
   return out;
 }
@@ -68,10 +68,10 @@ void Optimizer::check_state_dict(const NamedTensors& state) const {
   std::size_t i = 0;
   for (const Group& group : groups_)
     for (const Tensor& p : group.params) {
-      if (names.count(cat("state.", i, ".step"))) {
-        expected.push_back({cat("state.", i, ".step"), Dtype::Int64, {}});
+      if (names.count(str_cat("state.", i, ".step"))) {
+        expected.push_back({str_cat("state.", i, ".step"), Dtype::Int64, {}});
         for (const std::string& slot : slot_names_)
-          expected.push_back({cat("state.", i, ".", slot), p.dtype(), p.shape()});
+          expected.push_back({str_cat("state.", i, ".", slot), p.dtype(), p.shape()});
       }
       ++i;
     }
@@ -85,10 +85,10 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   for (std::size_t k = 0; k < groups_.size(); ++k) groups_[k].lr = lrs[k];
   for (std::size_t i = 0; i < state_.size(); ++i) {
     State s;
-    if (const auto it = by_name.find(cat("state.", i, ".step")); it != by_name.end()) {
+    if (const auto it = by_name.find(str_cat("state.", i, ".step")); it != by_name.end()) {
       s.step = static_cast<int64_t>(it->second.item());
       for (const std::string& slot : slot_names_)
-        s.slots.push_back(by_name.at(cat("state.", i, ".", slot)).detach().clone());
+        s.slots.push_back(by_name.at(str_cat("state.", i, ".", slot)).detach().clone());
     }
     state_[i] = std::move(s);
   }
@@ -97,22 +97,23 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
 void check_entries(const NamedTensors& state, const std::vector<Entry>& expected) {
   std::map<std::string, const Tensor*> given;
   for (const auto& [name, t] : state)
-    if (!given.emplace(name, &t).second) throw ValueError(cat("entry '", name, "' appears twice"));
+    if (!given.emplace(name, &t).second) throw ValueError(str_cat("entry '", name, "' appears twice"));
   for (const Entry& e : expected) {
     const auto it = given.find(e.name);
-    if (it == given.end()) throw ValueError(cat("missing entry '", e.name, "'"));
+    if (it == given.end()) throw ValueError(str_cat("missing entry '", e.name, "'"));
     const Tensor& t = *it->second;
     if (t.dtype() != e.dtype)
-      throw ValueError(cat("entry '", e.name, "' is ", dtype_name(t.dtype()), ", expected ", dtype_name(e.dtype)));
+      throw ValueError(str_cat("entry '", e.name, "' is ", dtype_name(t.dtype()), ", expected ", dtype_name(e.dtype)));
     if (t.shape() != e.shape)
-      throw ShapeError(cat("entry '", e.name, "' has shape ", shape_str(t.shape()), ", expected ", shape_str(e.shape)));
+      throw ShapeError(
+          str_cat("entry '", e.name, "' has shape ", shape_str(t.shape()), ", expected ", shape_str(e.shape)));
     given.erase(it);
   }
-  if (!given.empty()) throw ValueError(cat("unexpected entry '", given.begin()->first, "'"));
+  if (!given.empty()) throw ValueError(str_cat("unexpected entry '", given.begin()->first, "'"));
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm_type) {
-  if (!(norm_type > 0)) throw ValueError(cat("[clip_grad_norm] norm_type must be > 0 or inf, got ", norm_type));
+  if (!(norm_type > 0)) throw ValueError(str_cat("[clip_grad_norm] norm_type must be > 0 or inf, got ", norm_type));
   const bool inf = std::isinf(norm_type);
   double total = 0;
   for (const Tensor& p : params) {

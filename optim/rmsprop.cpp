@@ -25,9 +25,9 @@ RMSprop::RMSprop(std::vector<ParamGroup> groups, RMSpropOptions o)
     : Optimizer("RMSprop", std::move(groups), o.lr, o.weight_decay,
                 o.momentum > 0 ? std::optional(o.momentum) : std::nullopt, slots(o)),
       options_(o) {
-  if (!(o.alpha >= 0 && o.alpha <= 1)) throw ValueError(cat("[RMSprop] alpha must lie in [0, 1], got ", o.alpha));
+  if (!(o.alpha >= 0 && o.alpha <= 1)) throw ValueError(str_cat("[RMSprop] alpha must lie in [0, 1], got ", o.alpha));
   if (!(o.eps >= 0) || !(o.momentum >= 0))
-    throw ValueError(cat("[RMSprop] eps and momentum must be >= 0, got eps ", o.eps, ", momentum ", o.momentum));
+    throw ValueError(str_cat("[RMSprop] eps and momentum must be >= 0, got eps ", o.eps, ", momentum ", o.momentum));
 }
 
 void RMSprop::update(Tensor& p, const Tensor& g, State& s, const Group& group) {

@@ -48,7 +48,7 @@ std::pair<int64_t, std::vector<double>> LRScheduler::checked(const NamedTensors&
     if (name == "last_epoch") out.first = static_cast<int64_t>(t.item());
     if (name == "base_lrs") out.second = t.to_vector();
   }
-  if (out.first < 0) throw ValueError(cat("entry 'last_epoch' is ", out.first, ", expected >= 0"));
+  if (out.first < 0) throw ValueError(str_cat("entry 'last_epoch' is ", out.first, ", expected >= 0"));
   for (double base : out.second) lr_at(base, out.first);  // throws where the schedule is undefined
   return out;
 }
@@ -62,7 +62,7 @@ void LRScheduler::load_state_dict(const NamedTensors& state) {
 
 StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
     : LRScheduler("StepLR", optimizer), step_size_(step_size), gamma_(gamma) {
-  if (step_size < 1) throw ValueError(cat("[StepLR] step_size must be >= 1, got ", step_size));
+  if (step_size < 1) throw ValueError(str_cat("[StepLR] step_size must be >= 1, got ", step_size));
   apply(0);
 }
 
@@ -84,7 +84,7 @@ double MultiStepLR::lr_at(double base, int64_t epoch) const {
 
 CosineAnnealingLR::CosineAnnealingLR(Optimizer& optimizer, int64_t t_max, double eta_min)
     : LRScheduler("CosineAnnealingLR", optimizer), t_max_(t_max), eta_min_(eta_min) {
-  if (t_max < 1) throw ValueError(cat("[CosineAnnealingLR] T_max must be >= 1, got ", t_max));
+  if (t_max < 1) throw ValueError(str_cat("[CosineAnnealingLR] T_max must be >= 1, got ", t_max));
   apply(0);
 }
 
@@ -99,8 +99,8 @@ LinearLR::LinearLR(Optimizer& optimizer, double start_factor, double end_factor,
       end_factor_(end_factor),
       total_iters_(total_iters) {
   if (!(start_factor > 0 && start_factor <= 1) || !(end_factor >= 0 && end_factor <= 1) || total_iters < 1)
-    throw ValueError(cat("[LinearLR] needs start_factor in (0, 1], end_factor in [0, 1] and total_iters >= 1, got ",
-                         start_factor, ", ", end_factor, ", ", total_iters));
+    throw ValueError(str_cat("[LinearLR] needs start_factor in (0, 1], end_factor in [0, 1] and total_iters >= 1, got ",
+                             start_factor, ", ", end_factor, ", ", total_iters));
   apply(0);
 }
 
@@ -113,25 +113,25 @@ OneCycleLR::OneCycleLR(Optimizer& optimizer, OneCycleLROptions o) : LRScheduler(
   if (o.total_steps < 1 || !(o.max_lr > 0) || !(o.pct_start >= 0 && o.pct_start <= 1) || !(o.div_factor > 0) ||
       !(o.final_div_factor > 0))
     throw ValueError(
-        cat("[OneCycleLR] needs total_steps >= 1, max_lr > 0, pct_start in [0, 1] and positive div "
-            "factors, got total_steps ",
-            o.total_steps, ", max_lr ", o.max_lr, ", pct_start ", o.pct_start));
+        str_cat("[OneCycleLR] needs total_steps >= 1, max_lr > 0, pct_start in [0, 1] and positive div "
+                "factors, got total_steps ",
+                o.total_steps, ", max_lr ", o.max_lr, ", pct_start ", o.pct_start));
   if (o.cycle_momentum) {
     if (!(o.base_momentum >= 0 && o.base_momentum <= o.max_momentum && o.max_momentum < 1))
-      throw ValueError(cat("[OneCycleLR] needs 0 <= base_momentum <= max_momentum < 1, got base_momentum ",
-                           o.base_momentum, ", max_momentum ", o.max_momentum));
+      throw ValueError(str_cat("[OneCycleLR] needs 0 <= base_momentum <= max_momentum < 1, got base_momentum ",
+                               o.base_momentum, ", max_momentum ", o.max_momentum));
     if (!optimizer.has_momentum())
       throw ValueError(
-          cat("[OneCycleLR] cycle_momentum needs an optimizer with a momentum to cycle (SGD or RMSprop "
-              "with momentum > 0, Adam, AdamW); this ",
-              optimizer.name(), " has none: pass cycle_momentum = false"));
+          str_cat("[OneCycleLR] cycle_momentum needs an optimizer with a momentum to cycle (SGD or RMSprop "
+                  "with momentum > 0, Adam, AdamW); this ",
+                  optimizer.name(), " has none: pass cycle_momentum = false"));
   }
   apply(0);
 }
 
 std::pair<int, double> OneCycleLR::phase(int64_t epoch) const {
   if (epoch > options_.total_steps)
-    throw ValueError(cat("[OneCycleLR] stepped ", epoch, " times but total_steps is ", options_.total_steps));
+    throw ValueError(str_cat("[OneCycleLR] stepped ", epoch, " times but total_steps is ", options_.total_steps));
   const double warm_end = options_.pct_start * static_cast<double>(options_.total_steps) - 1;
   const double last = static_cast<double>(options_.total_steps) - 1, e = static_cast<double>(epoch);
   if (e <= warm_end) return {0, e / warm_end};

@@ -15,10 +15,10 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions o)
       options_(o) {
   if (!(o.momentum >= 0) || !(o.dampening >= 0))
     throw ValueError(
-        cat("[SGD] momentum and dampening must be >= 0, got momentum ", o.momentum, ", dampening ", o.dampening));
+        str_cat("[SGD] momentum and dampening must be >= 0, got momentum ", o.momentum, ", dampening ", o.dampening));
   if (o.nesterov && (o.momentum == 0 || o.dampening != 0))
-    throw ValueError(cat("[SGD] nesterov needs momentum > 0 and dampening = 0, got momentum ", o.momentum,
-                         ", dampening ", o.dampening));
+    throw ValueError(str_cat("[SGD] nesterov needs momentum > 0 and dampening = 0, got momentum ", o.momentum,
+                             ", dampening ", o.dampening));
 }
 
 void SGD::update(Tensor& p, const Tensor& g, State& s, const Group& group) {

@@ -71,8 +71,8 @@ void check_problem(const Problem& p, bool ta, bool tb, Dtype dtype, Generator& g
 }
 
 std::string describe(const Problem& p, bool ta, bool tb, Dtype dtype) {
-  return cat("B=(", p.batch_a, ", ", p.batch_b, ") M=", p.m, " K=", p.k, " N=", p.n, ta ? " aᵀ" : "", tb ? " bᵀ" : "",
-             " ", dtype_name(dtype));
+  return str_cat("B=(", p.batch_a, ", ", p.batch_b, ") M=", p.m, " K=", p.k, " N=", p.n, ta ? " aᵀ" : "",
+                 tb ? " bᵀ" : "", " ", dtype_name(dtype));
 }
 
 }  // namespace

@@ -794,6 +794,10 @@ TEST_CASE("ops: cat and stack lay tensors end to end") {
     CHECK(cat({l, b, l}, -1).to_vector() == Values{1, 3, 4, 1, 2, 5, 6, 2});
     CHECK(cat({b}, 0).to_vector() == b.to_vector());
     CHECK(cat({a, tensor({}, {0, 2}, dtype)}, 0).to_vector() == Values{1, 2});
+    // A named vector, as a user collects batches: this must pick the tensor op, not a string builder.
+    const std::vector<Tensor> parts = {a, b};
+    CHECK(cat(parts, 0).to_vector() == Values{1, 2, 3, 4, 5, 6});
+    CHECK(cat(parts).shape() == Shape{3, 2});
 
     const Tensor u = tensor({1, 2, 3}, {3}, dtype), v = tensor({4, 5, 6}, {3}, dtype);
     CHECK(stack({u, v}, 0).shape() == Shape{2, 3});
