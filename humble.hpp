@@ -8,6 +8,7 @@
 #include "core/error.hpp"
 #include "core/factories.hpp"
 #include "core/generator.hpp"
+#include "core/named_tensors.hpp"
 #include "core/parallel.hpp"
 #include "core/tensor.hpp"
 #include "data/dataset.hpp"
@@ -29,3 +30,4 @@
 #include "optim/rmsprop.hpp"
 #include "optim/scheduler.hpp"
 #include "optim/sgd.hpp"
+#include "training/checkpoint.hpp"

@@ -78,7 +78,7 @@ Tensor dropout(const Tensor& x, double p, bool training, Generator& gen = defaul
 
 class Dropout : public Module {
  public:
-  // `gen` must outlive the layer; checkpoints save its state (nn::Checkpoint::generator).
+  // `gen` must outlive the layer; checkpoints save its state (training::Checkpoint::generator).
   explicit Dropout(double p = 0.5, Generator& gen = default_generator());
   Tensor forward(const Tensor& x) override { return dropout(x, p_, is_training(), *gen_); }
   std::string repr() const override;

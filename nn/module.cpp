@@ -120,23 +120,7 @@ NamedTensors Module::state_dict() const {
 }
 
 void Module::check_state_dict(const NamedTensors& state) const {
-  std::map<std::string, const Tensor*> given;
-  for (const auto& [name, t] : state)
-    if (!given.emplace(name, &t).second) throw ValueError(str_cat("entry '", name, "' appears twice"));
-  const NamedTensors own = state_dict();
-  for (const auto& [name, t] : own) {
-    const auto it = given.find(name);
-    if (it == given.end()) throw ValueError(str_cat("missing entry '", name, "'"));
-    const Tensor& v = *it->second;
-    if (v.dtype() != t.dtype())
-      throw ValueError(
-          str_cat("entry '", name, "' is ", dtype_name(v.dtype()), ", the model's is ", dtype_name(t.dtype())));
-    if (v.shape() != t.shape())
-      throw ShapeError(
-          str_cat("entry '", name, "' has shape ", shape_str(v.shape()), ", the model's has ", shape_str(t.shape())));
-    given.erase(it);
-  }
-  if (!given.empty()) throw ValueError(str_cat("unexpected entry '", given.begin()->first, "'"));
+  check_named_tensors("load_state_dict", state, specs_of(state_dict()));
 }
 
 void Module::load_state_dict(const NamedTensors& state) {

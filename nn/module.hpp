@@ -16,11 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "../core/named_tensors.hpp"
 #include "../core/tensor.hpp"
 
 namespace humble::nn {
-
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 class Module {
  public:
@@ -42,7 +41,7 @@ class Module {
 
   // Parameters then buffers, by dotted name (what nn::save writes).
   NamedTensors state_dict() const;
-  // Throws ValueError naming the first missing, unexpected, wrongly typed or wrongly shaped entry.
+  // Throws ValueError/ShapeError naming the first missing, unexpected, wrongly typed or shaped entry.
   void check_state_dict(const NamedTensors& state) const;
   void load_state_dict(const NamedTensors& state);  // checks everything first, then copies in place
 

@@ -64,7 +64,7 @@ NamedTensors Optimizer::state_dict() const {
 void Optimizer::check_state_dict(const NamedTensors& state) const {
   std::set<std::string> names;
   for (const auto& [name, _] : state) names.insert(name);
-  std::vector<Entry> expected{{"lr", Dtype::Float64, {static_cast<int64_t>(groups_.size())}}};
+  std::vector<TensorSpec> expected{{"lr", Dtype::Float64, {static_cast<int64_t>(groups_.size())}}};
   std::size_t i = 0;
   for (const Group& group : groups_)
     for (const Tensor& p : group.params) {
@@ -75,7 +75,7 @@ void Optimizer::check_state_dict(const NamedTensors& state) const {
       }
       ++i;
     }
-  check_entries(state, expected);
+  check_named_tensors(str_cat(name_, ".load_state_dict"), state, expected);
 }
 
 void Optimizer::load_state_dict(const NamedTensors& state) {
@@ -94,22 +94,12 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   }
 }
 
-void check_entries(const NamedTensors& state, const std::vector<Entry>& expected) {
-  std::map<std::string, const Tensor*> given;
-  for (const auto& [name, t] : state)
-    if (!given.emplace(name, &t).second) throw ValueError(str_cat("entry '", name, "' appears twice"));
-  for (const Entry& e : expected) {
-    const auto it = given.find(e.name);
-    if (it == given.end()) throw ValueError(str_cat("missing entry '", e.name, "'"));
-    const Tensor& t = *it->second;
-    if (t.dtype() != e.dtype)
-      throw ValueError(str_cat("entry '", e.name, "' is ", dtype_name(t.dtype()), ", expected ", dtype_name(e.dtype)));
-    if (t.shape() != e.shape)
-      throw ShapeError(
-          str_cat("entry '", e.name, "' has shape ", shape_str(t.shape()), ", expected ", shape_str(e.shape)));
-    given.erase(it);
-  }
-  if (!given.empty()) throw ValueError(str_cat("unexpected entry '", given.begin()->first, "'"));
+void save(const Optimizer& optimizer, const std::string& path) { save_tensors(optimizer.state_dict(), path); }
+
+void load(Optimizer& optimizer, const std::string& path) {
+  const NamedTensors entries = load_tensors(path);
+  check_loaded(path, "", [&] { optimizer.check_state_dict(entries); });
+  optimizer.load_state_dict(entries);
 }
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm, double norm_type) {

@@ -15,12 +15,11 @@
 #include <vector>
 
 #include "../core/dispatch.hpp"
+#include "../core/named_tensors.hpp"
 #include "../core/parallel.hpp"
 #include "../core/tensor.hpp"
 
 namespace humble::optim {
-
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 struct ParamGroup {
   std::vector<Tensor> params;
@@ -50,7 +49,8 @@ class Optimizer {
   // "lr" (G) float64; for each parameter with state: "state.<i>.step" (int64 scalar) and
   // "state.<i>.<buffer>" (the parameter's shape and dtype).
   NamedTensors state_dict() const;
-  // Throws ValueError/ShapeError naming the first missing, unexpected or mismatched entry.
+  // Throws ValueError/ShapeError "[<name>.load_state_dict] …" naming the first missing, unexpected or
+  // mismatched entry.
   void check_state_dict(const NamedTensors& state) const;
   void load_state_dict(const NamedTensors& state);  // checks everything, then copies
 
@@ -83,14 +83,10 @@ class Optimizer {
   std::vector<State> state_;  // by position across the groups
 };
 
-// Checks that `state` holds exactly the `expected` entries (name, dtype, shape), each once; throws
-// ValueError (missing, unexpected, repeated, dtype) or ShapeError naming the first offender.
-struct Entry {
-  std::string name;
-  Dtype dtype;
-  Shape shape;
-};
-void check_entries(const NamedTensors& state, const std::vector<Entry>& expected);
+// An optimizer's state to and from a checkpoint file (core/named_tensors.hpp): atomic save; load
+// checks everything first and throws IoError naming the file, leaving the optimizer unchanged.
+void save(const Optimizer& optimizer, const std::string& path);
+void load(Optimizer& optimizer, const std::string& path);
 
 // Scales every defined gradient in place by min(1, max_norm / (total + 1e-6)), where total is the
 // norm_type-norm of all gradients together (norm_type may be +inf); returns total, like

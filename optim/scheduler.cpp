@@ -41,14 +41,16 @@ NamedTensors LRScheduler::state_dict() const {
 
 // The checked (epoch, base lrs) of a state dict; the schedule must be defined there.
 std::pair<int64_t, std::vector<double>> LRScheduler::checked(const NamedTensors& state) const {
-  check_entries(state, {{"last_epoch", Dtype::Int64, {}},
-                        {"base_lrs", Dtype::Float64, {static_cast<int64_t>(base_lrs_.size())}}});
+  const std::string op = str_cat(name_, ".load_state_dict");
+  check_named_tensors(
+      op, state,
+      {{"last_epoch", Dtype::Int64, {}}, {"base_lrs", Dtype::Float64, {static_cast<int64_t>(base_lrs_.size())}}});
   std::pair<int64_t, std::vector<double>> out;
   for (const auto& [name, t] : state) {
     if (name == "last_epoch") out.first = static_cast<int64_t>(t.item());
     if (name == "base_lrs") out.second = t.to_vector();
   }
-  if (out.first < 0) throw ValueError(str_cat("entry 'last_epoch' is ", out.first, ", expected >= 0"));
+  if (out.first < 0) throw ValueError(str_cat("[", op, "] entry 'last_epoch' is ", out.first, ", expected >= 0"));
   for (double base : out.second) lr_at(base, out.first);  // throws where the schedule is undefined
   return out;
 }

@@ -1,4 +1,5 @@
-// tests/test_checkpoint.cpp — nn/checkpoint: the file format, atomic saves, validated loads, resuming.
+// tests/test_checkpoint.cpp — core/named_tensors, nn/checkpoint, training/checkpoint: the file format, atomic saves,
+// validated loads, resuming.
 //
 //   1. round trips are bit-exact (parameters, buffers, optimizer state) and the bytes follow
 //      docs/checkpoint-format.md (magic, version, CRC-32, payload length, entry layout).
@@ -212,9 +213,9 @@ TEST_CASE("test_checkpoint: load rejects every bad file with IoError and leaves 
          wide.to(Dtype::Float64);
          nn::save(wide, bad);
        },
-       "entry 'weight' is float64, the model's is float32"},
+       "[load_state_dict] entry 'weight' is float64, expected float32"},
       {"shape mismatch", [&] { nn::save(nn::Linear(4, 5), bad); },
-       "entry 'weight' has shape (5, 4), the model's has (3, 4)"},
+       "[load_state_dict] entry 'weight' has shape (5, 4), expected (3, 4)"},
       {"no such file", [&] { fs::remove(bad); }, "cannot open"},
   };
   for (const Case& c : cases) {
@@ -245,17 +246,18 @@ TEST_CASE("test_checkpoint: optimizer state saves, loads and is validated") {
     opt.step();
   };
   train(first, a);
-  nn::save(first, dir / "sgd.ckpt");
+  optim::save(first, dir / "sgd.ckpt");
   b.detach().copy_(a.detach());
   optim::SGD second({b}, {.lr = 0.1, .momentum = 0.9});
-  nn::load(second, dir / "sgd.ckpt");
+  optim::load(second, dir / "sgd.ckpt");
   train(first, a);
   train(second, b);
   CHECK(a.to_vector() == b.to_vector());  // the momentum buffer came back
   optim::SGD two_groups(std::vector<optim::ParamGroup>{{.params = {b}}, {.params = {a}}}, {.lr = 0.1, .momentum = 0.9});
-  CHECK_THROWS_AS(nn::load(two_groups, dir / "sgd.ckpt"), IoError);
-  CHECK(load_error([&] { nn::load(two_groups, dir / "sgd.ckpt"); }).find("entry 'lr' has shape (1,)") !=
-        std::string::npos);
+  CHECK_THROWS_AS(optim::load(two_groups, dir / "sgd.ckpt"), IoError);
+  CHECK(load_error([&] {
+          optim::load(two_groups, dir / "sgd.ckpt");
+        }).find("[SGD.load_state_dict] entry 'lr' has shape (1,)") != std::string::npos);
   CHECK(two_groups.step_count(0) == 0);
 }
 
@@ -269,7 +271,7 @@ TEST_CASE("test_checkpoint: load_checkpoint restores every part or none") {
   sum((*model)(randn({4, 4}, gen))).backward();
   opt.step();
   sched.step();
-  nn::save_checkpoint(
+  training::save_checkpoint(
       dir / "run.ckpt",
       {.model = model.get(), .optimizer = &opt, .scheduler = &sched, .generator = &gen, .epoch = 3, .step = 17});
 
@@ -277,24 +279,25 @@ TEST_CASE("test_checkpoint: load_checkpoint restores every part or none") {
   optim::Adam fresh_opt(fresh->parameters(), {.lr = 0.01});
   const auto before = snapshot(*fresh);
   const auto gen_before = other_gen.state();
-  nn::Checkpoint partial{.model = fresh.get(), .optimizer = &fresh_opt, .generator = &other_gen};
-  CHECK_THROWS_AS(nn::load_checkpoint(dir / "run.ckpt", partial), IoError);  // the file has a scheduler part
+  training::Checkpoint partial{.model = fresh.get(), .optimizer = &fresh_opt, .generator = &other_gen};
+  CHECK_THROWS_AS(training::load_checkpoint(dir / "run.ckpt", partial), IoError);  // the file has a scheduler part
   CHECK(load_error([&] {
-          nn::load_checkpoint(dir / "run.ckpt", partial);
-        }).find("scheduler: unexpected entry 'last_epoch' (no scheduler was given)") != std::string::npos);
+          training::load_checkpoint(dir / "run.ckpt", partial);
+        }).find("scheduler: [load_checkpoint] unexpected entry 'last_epoch' (no scheduler was given)") !=
+        std::string::npos);
   CHECK(snapshot(*fresh) == before);
   CHECK(other_gen.state() == gen_before);
   CHECK(fresh_opt.step_count(0) == 0);
   CHECK(partial.epoch == 0);
 
   optim::StepLR fresh_sched(fresh_opt, 1, 0.5);
-  nn::Checkpoint no_generator{.model = fresh.get(), .optimizer = &fresh_opt, .scheduler = &fresh_sched};
-  CHECK_THROWS_AS(nn::load_checkpoint(dir / "run.ckpt", no_generator), IoError);
+  training::Checkpoint no_generator{.model = fresh.get(), .optimizer = &fresh_opt, .scheduler = &fresh_sched};
+  CHECK_THROWS_AS(training::load_checkpoint(dir / "run.ckpt", no_generator), IoError);
   CHECK(snapshot(*fresh) == before);
 
-  nn::Checkpoint full{
+  training::Checkpoint full{
       .model = fresh.get(), .optimizer = &fresh_opt, .scheduler = &fresh_sched, .generator = &other_gen};
-  nn::load_checkpoint(dir / "run.ckpt", full);
+  training::load_checkpoint(dir / "run.ckpt", full);
   CHECK(snapshot(*fresh) == snapshot(*model));
   CHECK(other_gen.state() == gen.state());
   CHECK(fresh_sched.last_epoch() == 1);
@@ -332,16 +335,16 @@ TEST_CASE("test_checkpoint: 2 epochs + checkpoint + 2 resumed epochs == 4 uninte
 
   Run first(7);
   for (int e = 0; e < 2; ++e) epoch(first);
-  nn::save_checkpoint(dir / "resume.ckpt", {.model = first.model.get(),
-                                            .optimizer = &first.opt,
-                                            .scheduler = &first.sched,
-                                            .generator = &first.gen,
-                                            .epoch = 2,
-                                            .step = 8});
+  training::save_checkpoint(dir / "resume.ckpt", {.model = first.model.get(),
+                                                  .optimizer = &first.opt,
+                                                  .scheduler = &first.sched,
+                                                  .generator = &first.gen,
+                                                  .epoch = 2,
+                                                  .step = 8});
   Run resumed(12345);  // different initial weights and random stream until the load
-  nn::Checkpoint c{
+  training::Checkpoint c{
       .model = resumed.model.get(), .optimizer = &resumed.opt, .scheduler = &resumed.sched, .generator = &resumed.gen};
-  nn::load_checkpoint(dir / "resume.ckpt", c);
+  training::load_checkpoint(dir / "resume.ckpt", c);
   for (int64_t e = c.epoch; e < 4; ++e) epoch(resumed);
   CHECK(snapshot(*resumed.model) == snapshot(*straight.model));
   CHECK(resumed.sched.last_epoch() == 16);

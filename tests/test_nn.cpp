@@ -43,13 +43,37 @@ struct LeNet : nn::Module {  // (N, 1, 28, 28) → (N, 10)
   }
 };
 
-std::vector<std::string> names_of(const nn::NamedTensors& named) {
+std::vector<std::string> names_of(const NamedTensors& named) {
   std::vector<std::string> names;
   for (const auto& [name, _] : named) names.push_back(name);
   return names;
 }
 
 }  // namespace
+
+TEST_CASE("test_nn: load_state_dict names the first bad entry, after [load_state_dict], and changes nothing") {
+  nn::Linear layer(3, 2), other(3, 2);
+  const std::vector<double> before = layer.weight.to_vector();
+  NamedTensors state = other.state_dict();
+  state.emplace_back("bias", other.bias);
+  CHECK_THROWS_WITH_AS(layer.load_state_dict(state), "[load_state_dict] entry 'bias' appears twice", ValueError);
+  state.pop_back();
+  state[1].second = zeros({3});
+  CHECK_THROWS_WITH_AS(layer.load_state_dict(state), "[load_state_dict] entry 'bias' has shape (3,), expected (2,)",
+                       ShapeError);
+  state.pop_back();
+  CHECK_THROWS_WITH_AS(layer.load_state_dict(state), "[load_state_dict] missing entry 'bias'", ValueError);
+  state.emplace_back("bias", other.bias.to(Dtype::Float64));
+  CHECK_THROWS_WITH_AS(layer.load_state_dict(state), "[load_state_dict] entry 'bias' is float64, expected float32",
+                       ValueError);
+  state.back().second = other.bias;
+  state.emplace_back("scale", zeros({1}));
+  CHECK_THROWS_WITH_AS(layer.load_state_dict(state), "[load_state_dict] unexpected entry 'scale'", ValueError);
+  CHECK(layer.weight.to_vector() == before);
+  state.pop_back();
+  layer.load_state_dict(state);
+  CHECK(layer.weight.to_vector() == other.weight.to_vector());
+}
 
 TEST_CASE("test_nn: parameters are registered by name with dotted paths") {
   Mlp mlp;

@@ -292,16 +292,18 @@ TEST_CASE("test_optim: state dicts round-trip and are validated") {
   train(second, b, 2);
   CHECK(a.to_vector() == b.to_vector());
 
-  optim::NamedTensors state = first.state_dict();
+  NamedTensors state = first.state_dict();
   CHECK(state.size() == 4);  // lr, state.0.step, state.0.exp_avg, state.0.exp_avg_sq
   state.emplace_back("state.7.step", scalar_tensor(1, Dtype::Int64));
-  CHECK_THROWS_WITH_AS(second.load_state_dict(state), doctest::Contains("unexpected entry 'state.7.step'"), ValueError);
+  CHECK_THROWS_WITH_AS(second.load_state_dict(state),
+                       doctest::Contains("[Adam.load_state_dict] unexpected entry 'state.7.step'"), ValueError);
   state.pop_back();
   state[2].second = zeros({2, 3}, Dtype::Float64);
   CHECK_THROWS_WITH_AS(second.load_state_dict(state), doctest::Contains("entry 'state.0.exp_avg' has shape (2, 3)"),
                        ShapeError);
   state.erase(state.begin() + 2);
-  CHECK_THROWS_WITH_AS(second.load_state_dict(state), doctest::Contains("missing entry 'state.0.exp_avg'"), ValueError);
+  CHECK_THROWS_WITH_AS(second.load_state_dict(state),
+                       doctest::Contains("[Adam.load_state_dict] missing entry 'state.0.exp_avg'"), ValueError);
   CHECK(second.step_count(0) == 5);  // untouched by the failed loads
   CHECK_THROWS_AS(second_sched.load_state_dict({{"last_epoch", scalar_tensor(1, Dtype::Float64)}}), ValueError);
 }

@@ -75,16 +75,16 @@ int main() {
   }
 
   const std::string path = (std::filesystem::temp_directory_path() / "train_cnn.ckpt").string();
-  nn::save_checkpoint(
+  training::save_checkpoint(
       path,
       {.model = &model, .optimizer = &opt, .scheduler = &sched, .generator = &gen, .epoch = epochs, .step = steps});
   LeNet restored;  // fresh weights, then the checkpoint's
   optim::AdamW restored_opt(restored.parameters(), {.lr = 3e-3, .weight_decay = 1e-2});
   optim::OneCycleLR restored_sched(restored_opt, {.max_lr = 1e-2, .total_steps = steps});
   Generator restored_gen(0);
-  nn::Checkpoint checkpoint{
+  training::Checkpoint checkpoint{
       .model = &restored, .optimizer = &restored_opt, .scheduler = &restored_sched, .generator = &restored_gen};
-  nn::load_checkpoint(path, checkpoint);
+  training::load_checkpoint(path, checkpoint);
   std::filesystem::remove(path);
   const double before = accuracy(model, test_x, test_y), after = accuracy(restored, test_x, test_y);
   std::printf("checkpoint (epoch %lld, step %lld): accuracy %.3f before saving, %.3f after loading\n",
