@@ -4,6 +4,7 @@
 // and what was expected: "[matmul] inner dimensions differ: (2, 3) @ (4, 5)".
 #pragma once
 
+#include <charconv>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -34,6 +35,13 @@ std::string str_cat(const Parts&... parts) {
   std::ostringstream out;
   (out << ... << parts);
   return out.str();
+}
+
+// The shortest decimal that reads back as exactly `value` (0.99999990000000005 prints as
+// "0.9999999"), for messages about values that the stream's 6 digits would round to something else.
+inline std::string exact(double value) {
+  char digits[32];
+  return std::string(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
 }
 
 }  // namespace humble

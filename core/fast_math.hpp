@@ -1,4 +1,4 @@
-// core/fast_math.hpp — branch-free float helpers written so that GCC vectorizes loops over them.
+// core/fast_math.hpp — branch-free exp and log written so that GCC vectorizes loops over them.
 //
 // fast_exp_flush(x)  e^x in float for softmax terms (x ≤ 88): within 1 ulp of e^x where that is
 //               a normal float (checked against a double exp), 0 below; −inf → 0, NaN → NaN.
@@ -9,25 +9,8 @@
 //               log inf = inf, NaN for NaN and x < 0. x = 2^k·f with f in [√½, √2),
 //               log f = 2·atanh((f − 1)/(f + 1)) by its series to u^23, and k·ln 2 added in two
 //               parts (fdlibm's split of ln 2).
-// select(c, a, b)  c ? a : b through bit masks.
-// Floats8, Doubles4  vectors (GCC vector extensions: the usual operators work lane by lane,
-//               comparisons give −1/0 integer masks); fast_exp_flush, fast_log and select
-//               take them as well as scalars, with the same arithmetic in every lane. In a
-//               HUMBLE_SIMD_CLONES function they are AVX2 registers, in the plain x86-64 build
-//               pairs of SSE2 ones. Doubles8 pairs two Doubles4 to match a Floats8 (widen, narrow).
-//
-// Why the odd spellings: under the default -ftrapping-math, GCC will not vectorize a loop whose
-// body keeps a float `?:` or std::max (its PRE pass copies the arithmetic that follows into
-// each arm, leaving control flow); bit masks do not have that problem. (On the vector types
-// themselves, `a > b ? a : b` is one max instruction.) HUMBLE_SIMD_CLONES marks a hot function for
-// an extra x86-64-v3 build (AVX2 and FMA) picked at load time (GCC target_clones), so binaries
-// built for plain x86-64 still use 256-bit vectors and fused multiply-adds where the CPU has
-// them; it also inlines everything the function calls (flatten), so its helpers get the same
-// build. A file using it is compiled with -ffp-contract=fast (CMakeLists.txt), which lets the
-// v3 build fuse a·b + c: its results can differ from the plain build's in the last bits (each
-// build gives the same bits on every run and thread count). Kernels must therefore not rely on
-// a·b − c·d cancelling exactly; write w·(a − b), not w·a − w·b. Defining HUMBLE_NO_SIMD_CLONES
-// builds the plain version only (so that it can be tested on a machine that would pick v3).
+// Both take scalars and vectors (core/simd.hpp: Floats8, Doubles4, Doubles8), with the same
+// arithmetic in every lane, and use select() rather than branches (simd.hpp says why).
 #pragma once
 
 #include <bit>
@@ -35,79 +18,9 @@
 #include <limits>
 #include <type_traits>
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(HUMBLE_NO_SIMD_CLONES)
-#define HUMBLE_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default"), flatten))
-#else
-#define HUMBLE_SIMD_CLONES
-#endif
+#include "simd.hpp"
 
 namespace humble {
-
-[[gnu::always_inline]] inline float select(bool cond, float a, float b) {
-  const uint32_t mask = -static_cast<uint32_t>(cond);
-  return std::bit_cast<float>((std::bit_cast<uint32_t>(a) & mask) | (std::bit_cast<uint32_t>(b) & ~mask));
-}
-[[gnu::always_inline]] inline double select(bool cond, double a, double b) {
-  const uint64_t mask = -static_cast<uint64_t>(cond);
-  return std::bit_cast<double>((std::bit_cast<uint64_t>(a) & mask) | (std::bit_cast<uint64_t>(b) & ~mask));
-}
-
-using Floats8 = float __attribute__((vector_size(32)));
-using Int32x8 = int32_t __attribute__((vector_size(32)));
-using Doubles4 = double __attribute__((vector_size(32)));
-using Int64x4 = int64_t __attribute__((vector_size(32)));
-using UInt32x8 = uint32_t __attribute__((vector_size(32)));
-
-// The integer type of a float type's width: what its bits and comparisons are.
-template <class F>
-struct IntOf;
-template <>
-struct IntOf<double> {
-  using type = int64_t;
-};
-template <>
-struct IntOf<Floats8> {
-  using type = Int32x8;
-};
-template <>
-struct IntOf<Doubles4> {
-  using type = Int64x4;
-};
-template <class F>
-concept FloatVector = std::is_same_v<F, Floats8> || std::is_same_v<F, Doubles4>;
-
-template <FloatVector V>
-[[gnu::always_inline]] inline V select(typename IntOf<V>::type mask, V a, V b) {
-  return mask ? a : b;
-}
-
-// Eight doubles, the width of a Floats8, as two Doubles4 (GCC lowers a 64-byte vector type through
-// memory on AVX2). widen and narrow convert lane by lane; on doubles they do nothing.
-struct Doubles8 {
-  Doubles4 lo{}, hi{};
-  double operator[](int j) const { return j < 4 ? lo[j] : hi[j - 4]; }
-  Doubles8& operator+=(const Doubles8& b) {
-    lo += b.lo;
-    hi += b.hi;
-    return *this;
-  }
-  friend Doubles8 operator+(const Doubles8& a, const Doubles8& b) { return {a.lo + b.lo, a.hi + b.hi}; }
-  friend Doubles8 operator-(const Doubles8& a, const Doubles8& b) { return {a.lo - b.lo, a.hi - b.hi}; }
-  friend Doubles8 operator*(const Doubles8& a, const Doubles8& b) { return {a.lo * b.lo, a.hi * b.hi}; }
-  friend Doubles8 operator+(const Doubles8& a, double b) { return {a.lo + b, a.hi + b}; }
-  friend Doubles8 operator*(double a, const Doubles8& b) { return {a * b.lo, a * b.hi}; }
-  friend Doubles8 operator-(double a, const Doubles8& b) { return {a - b.lo, a - b.hi}; }
-};
-// Spelled lane by lane: GCC 12 splits __builtin_convertvector between widths into 2-lane pieces.
-[[gnu::always_inline]] inline Doubles8 widen(const Floats8& v) {
-  return {Doubles4{v[0], v[1], v[2], v[3]}, Doubles4{v[4], v[5], v[6], v[7]}};
-}
-[[gnu::always_inline]] inline Floats8 narrow(const Doubles8& d) {
-  const auto f = [](double x) { return static_cast<float>(x); };
-  return Floats8{f(d.lo[0]), f(d.lo[1]), f(d.lo[2]), f(d.lo[3]), f(d.hi[0]), f(d.hi[1]), f(d.hi[2]), f(d.hi[3])};
-}
-[[gnu::always_inline]] inline double widen(double x) { return x; }
-[[gnu::always_inline]] inline double narrow(double x) { return x; }
 
 // e^x for the terms of a softmax, x ≤ 88 (a larger x gives a meaningless result), by Cephes' expf
 // (https://www.netlib.org/cephes/): x = n·ln 2 + r with |r| ≤ ln 2 / 2 (ln 2 split in two, so that

@@ -10,18 +10,6 @@
 namespace humble::losses {
 namespace {
 
-Tensor reduce(const Tensor& per_item, Reduction reduction) {
-  switch (reduction) {
-    case Reduction::None:
-      return per_item;
-    case Reduction::Sum:
-      return sum(per_item);
-    case Reduction::Mean:
-      break;
-  }
-  return mean(per_item);
-}
-
 void check_same(const char* op, const char* name, const Tensor& input, const Tensor& other) {
   if (!input.is_floating_point())
     throw ValueError(str_cat("[", op, "] input must be float32 or float64, got ", dtype_name(input.dtype())));
@@ -62,11 +50,7 @@ Tensor target_log_probs(const char* op, const Tensor& logits, const Tensor& targ
     throw ShapeError(str_cat("[", op, "] expects logits (N, C) and int64 target (N), got logits ",
                              shape_str(logits.shape()), ", target ", shape_str(target.shape()), " ",
                              dtype_name(target.dtype())));
-  const int64_t classes = logits.shape()[1];
-  const int64_t* y = target.data<int64_t>();
-  for (int64_t i = 0; i < target.numel(); ++i)
-    if (y[i] < 0 || y[i] >= classes)
-      throw ValueError(str_cat("[", op, "] target[", i, "] = ", y[i], " is not a class in [0, ", classes, ")"));
+  check_class_indices(op, target, logits.shape()[1]);
   return gather(log_softmax(logits, 1), 1, target.reshape({-1, 1})).reshape({-1});  // (N)
 }
 
@@ -76,9 +60,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                                         const BinaryCrossEntropyOptions& options) {
   constexpr const char* op = "binary_cross_entropy_with_logits";
   check_same(op, "target", logits, target);
+  check_smoothing(op, "label_smoothing", options.label_smoothing);
   const double eps = options.label_smoothing;
-  if (!std::isfinite(eps) || eps < 0 || eps > 1)
-    throw ValueError(str_cat("[", op, "] label_smoothing must be a finite number in [0, 1], got ", eps));
   for (double t : target.to_vector())
     if (!(t >= 0 && t <= 1)) throw ValueError(str_cat("[", op, "] target values must lie in [0, 1], got ", t));
   check_broadcasts(op, "pos_weight", options.pos_weight, logits);
@@ -136,10 +119,10 @@ Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_log
   return kl_div(log_softmax(student_logits / temperature, 1), teacher) * (temperature * temperature);
 }
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MseLossOptions& options) {
   check_same("mse_loss", "target", input, target);
   const Tensor diff = input - target;
-  return reduce(diff * diff, reduction);
+  return reduce(diff * diff, options.reduction);
 }
 
 }  // namespace humble::losses

@@ -13,7 +13,7 @@
 #pragma once
 
 #include "../core/tensor.hpp"
-#include "cross_entropy.hpp"
+#include "reduction.hpp"
 
 namespace humble::losses {
 
@@ -53,6 +53,10 @@ Tensor kl_div(const Tensor& input, const Tensor& target, const KlDivOptions& opt
 // The teacher receives no gradient.
 Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_logits, double temperature);
 
-Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
+struct MseLossOptions {
+  Reduction reduction = Reduction::Mean;
+};
+// input and target of one shape and float dtype.
+Tensor mse_loss(const Tensor& input, const Tensor& target, const MseLossOptions& options = {});
 
 }  // namespace humble::losses

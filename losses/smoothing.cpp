@@ -6,6 +6,7 @@
 
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "reduction.hpp"
 
 namespace humble::losses {
 namespace {
@@ -16,8 +17,7 @@ struct SmoothedPair {
 
 SmoothedPair smoothed_pair(const char* op, int64_t num_classes, double eps, SmoothingTarget convention) {
   if (num_classes < 2) throw ValueError(str_cat("[", op, "] num_classes must be >= 2, got ", num_classes));
-  if (!std::isfinite(eps) || eps < 0 || eps > 1)
-    throw ValueError(str_cat("[", op, "] eps must be a finite number in [0, 1], got ", eps));
+  check_smoothing(op, "eps", eps);
   const auto C = static_cast<double>(num_classes);
   if (convention == SmoothingTarget::AllClasses) return {1 - eps + eps / C, eps / C};
   return {1 - eps, eps / (C - 1)};

@@ -13,9 +13,13 @@
 #include <cstdint>
 
 #include "../core/tensor.hpp"
-#include "cross_entropy.hpp"
 
 namespace humble::losses {
+
+enum class SmoothingTarget {
+  AllClasses,    // ε/C on every class, the true one included (Szegedy et al., PyTorch)
+  OtherClasses,  // the true class keeps 1 − ε, the others share ε/(C − 1) (fairseq and many papers)
+};
 
 // q′ for class-index targets (N): (N, C) in `dtype`, rows summing to 1.
 Tensor smoothed_targets(const Tensor& target, int64_t num_classes, double eps,

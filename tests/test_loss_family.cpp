@@ -122,7 +122,7 @@ TEST_CASE("kl_div: matches torch.nn.functional.kl_div (batchmean as Mean, log_ta
 
 TEST_CASE("mse_loss: matches torch.nn.functional.mse_loss") {
   const int count = run_golden("mse_loss", [](const json& c, const Tensor& x, Dtype dtype) {
-    return mse_loss(x, tensor(c.at("target").get<Values>(), x.shape(), dtype), reduction_named(c.at("reduction")));
+    return mse_loss(x, tensor(c.at("target").get<Values>(), x.shape(), dtype), {reduction_named(c.at("reduction"))});
   });
   CHECK(count == 6);
 }
@@ -329,7 +329,7 @@ TEST_CASE("family: gradcheck of every member and reduction") {
     check_gradcheck(
         [&](const Tensors& in) { return kl_div(in[0], in[1], {.reduction = reduction, .log_target = true}); },
         {log_input, log_target}, "kl_div log_target" + r);
-    check_gradcheck([&](const Tensors& in) { return mse_loss(in[0], in[1], reduction); }, {x, mse_target}, "mse" + r);
+    check_gradcheck([&](const Tensors& in) { return mse_loss(in[0], in[1], {reduction}); }, {x, mse_target}, "mse" + r);
   }
   for (const double temperature : {1.0, 2.5})
     check_gradcheck([&](const Tensors& in) { return distillation_loss(in[0], teacher, temperature); }, {z},
