@@ -1,0 +1,323 @@
+// tests/test_loss_reference.cpp — the fast cross-entropy kernel against its specification, the
+// reference path, and what the reference path makes exact.
+//
+// Legend: N rows, C classes, ε label smoothing.
+//   1. randomized: every C from 1 to 40 and 1000, ragged N around the vector widths (8 and 16),
+//      (N, C) and (N, C, d1, d2) logits, weights, ignored rows, probability targets, ruled-out
+//      (−inf) classes, both conventions, every reduction, ε ∈ {0, tiny, 0.1, 1}, float32 and
+//      float64: value and gradient of the fast kernel equal the reference's within rounding, and
+//      bad input gets the same error from both; the large problems at 1 and 2 threads;
+//   2. float64 exactness: logits of 1e8, shift invariance (adding 1e7 to every logit);
+//   3. misuse: ignore_index with probability targets, float64 targets rounded in float32, and a
+//      row sum printed with the digits that show the problem.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <humble/humble.hpp>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "golden/losses_fixture.hpp"
+
+using namespace humble;
+using namespace humble::losses;
+using namespace humble::loss_golden;
+
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// |fast − reference| <= rtol·max(|reference|, floor·max|reference|): float32 at the golden float32
+// tolerance (the kernel computes its bulk in float, the reference in double); float64 at 1e-12, the
+// floor 1e-3 of the tensor's largest element (an absolute slack of 1e-15·max) for gradient elements
+// where p·S and w·q′ cancel to nearly 0.
+struct Tolerance {
+  double rtol, floor_fraction;
+};
+Tolerance tolerance_for(Dtype dtype) {
+  return dtype == Dtype::Float64 ? Tolerance{1e-12, 1e-3} : Tolerance{1e-5, 1e-2};
+}
+
+void check_matches(const Values& fast, const Values& reference, Dtype dtype, const std::string& what) {
+  double largest = 0;
+  for (double v : reference) largest = std::max(largest, std::abs(v));
+  const Tolerance tol = tolerance_for(dtype);
+  check_close(fast, reference, tol.rtol, tol.floor_fraction * largest, what);
+}
+
+// The error message of f, or "" when it throws none.
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+struct RestoreTwoThreads {
+  ~RestoreTwoThreads() { set_num_threads(2); }
+};
+
+// One randomized problem: logits (N, C) or (N, C, d1, d2), a target, options.
+struct Case {
+  Shape shape;
+  bool soft, weighted, ignoring, ruling_out;
+  CrossEntropyOptions options;
+  Dtype dtype;
+};
+
+// The logits and target of a case, drawn from gen: normal logits scaled by 3; with ruling_out, a
+// few classes of some rows at −inf (never an index target's own class; a probability target puts
+// no mass there); with ignoring, some index targets at ignore_index.
+std::pair<Tensor, Tensor> draw(const Case& c, Generator& gen) {
+  const int64_t C = c.shape[1];
+  Shape row_shape = c.shape;
+  row_shape.erase(row_shape.begin() + 1);
+  const int64_t rows = shape_numel(row_shape), stride = shape_numel(Shape(c.shape.begin() + 2, c.shape.end()));
+  const auto at = [&](int64_t row, int64_t cls) { return (row / stride) * C * stride + row % stride + cls * stride; };
+  Values z = (randn(c.shape, gen, Dtype::Float64) * 3.0).to_vector();
+  Values y = randint(0, C, row_shape, gen).to_vector();
+  if (c.ruling_out && C > 1)
+    for (int64_t row = 0; row < rows; row += 3) {
+      const auto cls = static_cast<int64_t>(y[row] + 1 + gen.uniform_int(0, C - 1)) % C;  // not y[row]
+      z[at(row, cls)] = -kInf;
+    }
+  if (c.ignoring)
+    for (int64_t row = 1; row < rows; row += 4) y[row] = static_cast<double>(c.options.ignore_index);
+  const Tensor logits = tensor(z, c.shape, c.dtype);
+  if (!c.soft) return {logits, tensor(y, row_shape, Dtype::Int64)};
+  // Probabilities: a softmax of other normal logits, with the same classes ruled out, in double,
+  // then rounded to the dtype and renormalised in double so that each row sums to 1.
+  Values t = (randn(c.shape, gen, Dtype::Float64) * 2.0).to_vector();
+  for (std::size_t i = 0; i < z.size(); ++i)
+    if (z[i] == -kInf) t[i] = -kInf;
+  const Values probabilities = softmax(tensor(t, c.shape, Dtype::Float64), 1).to_vector();
+  return {logits, tensor(probabilities, c.shape, c.dtype)};
+}
+
+// Value and gradient of one path on a case (the gradient of Σ loss ⊙ r for a fixed r without
+// reduction), or the error message.
+struct Outcome {
+  Values value, grad;
+  std::string error;
+};
+Outcome run(const Case& c, const Tensor& logits, const Tensor& target, bool reference) {
+  Outcome out;
+  out.error = message_of([&] {
+    const Tensor z = logits.detach().clone().requires_grad_();
+    const Tensor loss = reference ? cross_entropy_reference(z, target, c.options) : cross_entropy(z, target, c.options);
+    Generator gen(5);
+    loss.backward(c.options.reduction == Reduction::None ? uniform(loss.shape(), 0.5, 1.5, gen, loss.dtype())
+                                                         : ones_like(loss));
+    out.value = loss.to_vector();
+    out.grad = z.grad().to_vector();
+  });
+  return out;
+}
+
+void compare(const Case& c, Generator& gen, const std::string& name) {
+  const auto [logits, target] = draw(c, gen);
+  const Outcome fast = run(c, logits, target, false), reference = run(c, logits, target, true);
+  CHECK_MESSAGE(fast.error == reference.error, name, ": fast '", fast.error, "', reference '", reference.error, "'");
+  if (!fast.error.empty() || !reference.error.empty()) return;
+  check_matches(fast.value, reference.value, c.dtype, name + " value");
+  check_matches(fast.grad, reference.grad, c.dtype, name + " gradient");
+}
+
+std::string describe(const Case& c) {
+  const char* reductions[] = {"none", "mean", "sum"};
+  return str_cat(shape_str(c.shape), " ", dtype_name(c.dtype), c.soft ? " soft" : " indices",
+                 c.weighted ? " weighted" : "", c.ignoring ? " ignoring" : "", c.ruling_out ? " ruling out" : "",
+                 c.options.smoothing_target == SmoothingTarget::OtherClasses ? " other-classes" : "",
+                 " eps=", c.options.label_smoothing, " ", reductions[static_cast<int>(c.options.reduction)]);
+}
+
+const std::vector<double> kEpsilons = {0.0, 1e-300, 0.1, 1.0};  // 1e-300: so small that ε/C and ε/(C − 1) round alike
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// 1. Randomized: the fast kernel against the reference
+
+TEST_CASE(
+    "cross_entropy_reference: the fast kernel matches it on every C from 1 to 40 and 1000, in every configuration") {
+  // For each C and dtype, every combination of target kind, weights, ignored rows, ruled-out
+  // classes and convention, with N, ε and the reduction drawn at random (N from counts around the
+  // vector widths: a partial last group of 8 short rows, a partial last vector of a long row).
+  Generator gen(2024);
+  const std::vector<int64_t> row_counts = {1, 2, 7, 8, 9, 15, 16, 17, 23, 31, 33};
+  int compared = 0;
+  std::vector<int64_t> classes(40);
+  for (int64_t C = 1; C <= 40; ++C) classes[C - 1] = C;
+  classes.push_back(1000);
+  for (const int64_t C : classes)
+    for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
+      for (int combination = 0; combination < 32; ++combination) {
+        Case c;
+        c.dtype = dtype;
+        c.soft = combination & 1;
+        c.weighted = combination & 2;
+        c.ignoring = (combination & 4) && !c.soft;  // probability targets have no ignored rows
+        c.ruling_out = combination & 8;
+        c.options.smoothing_target = combination & 16 ? SmoothingTarget::OtherClasses : SmoothingTarget::AllClasses;
+        c.options.label_smoothing = kEpsilons[gen.uniform_int(0, 4)];
+        c.options.reduction = static_cast<Reduction>(gen.uniform_int(0, 3));
+        if (c.ignoring && gen.uniform() < 0.5) c.options.ignore_index = gen.uniform_int(0, C);  // a real class
+        const int64_t N = C == 1000 ? 3 : row_counts[gen.uniform_int(0, static_cast<int64_t>(row_counts.size()))];
+        c.shape = {N, C};
+        if (c.weighted) c.options.weight = uniform({C}, 0.25, 1.75, gen, dtype);
+        const std::string name = describe(c);
+        CAPTURE(name);
+        compare(c, gen, name);
+        ++compared;
+      }
+  CHECK(compared == 41 * 2 * 32);
+}
+
+TEST_CASE("cross_entropy_reference: the fast kernel matches it on (N, C, d1, d2) logits") {
+  Generator gen(2025);
+  int compared = 0;
+  for (const Shape& shape : std::vector<Shape>{{2, 5, 3, 2}, {3, 1, 2, 2}, {1, 17, 3, 1}, {2, 40, 1, 9}})
+    for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
+      for (int combination = 0; combination < 16; ++combination) {
+        Case c;
+        c.shape = shape;
+        c.dtype = dtype;
+        c.soft = combination & 1;
+        c.weighted = combination & 2;
+        c.ignoring = (combination & 4) && !c.soft;
+        c.ruling_out = combination & 8;
+        c.options.smoothing_target = gen.uniform() < 0.5 ? SmoothingTarget::OtherClasses : SmoothingTarget::AllClasses;
+        c.options.label_smoothing = kEpsilons[gen.uniform_int(0, 4)];
+        c.options.reduction = static_cast<Reduction>(gen.uniform_int(0, 3));
+        if (c.weighted) c.options.weight = uniform({shape[1]}, 0.25, 1.75, gen, dtype);
+        const std::string name = describe(c);
+        CAPTURE(name);
+        compare(c, gen, name);
+        ++compared;
+      }
+  CHECK(compared == 4 * 2 * 16);
+}
+
+TEST_CASE("cross_entropy_reference: the fast kernel matches it on problems split between 1 and 2 threads") {
+  // Large enough that the fast kernel splits its rows between tasks: short rows (C = 10, N not a
+  // multiple of 8), long rows (C = 1000) and strided rows (N, C, d), each at 1 and 2 threads.
+  RestoreTwoThreads restore;
+  Generator gen(2026);
+  for (const Shape& shape : std::vector<Shape>{{4099, 10}, {37, 1000}, {61, 7, 23}})
+    for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
+      for (const bool soft : {false, true})
+        for (const int threads : {1, 2}) {
+          set_num_threads(threads);
+          Case c{shape, soft, true, !soft, true, {}, dtype};
+          c.options.label_smoothing = 0.1;
+          c.options.weight = uniform({shape[1]}, 0.25, 1.75, gen, dtype);
+          const std::string name = str_cat(describe(c), " threads=", threads);
+          CAPTURE(name);
+          compare(c, gen, name);
+        }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. Float64 exactness
+
+TEST_CASE("cross_entropy_reference: logits of 1e8 give the exact loss and gradient on both paths") {
+  // [[1e8, 1e8]], y = 1, ε = 0.1: p = [½, ½], q′ = [0.05, 0.95], so loss = log 2 exactly and the
+  // gradient is p − q′ = [0.45, −0.45], to within 2 ulp (the log's own rounding). Rounding
+  // lse = 1e8 + log 2 to one double before z − lse would get log 2 wrong in its 9th digit.
+  for (const bool reference : {false, true}) {
+    CAPTURE(reference);
+    const Tensor z = f64({1e8, 1e8}, {1, 2}, true);
+    const Tensor loss = reference ? cross_entropy_reference(z, labels({1}), {.label_smoothing = 0.1})
+                                  : cross_entropy(z, labels({1}), {.label_smoothing = 0.1});
+    CHECK(std::abs(loss.item() - std::log(2.0)) <= 2 * std::numeric_limits<double>::epsilon() * std::log(2.0));
+    loss.backward();
+    const Values g = z.grad().to_vector();
+    CHECK(std::abs(g[0] - 0.45) <= 1e-16);
+    CHECK(std::abs(g[1] + 0.45) <= 1e-16);
+  }
+}
+
+TEST_CASE("cross_entropy_reference: adding 1e7 to every logit changes nothing (float64, both paths)") {
+  // z′ = fl(z + 1e7) is z rounded to multiples of 2^-29; z′ − 1e7 is exact (Sterbenz). Both are the
+  // same logits up to the offset, so loss and gradient must agree to about an ulp of the shifted
+  // values: the max is subtracted before anything is added.
+  Generator gen(61);
+  const Tensor shifted = randn({16, 4}, gen, Dtype::Float64) * 3.0 + 1e7;  // (16, 4)
+  const Tensor unshifted = shifted - 1e7;
+  const Tensor y = randint(0, 4, {16}, gen);
+  for (const bool reference : {false, true})
+    for (const Reduction reduction : {Reduction::None, Reduction::Mean}) {
+      CAPTURE(reference);
+      const auto run_on = [&](const Tensor& logits) {
+        const Tensor z = logits.detach().clone().requires_grad_();
+        const CrossEntropyOptions options{.label_smoothing = 0.1, .reduction = reduction};
+        const Tensor loss = reference ? cross_entropy_reference(z, y, options) : cross_entropy(z, y, options);
+        loss.backward(ones_like(loss));
+        return std::make_pair(loss.to_vector(), z.grad().to_vector());
+      };
+      const auto [value_a, grad_a] = run_on(shifted);
+      const auto [value_b, grad_b] = run_on(unshifted);
+      check_close(value_a, value_b, 4e-16, 0, "value");
+      check_close(grad_a, grad_b, 4e-16, 1e-2, "gradient");
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. Misuse
+
+TEST_CASE("cross_entropy_reference: ignore_index with probability targets is an error naming the option") {
+  const Tensor z = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  const Tensor soft = f64({0.2, 0.8, 0.0, 0.5, 0.25, 0.25}, {2, 3});
+  for (const bool reference : {false, true}) {
+    CAPTURE(reference);
+    const auto call = [&](const CrossEntropyOptions& options) {
+      return reference ? cross_entropy_reference(z, soft, options) : cross_entropy(z, soft, options);
+    };
+    CHECK_THROWS_AS(call({.ignore_index = 1}), ValueError);
+    const std::string message = message_of([&] { call({.ignore_index = 1}); });
+    CHECK(message.find("[cross_entropy] ignore_index (1)") == 0);
+    CHECK(message.find("probability targets") != std::string::npos);
+    CHECK_NOTHROW(call({}));  // the default, -100, is no choice
+  }
+}
+
+TEST_CASE("cross_entropy_reference: float64 probability targets rounded in float32 are accepted") {
+  // A float32 softmax cast to float64: each row sums to 1 only within float32's rounding.
+  Generator gen(67);
+  for (const int64_t C : {10, 1000}) {
+    const Tensor t32 = softmax(randn({8, C}, gen, Dtype::Float32) * 3.0, 1);
+    const Tensor t64 = t32.to(Dtype::Float64);
+    const Tensor z = randn({8, C}, gen, Dtype::Float64);
+    double worst = 0;
+    const Values t = t64.to_vector();
+    for (int64_t row = 0; row < 8; ++row) {
+      double total = 0;
+      for (int64_t c = 0; c < C; ++c) total += t[row * C + c];
+      worst = std::max(worst, std::abs(total - 1));
+    }
+    CAPTURE(worst);
+    CHECK(worst > 1e-8);  // beyond the old float64 tolerance, so this would have been rejected
+    CHECK_NOTHROW(cross_entropy(z, t64, {.label_smoothing = 0.1}));
+    CHECK_NOTHROW(cross_entropy_reference(z, t64, {.label_smoothing = 0.1}));
+  }
+}
+
+TEST_CASE("cross_entropy_reference: a row sum off by more than the tolerance is printed with its digits") {
+  const Tensor z = f64({1, 2, 3, 4, 5, 6}, {2, 3});
+  const Tensor off = f64({0.3, 0.3, 0.3997, 0.5, 0.5, 0.0}, {2, 3});  // row 0 sums to 0.9997
+  for (const bool reference : {false, true}) {
+    CAPTURE(reference);
+    const std::string message = message_of([&] {
+      if (reference)
+        cross_entropy_reference(z, off);
+      else
+        cross_entropy(z, off);
+    });
+    CHECK(message == "[cross_entropy] target probabilities of row 0 sum to 0.9997; expected 1 (within 0.0001)");
+  }
+}
