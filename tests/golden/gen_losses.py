@@ -204,6 +204,25 @@ def cross_entropy_cases():
             for reduction in REDUCTIONS:
                 cases.append(ce_case(f"extreme C=2 eps={eps} {reduction}", dtype_name, extreme2,
                                      torch.tensor([0, 0, 1, 0]), eps, reduction))
+    cases += offset_cases()
+    return cases
+
+
+def offset_cases():
+    """Float64 logits far from 0, where lse must not be rounded before z − lse: [[1e8, 1e8]] with
+    y = 1, and randint(100, (16, 4)) + 1e7. Drawn from a generator of their own, and the global one
+    (reduction none draws its grad_output there) put back afterwards, so that adding them leaves every
+    other case's random draws as they were."""
+    global_state = torch.get_rng_state()
+    gen = torch.Generator().manual_seed(10_000_000)
+    offset = torch.randint(100, (16, 4), generator=gen, dtype=torch.float64) + 1e7
+    offset_target = torch.randint(4, (16,), generator=gen)
+    cases = []
+    for reduction in REDUCTIONS:
+        cases.append(ce_case(f"offset 1e8 eps=0.1 {reduction}", "float64", torch.tensor([[1e8, 1e8]],
+                             dtype=torch.float64), torch.tensor([1]), 0.1, reduction))
+        cases.append(ce_case(f"offset 1e7 eps=0.1 {reduction}", "float64", offset, offset_target, 0.1, reduction))
+    torch.set_rng_state(global_state)
     return cases
 
 
