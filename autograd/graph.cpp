@@ -36,13 +36,6 @@ Node::~Node() {
 
 int64_t Node::live_count() { return live_nodes.load(); }
 
-bool needs_graph(std::initializer_list<const Tensor*> inputs) {
-  if (!grad_mode) return false;
-  for (const Tensor* t : inputs)
-    if (t->defined() && t->requires_grad()) return true;
-  return false;
-}
-
 Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward) {
   if (!grad_mode) return out;
   auto node = std::make_shared<Node>();

@@ -60,10 +60,8 @@ class NoGradGuard {
   bool previous_;
 };
 
-// True when an op on these inputs must record a node.
-bool needs_graph(std::initializer_list<const Tensor*> inputs);
-
-// Attaches a node computing `backward` to `out` when needs_graph(inputs); returns `out`.
+// Attaches a node computing `backward` to `out` when grad mode is on and some input requires grad;
+// returns `out`.
 Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward);
 
 }  // namespace humble

@@ -1,7 +1,10 @@
-// autograd/ops.hpp — every differentiable (and a few non-differentiable) tensor op.
+// autograd/ops.hpp — the general tensor ops, differentiable (and a few not).
 //
 // Each op validates its arguments, computes its output with a core/ kernel, and records its
 // backward right beside it (see the .cpp files: elementwise, reduce, linalg, shape, softmax).
+// Ops that exist for one kind of layer sit with that layer in nn/ (conv2d and the pools in
+// nn/conv.hpp, dropout in nn/layers.hpp, batch_norm and layer_norm in nn/norm.hpp); losses in
+// losses/ (docs/architecture.md, "Adding an op, a layer, a loss").
 // Binary ops broadcast like NumPy and need both operands of one dtype. Int64 tensors take part
 // in arithmetic, comparisons and indexing but never require gradients.
 #pragma once

@@ -200,7 +200,9 @@ template <class D>
 RowForward<D> closed_form(const Problem& p, D max, D log_sum, D a0, D wtd, D v, D wvd, int64_t remaining) {
   const auto [eps, share] = smoothing_of(p, remaining);
   const D b0 = share * v;
-  return {max, log_sum,     (1 - eps) * a0 + eps * b0, a0 * log_sum - wtd, b0 * log_sum - share * wvd,
+  // S = (1 − ε)·A0 + ε·B0, written so that it is exactly A0 when B0 = A0 (e.g. 1, unweighted).
+  const D target_weight = a0 + eps * (b0 - a0);
+  return {max, log_sum,     target_weight,         a0 * log_sum - wtd, b0 * log_sum - share * wvd,
           eps, eps * share, remaining == p.classes};
 }
 

@@ -55,7 +55,8 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
       if (receiver)
         receiver->check_state_dict(state);
       else if (!state.empty())
-        throw ValueError(str_cat("[load_checkpoint] unexpected entry '", state[0].first, "' (no ", part, " was given)"));
+        throw ValueError(
+            str_cat("[load_checkpoint] unexpected entry '", state[0].first, "' (no ", part, " was given)"));
     });
   };
   check("model", c.model, model);

@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--loss", config.loss, "ce (label-smoothed), confidence-penalty or focal")
       ->check(CLI::IsMember({"ce", "confidence-penalty", "focal"}));
+  app.add_flag("--reference-loss", config.reference_loss,
+               "train with cross_entropy_reference, the readable loss path (same science, slower)");
   app.add_option("--seed", config.seed, "first random seed");
   app.add_option("--seeds", config.seeds, "repeat with seeds seed..seed+K-1 and report mean ± std")
       ->check(CLI::Range(1, 100));
@@ -61,10 +63,12 @@ int main(int argc, char** argv) {
   try {
     humble::set_num_threads(config.threads);
     const study::Data data = study::load_data(config);
-    std::printf("mnist_smoothing: %s, %s, %s lr %g, %d epochs, %lld training / %lld validation / %lld test images\n",
-                config.dataset.c_str(), config.model.c_str(), config.optimizer.c_str(), config.lr, config.epochs,
-                static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
-                static_cast<long long>(data.test.size()));
+    std::printf(
+        "mnist_smoothing: %s, %s, %s lr %g, %d epochs, %s, %lld training / %lld validation / %lld test images\n",
+        config.dataset.c_str(), config.model.c_str(), config.optimizer.c_str(), config.lr, config.epochs,
+        config.reference_loss ? "loss by the reference path" : "fused loss kernel",
+        static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
+        static_cast<long long>(data.test.size()));
     std::vector<std::vector<study::Run>> groups;
     for (double eps : config.eps) {
       auto& runs = groups.emplace_back();

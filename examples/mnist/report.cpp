@@ -142,9 +142,11 @@ std::string format_table(const std::vector<std::vector<Run>>& groups) {
 
 void write_metrics_json(const Config& config, const std::vector<std::vector<Run>>& groups,
                         const std::filesystem::path& path) {
-  nlohmann::json doc = {{"dataset", config.dataset},     {"model", config.model}, {"epochs", config.epochs},
-                        {"optimizer", config.optimizer}, {"lr", config.lr},       {"batch_size", config.batch_size},
-                        {"loss", config.loss},           {"seed", config.seed},   {"seeds", config.seeds}};
+  nlohmann::json doc = {{"dataset", config.dataset}, {"model", config.model},
+                        {"epochs", config.epochs},   {"optimizer", config.optimizer},
+                        {"lr", config.lr},           {"batch_size", config.batch_size},
+                        {"loss", config.loss},       {"seed", config.seed},
+                        {"seeds", config.seeds},     {"reference_loss", config.reference_loss}};
   nlohmann::json runs = nlohmann::json::array();
   for (const auto& group : groups) {
     nlohmann::json entry = {{"eps", group.front().eps}, {"seeds", group.size()}};

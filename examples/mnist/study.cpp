@@ -52,11 +52,14 @@ std::unique_ptr<optim::Optimizer> make_optimizer(const Config& config, const std
   return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = config.lr});
 }
 
-// The training objective for one batch; `eps` smooths every variant's targets where it applies.
+// The training objective for one batch; `eps` smooths every variant's targets where it applies. The
+// reference path computes the same loss and gradient as the fast kernel, row by row (slower).
 Tensor objective(const Config& config, const Tensor& logits, const Tensor& labels, double eps) {
   if (config.loss == "confidence-penalty") return losses::confidence_penalty(logits, labels, {.beta = 0.1});
   if (config.loss == "focal") return losses::focal_loss(logits, labels, {.gamma = 2.0});
-  return losses::cross_entropy(logits, labels, {.label_smoothing = eps});
+  const losses::CrossEntropyOptions options{.label_smoothing = eps};
+  return config.reference_loss ? losses::cross_entropy_reference(logits, labels, options)
+                               : losses::cross_entropy(logits, labels, options);
 }
 
 data::ImageLayout layout_for(const Config& config) {

@@ -23,7 +23,8 @@ struct Config {
   std::string optimizer = "adam";  // sgd | adam | adamw
   double lr = 1e-3;
   std::vector<double> eps = {0.0, 0.1};
-  std::string loss = "ce";  // ce | confidence-penalty | focal
+  std::string loss = "ce";      // ce | confidence-penalty | focal
+  bool reference_loss = false;  // ce through cross_entropy_reference, the readable path
   uint64_t seed = 0;
   int seeds = 1;
   int threads = 2;
