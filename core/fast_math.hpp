@@ -5,6 +5,9 @@
 //               Cephes' expf (https://www.netlib.org/cephes/): x = n·ln 2 + r with |r| ≤ ln 2 / 2
 //               (ln 2 split in two for an exact reduction), e^r by a degree-5 polynomial, then
 //               scaled by 2^n in one step.
+// fast_exp(x)   e^x in double for x ≤ 0 (a softmax term), within 1 ulp of e^x where that is a
+//               normal double, 0 below (x < ln DBL_MIN ≈ −708.4); −inf → 0, NaN → NaN. The same
+//               reduction, x = n·ln 2 + r (fdlibm's split of ln 2), e^r by its Taylor series to r¹³.
 // fast_log(x)   log x in double, within 2 ulp for normal x > 0 (not subnormal x); log 0 = −inf,
 //               log inf = inf, NaN for NaN and x < 0. x = 2^k·f with f in [√½, √2),
 //               log f = 2·atanh((f − 1)/(f + 1)) by its series to u^23, and k·ln 2 added in two
@@ -49,6 +52,29 @@ template <class F>  // float or Floats8
   const UInt biased_n = std::bit_cast<UInt>(shifted) - std::bit_cast<uint32_t>(kRound) + 127u;
   return select(x < kLnMinNormal, F{}, exp_r * std::bit_cast<F>(biased_n << 23));
 }
+
+template <class D>  // double or Doubles4
+[[gnu::always_inline]] inline D fast_exp(D x) {
+  using Int = typename IntOf<D>::type;
+  constexpr double kLog2e = 1.4426950408889634;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;  // n·kLn2Hi is exact
+  constexpr double kRound = 6755399441055744.0;       // 1.5·2^52: adding it rounds to an integer, found in the low bits
+  constexpr double kLnMinNormal = -708.3964185322641;  // ln DBL_MIN, rounded up
+  const D shifted = x * kLog2e + kRound;
+  const D n = shifted - kRound;  // round(x / ln 2)
+  const D r = (x - n * kLn2Hi) - n * kLn2Lo;
+  // Σ_k r^k / k! for k ≤ 13 (|r| ≤ ln 2 / 2, so the first term left out is below 2^-60 of the sum).
+  D poly = D{} + 1.0 / 6227020800;
+  for (const double inverse_factorial :
+       {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120,
+        1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0})
+    poly = poly * r + inverse_factorial;
+  // n + 1023 in the exponent field, from shifted's low bits (x < ln DBL_MIN gives garbage here,
+  // replaced by 0 below).
+  const Int biased_n = std::bit_cast<Int>(shifted) - std::bit_cast<int64_t>(kRound) + 1023;
+  return select(x < kLnMinNormal, D{}, poly * std::bit_cast<D>(biased_n << 52));
+}
+[[gnu::always_inline]] inline Doubles8 fast_exp(const Doubles8& x) { return {fast_exp(x.lo), fast_exp(x.hi)}; }
 
 template <class D>  // double or Doubles4
 [[gnu::always_inline]] inline D fast_log(D x) {

@@ -23,7 +23,7 @@
 //   - e^x is fast_exp_flush for float32 (within 1 ulp; terms below 1.2e−38 are 0) and std::exp for
 //     float64; log Σ is fast_log (within 2 ulp); sums stay double;
 //   - the gradient's bulk is computed in the logits' precision, the target class — where both terms
-//     are largest and may nearly cancel — in double (by the forward: set_target_gradient);
+//     are largest and may nearly cancel — in double, p_y included (by the forward: set_target_gradient);
 //   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and x86-64-v3 (AVX2, FMA)
 //     where available.
 // Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
@@ -176,7 +176,8 @@ struct RowForward {
 };
 
 // The target class's gradient before scale, S·p_y − w_y·q′_y, of a row (or eight rows) with index
-// target y, in double: the one element of a row's gradient whose terms may nearly cancel. q′_y =
+// target y, in double (p_y by fast_exp, in double too): the one element of a row's gradient whose
+// terms may nearly cancel. q′_y =
 // (1 − ε) + ε·u_y, where ε·u_y is smoothing_q under AllClasses and 0 under OtherClasses.
 template <class D>
 void set_target_gradient(const Problem& p, D w_y, D p_y, RowForward<D>& r) {
@@ -229,7 +230,7 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
     }
   }
   RowForward<double> r = closed_form(p, s.max, s.log_sum, a0, wtd, v, wvd, remaining);
-  if (t == nullptr) set_target_gradient(p, p.w(y), static_cast<double>(exp_of<T>((z[y] - s.max) - s.log_sum)), r);
+  if (t == nullptr) set_target_gradient(p, p.w(y), fast_exp((z[y] - s.max) - s.log_sum), r);
   return r;
 }
 
@@ -328,7 +329,7 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
       RowForward<Doubles8> r =
           closed_form(p, widen(s.max), s.log_sum, one, wtd, Doubles8{} + static_cast<double>(all ? C : C - 1),
                       all ? s.sum_d : s.sum_d - wtd, C);
-      set_target_gradient(p, one, widen(exp_lanes(narrow(wtd - s.log_sum))), r);
+      set_target_gradient(p, one, fast_exp(wtd - s.log_sum), r);
       store_forward(r, first, out);
       out.plain[first / 8] = 1;
       return true;

@@ -2,8 +2,8 @@
 //
 // fast_exp_flush is checked against the double-precision std::exp on every 257th float bit
 // pattern (about 16.7 million arguments, covering every exponent), in ulps of the float result;
-// fast_log against std::log on a million random doubles. The vector forms must give each lane the
-// same bits as the scalar form.
+// fast_exp and fast_log against std::exp and std::log on a million random doubles each. The vector forms must give each
+// lane the same bits as the scalar form.
 #include <doctest/doctest.h>
 
 #include <bit>
@@ -64,6 +64,26 @@ TEST_CASE("fast_math: fast_exp_flush matches e^x where it is a normal float and 
   CHECK(fast_exp_flush(0.0f) == 1.0f);
 }
 
+TEST_CASE("fast_math: fast_exp matches e^x in double for x <= 0 where it is normal, and is 0 below") {
+  Generator gen(11);
+  double worst = 0, worst_x = 0;
+  for (int i = 0; i < 1000000; ++i) {
+    // x in [−708, 0]: uniform in value, and (every other draw) uniform in magnitude's exponent
+    const double x = i % 2 ? -708.0 * gen.uniform() : -std::ldexp(1.0 + gen.uniform(), -60 + gen.uniform_int(0, 70));
+    if (x < -708.0) continue;
+    const double want = std::exp(x), got = fast_exp(x);
+    const double ulp = std::nextafter(want, std::numeric_limits<double>::infinity()) - want;
+    const double e = std::abs(got - want) / ulp;
+    if (e > worst) worst = e, worst_x = x;
+  }
+  CHECK_MESSAGE(worst <= 1.0, "worst at x = ", worst_x, ": ", worst, " ulp");
+  CHECK(fast_exp(0.0) == 1.0);
+  CHECK(fast_exp(-709.0) == 0.0);
+  CHECK(fast_exp(-1e300) == 0.0);
+  CHECK(fast_exp(-std::numeric_limits<double>::infinity()) == 0.0);
+  CHECK(std::isnan(fast_exp(std::numeric_limits<double>::quiet_NaN())));
+}
+
 TEST_CASE("fast_math: fast_log is within 2 ulp of log x for positive doubles, with IEEE special values") {
   Generator gen(7);
   double worst = 0, worst_x = 0;
@@ -92,6 +112,9 @@ TEST_CASE("fast_math: vector forms give every lane the scalar form's bits") {
   const Doubles4 ds = {1e-300, 0.3, 2.0, 1e300};
   const Doubles4 logs = fast_log(ds);
   for (int j = 0; j < 4; ++j) CHECK(logs[j] == fast_log(ds[j]));
+  const Doubles4 xs_exp = {-800.0, -20.5, -1e-9, 0.0};
+  const Doubles4 exps = fast_exp(xs_exp);
+  for (int j = 0; j < 4; ++j) CHECK(exps[j] == fast_exp(xs_exp[j]));
 
   // widen and narrow convert lane by lane.
   const Doubles8 wide = widen(lanes_of(xs));

@@ -81,16 +81,6 @@ void check_near(const Values& actual, const Values& expected, double atol, const
 
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
-// The message of the exception `f` throws ("" when it throws none).
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
-}
-
 // Every part must appear in the message: the op, the argument, the value received.
 void check_message(const std::function<void()>& f, const std::vector<std::string>& parts) {
   const std::string message = message_of(f);

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <humble/humble.hpp>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -44,6 +45,16 @@ inline std::string digits(double v) {
   std::ostringstream out;
   out << std::setprecision(17) << v;
   return out.str();
+}
+
+// The message of the exception `f` throws ("" when it throws none).
+inline std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
 }
 
 // One CHECK per tensor, naming the worst element when it fails.
