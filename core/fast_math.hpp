@@ -58,16 +58,15 @@ template <class D>  // double or Doubles4
   using Int = typename IntOf<D>::type;
   constexpr double kLog2e = 1.4426950408889634;
   constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;  // n·kLn2Hi is exact
-  constexpr double kRound = 6755399441055744.0;       // 1.5·2^52: adding it rounds to an integer, found in the low bits
+  constexpr double kRound = 6755399441055744.0;  // 1.5·2^52: adding it rounds to an integer, found in the low bits
   constexpr double kLnMinNormal = -708.3964185322641;  // ln DBL_MIN, rounded up
   const D shifted = x * kLog2e + kRound;
   const D n = shifted - kRound;  // round(x / ln 2)
   const D r = (x - n * kLn2Hi) - n * kLn2Lo;
   // Σ_k r^k / k! for k ≤ 13 (|r| ≤ ln 2 / 2, so the first term left out is below 2^-60 of the sum).
   D poly = D{} + 1.0 / 6227020800;
-  for (const double inverse_factorial :
-       {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040, 1.0 / 720, 1.0 / 120,
-        1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0})
+  for (const double inverse_factorial : {1.0 / 479001600, 1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320,
+                                         1.0 / 5040, 1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0})
     poly = poly * r + inverse_factorial;
   // n + 1023 in the exponent field, from shifted's low bits (x < ln DBL_MIN gives garbage here,
   // replaced by 0 below).
