@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 #include <ranges>
 #include <vector>
 
@@ -58,24 +57,32 @@ int64_t check_class_indices(const char* op, const Tensor& target, int64_t num_cl
   const int64_t n = target.numel();
   // Without an ignore_index, class 0 stands in for it: it is a class, so nothing more is let through.
   const int64_t skipped_value = ignore_index.value_or(0);
-  // Counted in fixed chunks, in parallel, by a loop GCC vectorises; searched only when one is bad.
+  // Counted in fixed chunks (in parallel when there are several) by a loop GCC vectorises; searched
+  // only when one is bad.
   constexpr int64_t kChunk = 16384;
-  std::vector<int64_t> bad((n + kChunk - 1) / kChunk), skipped(bad.size());
-  parallel_for(static_cast<int64_t>(bad.size()), 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t chunk = lo; chunk < hi; ++chunk) {
-      const auto [chunk_bad, chunk_skipped] =
-          count_outside(y + chunk * kChunk, std::min(kChunk, n - chunk * kChunk), num_classes, skipped_value);
-      bad[chunk] = chunk_bad;
-      skipped[chunk] = chunk_skipped;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  std::pair<int64_t, int64_t> counts{0, 0};  // outside, skipped
+  if (chunks <= 1) {
+    counts = count_outside(y, n, num_classes, skipped_value);
+  } else {
+    std::vector<std::pair<int64_t, int64_t>> per_chunk(chunks);
+    parallel_for(chunks, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t chunk = lo; chunk < hi; ++chunk)
+        per_chunk[chunk] =
+            count_outside(y + chunk * kChunk, std::min(kChunk, n - chunk * kChunk), num_classes, skipped_value);
+    });
+    for (const auto& [outside_count, skipped_count] : per_chunk) {
+      counts.first += outside_count;
+      counts.second += skipped_count;
     }
-  });
-  if (std::reduce(bad.begin(), bad.end(), int64_t{0}) > 0) {
+  }
+  if (counts.first > 0) {
     const int64_t i = *std::ranges::find_if(std::views::iota(int64_t{0}, n),
                                             [&](int64_t j) { return outside(y[j], num_classes, skipped_value); });
     throw ValueError(str_cat("[", op, "] target[", i, "] = ", y[i], " is not a class in [0, ", num_classes, ")",
                              ignore_index ? str_cat(" nor ignore_index (", *ignore_index, ")") : ""));
   }
-  return ignore_index ? std::reduce(skipped.begin(), skipped.end(), int64_t{0}) : 0;
+  return ignore_index ? counts.second : 0;
 }
 
 }  // namespace humble::losses
