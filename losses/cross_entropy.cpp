@@ -59,9 +59,10 @@ std::vector<double> checked_weight(const Tensor& w, const Tensor& logits, int64_
   return weight;
 }
 
-// Class indices: each a class or ignore_index. (That no kept row's class is ruled out, its logit
-// −inf, each path checks as it reads the row: a separate pass over targets and logits cost the fast
-// kernel 8 % at (65536, 10).) The mean's denominator is Σ_n w_{y_n} over the kept rows: their number
+// Class indices: each a class or ignore_index (a vectorised pass: 0.9 % of the fast kernel's forward
+// and backward at (65536, 10)). That no kept row's class is ruled out, its logit −inf, each path
+// checks as it reads the row: a separate pass over targets and logits costs 3.1 % there, more than
+// the 3 % a check may add. The mean's denominator is Σ_n w_{y_n} over the kept rows: their number
 // without weights, else Σ_c w_c·(kept rows of class c), the same bits however many rows are ignored.
 void check_index_target(Problem& p, const Tensor& target) {
   const int64_t ignored = check_class_indices("cross_entropy", target, p.classes, p.ignore_index);
