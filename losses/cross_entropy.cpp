@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "../autograd/graph.hpp"
@@ -241,17 +242,24 @@ Shape row_shape_of(const Tensor& logits) {
   return shape;
 }
 
+// The total of the rows' values as the reduction asks: itself (Sum) or over the mean's denominator.
+Tensor reduced(const Problem& p, double total, Dtype dtype) {
+  return scalar_tensor(p.reduction == Reduction::Mean ? p.reduced_scale(total) : total, dtype);
+}
+
 // The per-row values reduced as the options ask: (R) → (N, d1, ..., dk), or a scalar summed row
 // after row within fixed chunks of rows, the chunks' sums added in order: the same bits for any
 // thread count, and an ignored row (an exact 0) changes nothing within a chunk.
 Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shape, Dtype dtype) {
   if (p.reduction == Reduction::None) return tensor(std::vector<double>(values, values + p.rows), row_shape, dtype);
-  const double total = deterministic_sum(p.rows, kRowsPerChunk, [values](int64_t lo, int64_t hi) {
-    double sum = 0;
-    for (int64_t row = lo; row < hi; ++row) sum += values[row];
-    return sum;
-  });
-  return scalar_tensor(p.reduction == Reduction::Mean ? p.reduced_scale(total) : total, dtype);
+  return reduced(p,
+                 deterministic_sum(p.rows, kRowsPerChunk,
+                                   [values](int64_t lo, int64_t hi) {
+                                     double sum = 0;
+                                     for (int64_t row = lo; row < hi; ++row) sum += values[row];
+                                     return sum;
+                                   }),
+                 dtype);
 }
 
 // The fast kernel's node; with `parts`, also the loss's parts (logged, never differentiated).
@@ -272,11 +280,14 @@ Tensor fast_node(const Tensor& logits, const Tensor& target, const CrossEntropyO
     parts->smoothing_part = reduce_rows(p, smoothing_part.data(), rows, logits.dtype());
     parts->nll = reduce_rows(p, f->nll, rows, logits.dtype());
   }
+  // The kernel summed its rows' losses as it made them, chunk by chunk.
+  Tensor loss = p.reduction == Reduction::None
+                    ? reduce_rows(p, f->loss, rows, logits.dtype())
+                    : reduced(p, std::accumulate(f->chunk_loss.begin(), f->chunk_loss.end(), 0.0), logits.dtype());
   // cross_entropy: loss_n = (1 − ε)·NLL_n + ε·CE(u, p)_n;  dz = (p·S − w⊙q′)·dL/dloss_n
-  return record("cross_entropy", reduce_rows(p, f->loss, rows, logits.dtype()), {logits, target},
-                [p, f, z, kept_target](const Tensor& g) -> Tensors {
-                  return {detail::fast_backward(p, *f, z, kept_target, g), Tensor()};
-                });
+  return record("cross_entropy", loss, {logits, target}, [p, f, z, kept_target](const Tensor& g) -> Tensors {
+    return {detail::fast_backward(p, *f, z, kept_target, g), Tensor()};
+  });
 }
 
 }  // namespace

@@ -26,8 +26,9 @@
 //     are largest and may nearly cancel — in double, p_y included (by the forward: set_target_gradient);
 //   - the row loops are built twice (HUMBLE_SIMD_CLONES): plain x86-64, and x86-64-v3 (AVX2, FMA)
 //     where available.
-// Rows run in parallel above a grain, each row (each group of short rows) written by one task, and
-// the per-row losses are summed in a fixed order: the same bits for any thread count. The targets
+// Rows run in parallel in fixed chunks, each row (each group of short rows) written by one task, and
+// the per-row losses are summed as they are made, in row order within a chunk and then chunk by
+// chunk: the same bits for any thread count. The targets
 // arrive validated (cross_entropy.cpp) but for one check the rows make here as they are read: that
 // no kept row's class is ruled out (a separate pass for it would add 3.1 % at (65536, 10)).
 #include <algorithm>
@@ -234,9 +235,10 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
   return r;
 }
 
-// Stores the results of the row (or eight rows) from `row` into the forward's columns.
+// Stores the results of the row (or eight rows) from `row` into the forward's columns; returns their
+// loss (the eight rows' added in row order).
 template <class D>
-void store_forward(const RowForward<D>& r, int64_t row, FastForward& out) {
+double store_forward(const RowForward<D>& r, int64_t row, FastForward& out) {
   store(out.max + row, r.max);
   store(out.log_sum + row, r.log_sum);
   store(out.target_weight + row, r.target_weight);
@@ -244,11 +246,15 @@ void store_forward(const RowForward<D>& r, int64_t row, FastForward& out) {
   store(out.smoothing_q + row, D{} + r.smoothing_q);
   store(out.target_gradient + row, r.target_gradient);
   std::fill_n(out.all_remain.begin() + row, std::is_same_v<D, double> ? 1 : 8, r.all_remain);
-  store(out.loss + row, (1 - r.eps) * r.nll + r.eps * r.smoothing);
+  const D loss = (1 - r.eps) * r.nll + r.eps * r.smoothing;
+  store(out.loss + row, loss);
   if (out.nll != nullptr) {
     store(out.nll + row, r.nll);
     store(out.smoothing + row, r.smoothing);
   }
+  double total = 0;
+  for (int j = 0; j < (std::is_same_v<D, double> ? 1 : 8); ++j) total += lane(loss, j);
+  return total;
 }
 
 // The C values of a strided row, copied into `scratch` (kPadding longer, so whole vectors are readable).
@@ -259,16 +265,27 @@ const T* gather_row(const Problem& p, const T* first, std::vector<T>& scratch) {
   return scratch.data();
 }
 
-// parallel_for over the rows, handing out whole groups of eight rows when rows are short. A pass
-// costs a few nanoseconds per logit, several times an elementwise kernel's, so its chunks are a
-// quarter of theirs: small enough (tens of microseconds) that no thread waits long for the last.
+// The rows in fixed chunks, whole groups of eight rows when rows are short, handed out to oneTBB's
+// workers: each chunk is one task's, so what a chunk sums is the same for any thread count. A pass
+// costs a few nanoseconds per logit, several times an elementwise kernel's, so a chunk is a quarter
+// of their grain: small enough (tens of microseconds) that no thread waits long for the last.
+struct RowChunks {
+  int64_t rows_per_chunk, count;
+};
 template <class T>
-void parallel_rows(const Problem& p, const std::function<void(int64_t, int64_t)>& body) {
+RowChunks row_chunks(const Problem& p) {
   constexpr int64_t kGrain = kElementwiseGrain / 4;  // logits
   const int64_t unit = short_rows<T>(p) ? 8 : 1;
-  const int64_t grain = std::max<int64_t>(1, kGrain / (p.classes * unit));
-  parallel_for((p.rows + unit - 1) / unit, grain,
-               [&](int64_t lo, int64_t hi) { body(lo * unit, std::min(hi * unit, p.rows)); });
+  const int64_t rows_per_chunk = std::max<int64_t>(1, kGrain / (p.classes * unit)) * unit;
+  return {rows_per_chunk, (p.rows + rows_per_chunk - 1) / rows_per_chunk};
+}
+template <class T>
+void parallel_rows(const Problem& p, const std::function<void(int64_t chunk, int64_t lo, int64_t hi)>& body) {
+  const RowChunks chunks = row_chunks<T>(p);
+  parallel_for(chunks.count, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t chunk = lo; chunk < hi; ++chunk)
+      body(chunk, chunk * chunks.rows_per_chunk, std::min(p.rows, (chunk + 1) * chunks.rows_per_chunk));
+  });
 }
 
 // The first row whose class is ruled out (logit −inf), as the forward's tasks find them: each task
@@ -318,7 +335,7 @@ Floats8 target_logits(const Columns& column, int64_t C, const Int32x8& y) {
 // ruled-out target. The usual case (all eight rows there, index targets, no weights, none ignored,
 // every logit finite) finishes as vectors; any other group row by row.
 bool finish_short_rows(const Problem& p, const float* z, const float* soft, const Columns& column, int64_t first,
-                       int count, const ShortRowSums& s, FastForward& out, FirstRuledOut& ruled_out) {
+                       int count, const ShortRowSums& s, FastForward& out, double& loss, FirstRuledOut& ruled_out) {
   const int64_t C = p.classes;
   if (count == 8 && !p.soft && p.weight.empty() && all_finite(s.sum_d)) {
     const TargetLanes targets = target_lanes(p, p.labels + first);
@@ -330,7 +347,7 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
           closed_form(p, widen(s.max), s.log_sum, one, wtd, Doubles8{} + static_cast<double>(all ? C : C - 1),
                       all ? s.sum_d : s.sum_d - wtd, C);
       set_target_gradient(p, one, fast_exp(wtd - s.log_sum), r);
-      store_forward(r, first, out);
+      loss += store_forward(r, first, out);
       out.plain[first / 8] = 1;
       return true;
     }
@@ -338,37 +355,41 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
   for (int j = 0; j < count; ++j) {
     const int64_t row = first + j;
     if (p.ignored(row)) {
-      store_forward(RowForward<double>{}, row, out);
+      loss += store_forward(RowForward<double>{}, row, out);
       continue;
     }
     const float* zr = z + row * C;
     if (ruled_out_target(p, zr, row, ruled_out)) return false;
     const RowSums sums{s.max[j], s.log_sum[j], s.sum_d[j]};
-    store_forward(finish_row(p, sums, zr, p.soft ? soft + row * C : nullptr, p.soft ? 0 : p.labels[row]), row, out);
+    loss +=
+        store_forward(finish_row(p, sums, zr, p.soft ? soft + row * C : nullptr, p.soft ? 0 : p.labels[row]), row, out);
   }
   return true;
 }
 
-// The forward over rows [lo, hi), up to the first ruled-out target.
+// The forward over rows [lo, hi), up to the first ruled-out target; returns the sum of their losses,
+// added in row order.
 template <class T>
-HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
-                                     FastForward& out, FirstRuledOut& ruled_out) {
+HUMBLE_SIMD_CLONES double forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
+                                       FastForward& out, FirstRuledOut& ruled_out) {
+  double loss = 0;
   if constexpr (std::is_same_v<T, float>) {
     if (short_rows<T>(p)) {
       Columns column;
       for (int64_t first = lo; first < hi; first += 8) {
         const int count = static_cast<int>(std::min<int64_t>(8, hi - first));
         load_columns(z + first * p.classes, p.classes, count, column);
-        if (!finish_short_rows(p, z, soft, column, first, count, short_row_sums(column, p.classes), out, ruled_out))
-          return;
+        if (!finish_short_rows(p, z, soft, column, first, count, short_row_sums(column, p.classes), out, loss,
+                               ruled_out))
+          break;
       }
-      return;
+      return loss;
     }
   }
   std::vector<T> z_row, t_row;  // scratch for strided rows
   for (int64_t row = lo; row < hi; ++row) {
     if (p.ignored(row)) {
-      store_forward(RowForward<double>{}, row, out);
+      loss += store_forward(RowForward<double>{}, row, out);
       continue;
     }
     const T* zr = z + p.offset(row);
@@ -379,9 +400,10 @@ HUMBLE_SIMD_CLONES void forward_rows(const Problem& p, const T* z, const T* soft
       z_end = zr + z_row.size();
       if (tr != nullptr) tr = gather_row(p, tr, t_row);
     }
-    if (ruled_out_target(p, zr, row, ruled_out)) return;
-    store_forward(finish_row(p, row_sums(zr, p.classes, z_end), zr, tr, p.soft ? 0 : p.labels[row]), row, out);
+    if (ruled_out_target(p, zr, row, ruled_out)) break;
+    loss += store_forward(finish_row(p, row_sums(zr, p.classes, z_end), zr, tr, p.soft ? 0 : p.labels[row]), row, out);
   }
+  return loss;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -592,7 +614,10 @@ FastForward fast_forward(const Problem& p, const Tensor& logits, const Tensor& t
   dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
     const T* z = logits.data<T>();
     const T* soft = p.soft ? target.data<T>() : nullptr;
-    parallel_rows<T>(p, [&](int64_t lo, int64_t hi) { forward_rows(p, z, soft, lo, hi, out, ruled_out); });
+    out.chunk_loss.resize(row_chunks<T>(p).count);
+    parallel_rows<T>(p, [&](int64_t chunk, int64_t lo, int64_t hi) {
+      out.chunk_loss[chunk] = forward_rows(p, z, soft, lo, hi, out, ruled_out);
+    });
   });
   if (ruled_out.row < p.rows) throw_ruled_out_target(p, ruled_out.row);
   return out;
@@ -609,7 +634,7 @@ Tensor fast_backward(const Problem& p, const FastForward& saved, const Tensor& l
     const T* z = logits.data<T>();
     const T* soft = p.soft ? target.data<T>() : nullptr;
     T* dst = dz.data<T>();
-    parallel_rows<T>(p, [&](int64_t lo, int64_t hi) {
+    parallel_rows<T>(p, [&](int64_t, int64_t lo, int64_t hi) {
       backward_rows(p, saved, flat, z, soft, g.data(), reduced_scale, dst, lo, hi);
     });
   });

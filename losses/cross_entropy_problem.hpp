@@ -58,6 +58,7 @@ struct FastForward {
   std::vector<uint8_t> all_remain;    // per row: no class is ruled out (no logit is −inf)
   std::vector<uint8_t> plain;         // per group of 8 short rows: the usual case (they share S, ε, ε·u)
   std::vector<double> weight;         // (C) then zeros, so that whole vectors are readable; empty = none
+  std::vector<double> chunk_loss;     // per chunk of rows, the sum of their losses in row order
 
   FastForward(const Problem& p, bool with_parts);
 };
