@@ -35,7 +35,7 @@ void accumulate(Tensor& slot, const Tensor& grad) {
 // True when nothing but `t` refers to its data, which is exactly its storage.
 bool owns_its_storage(const Tensor& t) {
   const auto& impl = t.impl();
-  return impl.use_count() == 1 && impl->storage.use_count() == 1 && impl->offset == 0 &&
+  return impl.use_count() == 1 && impl->storage.use_count() == 1 && impl->offset == 0 && t.is_contiguous() &&
          impl->storage->bytes() == static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
 }
 
@@ -59,6 +59,18 @@ void check_gradient(const Node& node, std::size_t i, const AutogradMeta& input, 
                            dtype_name(input.dtype)));
 }
 
+// A saved tensor changed in place since its op recorded it would give a wrong gradient.
+void check_saved(const Node& node) {
+  for (std::size_t i = 0; i < node.saved.size(); ++i) {
+    const Tensor& t = node.saved[i];
+    if (t.defined() && t.version() != node.saved_versions[i])
+      throw ValueError(str_cat("[backward] a ", shape_str(t.shape()), " ", dtype_name(t.dtype()), " tensor that ",
+                               node.name, " saved for its gradient was changed in place afterwards (version ",
+                               t.version(), ", saved at ", node.saved_versions[i], "); change a clone() instead, or ",
+                               "make the change before ", node.name, " uses the tensor"));
+  }
+}
+
 void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   AutogradMeta& root_meta = *root.impl()->autograd;
   if (!root_meta.grad_fn) {  // a leaf: its gradient is the seed itself
@@ -80,6 +92,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     std::shared_ptr<Node> node = std::move(ready.back());
     ready.pop_back();
     Tensor grad = std::move(pending[node.get()]);
+    if (grad.defined()) grad = contiguous_values(grad);  // closures may read it as dense memory
     pending.erase(node.get());
     // A node no gradient reached (its consumers returned none) still runs, as a no-op, so that the
     // nodes behind it learn that this consumer has delivered.
@@ -89,7 +102,8 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
                   " was already freed by an earlier backward; pass retain_graph = true to the first call"));
     if (auto out = node->output.lock(); grad.defined() && out && out->retains_grad)
       accumulate_into_leaf(out->grad, grad);
-    Tensors input_grads = grad.defined() ? node->backward(grad) : Tensors{};
+    if (grad.defined()) check_saved(*node);
+    Tensors input_grads = grad.defined() ? node->backward(grad, node->saved) : Tensors{};
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {
       const auto& input = node->inputs[i];
       if (!input) continue;
@@ -106,6 +120,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     if (!retain_graph) {
       node->backward = nullptr;
       node->inputs.clear();
+      node->saved.clear();
     }
   }
 }

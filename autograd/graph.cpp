@@ -36,7 +36,7 @@ Node::~Node() {
 
 int64_t Node::live_count() { return live_nodes.load(); }
 
-Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward) {
+Tensor record(const char* name, Tensor out, const Tensors& inputs, const Tensors& saved, SavedBackwardFn backward) {
   if (!grad_mode) return out;
   auto node = std::make_shared<Node>();
   bool any = false;
@@ -47,6 +47,10 @@ Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn ba
   }
   if (!any) return out;
   node->name = name;
+  for (const Tensor& t : saved) {
+    node->saved.push_back(t.defined() ? t.detach() : Tensor());
+    node->saved_versions.push_back(t.defined() ? t.version() : 0);
+  }
   node->backward = std::move(backward);
   auto meta = std::make_shared<AutogradMeta>();
   meta->requires_grad = true;
@@ -55,6 +59,15 @@ Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn ba
   meta->dtype = out.dtype();
   out.impl()->autograd = std::move(meta);
   return out;
+}
+
+}  // namespace humble
+
+namespace humble {
+
+Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward) {
+  return record(name, std::move(out), inputs, {},
+                [backward = std::move(backward)](const Tensor& g, const Tensors&) { return backward(g); });
 }
 
 }  // namespace humble

@@ -1,11 +1,15 @@
 // autograd/graph.hpp — the dynamic graph: grad mode, nodes, and recording an op.
 //
-// An op that wants gradients calls record(name, out, inputs, backward) after computing its
-// output. When grad mode is on and some input requires grad, a Node is attached to the output:
-// it holds the inputs' AutogradMeta (not their data) and a backward closure that maps the
-// output's gradient to one gradient per input. Closures capture detached tensors, never the
-// output itself (that would be a cycle). The engine (engine.cpp) runs nodes in reverse
-// topological order, accumulates gradients, and frees each closure once it has run.
+// An op that wants gradients calls record(name, out, inputs, saved, backward) after computing
+// its output. When grad mode is on and some input requires grad, a Node is attached to the
+// output: it holds the inputs' AutogradMeta (not their data), the tensors the backward reads
+// (`saved`, detached, each with its storage's version at that moment) and a backward closure
+// that maps the output's gradient and the saved tensors to one gradient per input. Closures take
+// tensor values only through `saved` (never by capture, never the output's handle: a cycle), so
+// that one check covers every op: before a node runs, the engine (engine.cpp) compares each
+// saved tensor's version with the one recorded and throws, naming the op and the tensor, when an
+// in-place write changed it since. The engine runs nodes in reverse topological order,
+// accumulates gradients, and frees each closure and its saved tensors once it has run.
 #pragma once
 
 #include <atomic>
@@ -21,6 +25,8 @@ namespace humble {
 using Tensors = std::vector<Tensor>;
 // Given dL/d(output), returns dL/d(input) for every input, in order (undefined = no gradient).
 using BackwardFn = std::function<Tensors(const Tensor& grad_output)>;
+// The same, also given the op's saved tensors in the order they were recorded.
+using SavedBackwardFn = std::function<Tensors(const Tensor& grad_output, const Tensors& saved)>;
 
 struct Node;
 
@@ -36,7 +42,9 @@ struct AutogradMeta {
 struct Node {
   std::string name;
   std::vector<std::shared_ptr<AutogradMeta>> inputs;  // null where an input needs no gradient
-  BackwardFn backward;                                // empty once run (unless the graph is retained)
+  Tensors saved;                                      // detached; what backward reads
+  std::vector<uint64_t> saved_versions;               // each saved tensor's version when recorded
+  SavedBackwardFn backward;                           // empty once run (unless the graph is retained)
   std::weak_ptr<AutogradMeta> output;                 // to fill .grad() when the output retains it
 
   Node();
@@ -60,8 +68,11 @@ class NoGradGuard {
   bool previous_;
 };
 
-// Attaches a node computing `backward` to `out` when grad mode is on and some input requires grad;
-// returns `out`.
+// Attaches a node to `out` when grad mode is on and some input requires grad; returns `out`.
+// `saved` are the tensors (inputs, the output, or anything else a user could change) whose values
+// backward reads.
+Tensor record(const char* name, Tensor out, const Tensors& inputs, const Tensors& saved, SavedBackwardFn backward);
+// For an op whose backward reads no tensor values (shapes and scalars only).
 Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward);
 
 }  // namespace humble

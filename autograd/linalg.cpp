@@ -44,7 +44,8 @@ void gemm_into(const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& out, 
 
 // matmul: out = op(a) @ op(b);  da = g @ op(b)ᵀ (transposed back if ta), db = op(a)ᵀ @ g (likewise),
 // each summed over the batch when that operand was shared
-Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+Tensor matmul(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb) {
+  const Tensor a = a_in.contiguous(), b = b_in.contiguous();
   const Operand A = operand("matmul", "a", a), B = operand("matmul", "b", b);
   const int64_t m = ta ? A.cols : A.rows, k = ta ? A.rows : A.cols;
   const int64_t kb = tb ? B.cols : B.rows, n = tb ? B.rows : B.cols;
@@ -58,24 +59,27 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const bool batched = a.dim() == 3 || b.dim() == 3;
   Tensor out = empty(batched ? Shape{std::max(A.batch, B.batch), m, n} : Shape{m, n}, a.dtype());
   gemm_into(a, ta, b, tb, out, 0.0);
-  return record("matmul", out, {a, b},
-                [a = a.detach(), b = b.detach(), ta, tb, need_a = a.requires_grad(),
-                 need_b = b.requires_grad()](const Tensor& g) -> Tensors {
-                  Tensor da, db;
-                  // op(a) = g @ op(b)ᵀ; when a was stored transposed, da = (g @ op(b)ᵀ)ᵀ = op(b) @ gᵀ.
-                  if (need_a) da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
-                  if (need_b) db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
-                  if (da.defined() && da.dim() != a.dim()) da = sum(da, {0});
-                  if (db.defined() && db.dim() != b.dim()) db = sum(db, {0});
-                  return {da, db};
-                });
+  return record(
+      "matmul", out, {a, b}, {a, b},
+      [ta, tb, need_a = a.requires_grad(), need_b = b.requires_grad()](const Tensor& g, const Tensors& s) -> Tensors {
+        const Tensor &a = s[0], &b = s[1];
+        Tensor da, db;
+        // op(a) = g @ op(b)ᵀ; when a was stored transposed, da = (g @ op(b)ᵀ)ᵀ = op(b) @ gᵀ.
+        if (need_a) da = ta ? matmul(b, g, tb, true) : matmul(g, b, false, !tb);
+        if (need_b) db = tb ? matmul(g, a, true, ta) : matmul(a, g, !ta, false);
+        if (da.defined() && da.dim() != a.dim()) da = sum(da, {0});
+        if (db.defined() && db.dim() != b.dim()) db = sum(db, {0});
+        return {da, db};
+      });
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) { return matmul(a, b, false, false); }
 
 // linear: out = x @ wᵀ + bias (bias rows written first, the GEMM accumulates onto them);
 //         dx = g @ w, dw = gᵀ @ x, dbias = Σ_rows g
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
+  const Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
+  const Tensor bias = bias_in.defined() ? bias_in.contiguous() : bias_in;
   if (x.dim() != 2 || weight.dim() != 2 || x.shape()[1] != weight.shape()[1])
     throw ShapeError(str_cat("[linear] input ", shape_str(x.shape()), " does not fit weight ",
                              shape_str(weight.shape()), " (expected input (N, ",
@@ -94,10 +98,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   }
   gemm_into(x, false, weight, true, out, bias.defined() ? 1.0 : 0.0);
   return record(
-      "linear", out, {x, weight, bias},
-      [x = x.detach(), w = weight.detach(), need_x = x.requires_grad(),
-       has_bias = bias.defined()](const Tensor& g) -> Tensors {
-        return {need_x ? matmul(g, w) : Tensor(), matmul(g, x, true, false), has_bias ? sum(g, {0}) : Tensor()};
+      "linear", out, {x, weight, bias}, {x, weight},
+      [need_x = x.requires_grad(), has_bias = bias.defined()](const Tensor& g, const Tensors& s) -> Tensors {
+        return {need_x ? matmul(g, s[1]) : Tensor(), matmul(g, s[0], true, false), has_bias ? sum(g, {0}) : Tensor()};
       });
 }
 

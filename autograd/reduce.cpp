@@ -5,6 +5,8 @@
 // to the input's shape with broadcast_to; broadcast_to's own backward is sum_to.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <type_traits>
 
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
@@ -62,11 +64,11 @@ Tensor extreme(const char* op, const Tensor& x, std::vector<int64_t> given_dims,
   const auto dims = normalize_dims(op, std::move(given_dims), x.dim());
   Tensor kept = reduce_kept(op, x, dims, kind);
   Tensor out = finish(kept, x.shape(), dims, keepdim);
-  // kept is out itself when keepdim: the closure keeps a detached handle, never the output (a cycle).
-  return record(op, out, {x}, [x = x.detach(), kept = kept.detach(), dims](const Tensor& g) -> Tensors {
-    Tensor hits = eq(x, kept);
+  // kept shares out's storage: saving it also catches an in-place change of the output.
+  return record(op, out, {x}, {x, kept}, [dims](const Tensor& g, const Tensors& s) -> Tensors {
+    Tensor hits = eq(s[0], s[1]);
     Tensor ties = reduce_kept("max", hits, dims, ReduceKind::Sum);
-    return {g.reshape(kept.shape()) * hits / ties};
+    return {g.reshape(s[1].shape()) * hits / ties};
   });
 }
 
@@ -106,9 +108,63 @@ Tensor logsumexp(const Tensor& x, std::vector<int64_t> given_dims, bool keepdim)
   const auto dims = normalize_dims("logsumexp", std::move(given_dims), x.dim());
   Tensor kept = reduce_kept("logsumexp", x, dims, ReduceKind::LogSumExp);
   Tensor out = finish(kept, x.shape(), dims, keepdim);
-  return record("logsumexp", out, {x}, [x = x.detach(), kept = kept.detach()](const Tensor& g) -> Tensors {
-    return {g.reshape(kept.shape()) * exp(x - kept)};
+  return record("logsumexp", out, {x}, {x, kept}, [](const Tensor& g, const Tensors& s) -> Tensors {
+    return {g.reshape(s[1].shape()) * exp(s[0] - s[1])};
   });
+}
+
+// var: out = Σ (x − x̄)² / (n − c) over dims, c = 1 if unbiased else 0 (a composition: its backward
+// is autograd's, dx = 2 (x − x̄) g / (n − c)); std = √var
+Tensor var(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepdim) {
+  if (!x.is_floating_point()) throw ValueError("[var] expects a float tensor, got int64; use .to(Dtype::Float64)");
+  const auto normalized = normalize_dims("var", dims, x.dim());
+  int64_t count = 1;
+  for (int64_t d : normalized) count *= x.dim() ? x.shape()[d] : 1;
+  const Tensor centered = x - mean(x, dims, true);
+  const double divisor = static_cast<double>(count - (unbiased ? 1 : 0));
+  if (divisor <= 0) {  // PyTorch's answer for a single value with Bessel's correction (0/0)
+    const Tensor squares = sum(centered * centered, std::move(dims), keepdim);
+    return squares * std::numeric_limits<double>::quiet_NaN();
+  }
+  return sum(centered * centered, std::move(dims), keepdim) / divisor;
+}
+Tensor var(const Tensor& x, bool unbiased) { return var(x, {}, unbiased, false); }
+Tensor std(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepdim) {
+  return sqrt(var(x, std::move(dims), unbiased, keepdim));
+}
+Tensor std(const Tensor& x, bool unbiased) { return std(x, {}, unbiased, false); }
+
+// cumsum: out[a, i, b] = Σ_{j ≤ i} x[a, j, b] (x seen as (A, S, B), sums in order, double or int64
+// accumulators);  dx[a, j, b] = Σ_{i ≥ j} g[a, i, b], the cumsum of g reversed along dim
+Tensor cumsum(const Tensor& input, int64_t dim) {
+  const int64_t d = normalize_dim("cumsum", dim, input.dim());
+  const Tensor x = contiguous_values(input);
+  const Shape& shape = x.shape();
+  const int64_t S = x.dim() ? shape[d] : 1;
+  const int64_t A = x.dim() ? shape_numel(Shape(shape.begin(), shape.begin() + d)) : 1;
+  const int64_t B = x.dim() ? shape_numel(Shape(shape.begin() + d + 1, shape.end())) : 1;
+  const auto scan = [A, S, B](const Tensor& in, bool reversed) {
+    Tensor out = empty(in.shape(), in.dtype());
+    dispatch_all(in.dtype(), [&]<class T>() {
+      using Acc = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
+      const T* src = in.data<T>();
+      T* dst = out.data<T>();
+      parallel_for(A * B, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(S, 1)),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t line = lo; line < hi; ++line) {
+                       const int64_t base = (line / B) * S * B + line % B;
+                       Acc total = 0;
+                       for (int64_t k = 0; k < S; ++k) {
+                         const int64_t i = base + (reversed ? S - 1 - k : k) * B;
+                         total += src[i];
+                         dst[i] = static_cast<T>(total);
+                       }
+                     }
+                   });
+    });
+    return out;
+  };
+  return record("cumsum", scan(x, false), {input}, [scan](const Tensor& g) -> Tensors { return {scan(g, true)}; });
 }
 
 Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {

@@ -1,9 +1,16 @@
 // autograd/shape.cpp — views, copies and rearrangements, each forward beside its backward.
 //
-// reshape/flatten/slice/operator[] return views sharing storage; the rest copy.
+// Views share their input's storage and differ only in shape, strides and element offset:
+// reshape (when the strides allow it), view, select, narrow, slice, transpose, permute, squeeze,
+// unsqueeze. The backward of every view is the same move in reverse: a zero gradient of the
+// input's shape, with g written through the same view of it (view_backward). A view op saves its
+// input (its values are not read): the engine then notices when the input was changed in place
+// before backward, which would make the view's recorded history stale. The rest copy.
 #include <algorithm>
 #include <cstring>
 #include <numeric>
+#include <optional>
+#include <set>
 
 #include "../core/dispatch.hpp"
 #include "../core/error.hpp"
@@ -15,13 +22,16 @@
 namespace humble {
 namespace {
 
-// A view of t's storage with another shape and element offset.
-Tensor view_of(const Tensor& t, Shape shape, int64_t extra_offset) {
+// A view of t's storage with another shape, strides and element offset.
+Tensor view_of(const Tensor& t, Shape shape, std::vector<int64_t> strides, int64_t offset) {
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = t.impl()->storage;
-  impl->offset = t.impl()->offset + extra_offset;
+  impl->offset = offset;
   impl->shape = std::move(shape);
+  impl->contiguous = strides_are_contiguous(impl->shape, strides);
+  impl->strides = std::move(strides);
   impl->dtype = t.dtype();
+  impl->is_view = true;
   return Tensor(std::move(impl));
 }
 
@@ -29,17 +39,54 @@ std::size_t byte_count(const Tensor& t, int64_t elements) {
   return static_cast<std::size_t>(elements) * dtype_size(t.dtype());
 }
 
-}  // namespace
+// Records a view op: dx = zeros of the input's shape with g written into take_view(dx).
+template <class TakeView>
+Tensor record_view(const char* op, const Tensor& x, Tensor out, TakeView take_view) {
+  return record(op, std::move(out), {x}, {x},
+                [source = x.shape(), take_view](const Tensor& g, const Tensors&) -> Tensors {
+                  Tensor dx = zeros(source, g.dtype());
+                  write_values(g, take_view(dx));
+                  return {dx};
+                });
+}
 
-// reshape: a view with the same elements;  dx = g reshaped back
-Tensor Tensor::reshape(Shape target) const {
-  const int64_t n = numel();
+// Strides that let (shape, strides) be read as `target` without moving data, if any exist
+// (dims merged or split only within runs that are contiguous with each other); as PyTorch's view.
+std::optional<std::vector<int64_t>> view_strides(const Shape& shape, const std::vector<int64_t>& strides,
+                                                 const Shape& target) {
+  if (shape.empty() || shape_numel(shape) == 0) return contiguous_strides(target);
+  std::vector<int64_t> out(target.size(), 1);
+  auto view_d = static_cast<int64_t>(target.size()) - 1;
+  int64_t chunk_stride = strides.back(), tensor_numel = 1, view_numel = 1;
+  for (auto d = static_cast<int64_t>(shape.size()) - 1; d >= 0; --d) {
+    tensor_numel *= shape[d];
+    // The end of a run of dims laid out contiguously with each other.
+    if (d == 0 || (shape[d - 1] != 1 && strides[d - 1] != tensor_numel * chunk_stride)) {
+      while (view_d >= 0 && (view_numel < tensor_numel || target[view_d] == 1)) {
+        out[view_d] = view_numel * chunk_stride;
+        view_numel *= target[view_d];
+        --view_d;
+      }
+      if (view_numel != tensor_numel) return std::nullopt;
+      if (d > 0) {
+        chunk_stride = strides[d - 1];
+        tensor_numel = view_numel = 1;
+      }
+    }
+  }
+  if (view_d != -1) return std::nullopt;
+  return out;
+}
+
+// `target` with its one −1 inferred, checked to hold as many elements as `shape`.
+Shape resolved_shape(const char* op, const Shape& shape, Shape target) {
+  const int64_t n = shape_numel(shape);
   int64_t known = 1, inferred = -1;
   for (std::size_t i = 0; i < target.size(); ++i) {
     if (target[i] == -1 && inferred < 0) {
       inferred = static_cast<int64_t>(i);
     } else if (target[i] < 0) {
-      throw ShapeError(str_cat("[reshape] invalid shape ", shape_str(target), " for ", shape_str(shape())));
+      throw ShapeError(str_cat("[", op, "] invalid shape ", shape_str(target), " for ", shape_str(shape)));
     } else {
       known *= target[i];
     }
@@ -47,9 +94,42 @@ Tensor Tensor::reshape(Shape target) const {
   if (inferred >= 0 && known > 0 && n % known == 0) target[inferred] = n / known;
   if (shape_numel(target) != n || (inferred >= 0 && target[inferred] < 0))
     throw ShapeError(
-        str_cat("[reshape] cannot view ", shape_str(shape()), " (", n, " elements) as ", shape_str(target)));
-  return record("reshape", view_of(*this, target, 0), {*this},
-                [source = shape()](const Tensor& g) -> Tensors { return {g.reshape(source)}; });
+        str_cat("[", op, "] cannot view ", shape_str(shape), " (", n, " elements) as ", shape_str(target)));
+  return target;
+}
+
+// An index along a dim of `size`, negatives counting from the end.
+int64_t normalize_index(const char* op, int64_t index, int64_t size, int64_t dim, const Shape& shape) {
+  if (index < -size || index >= size)
+    throw ShapeError(str_cat("[", op, "] index ", index, " is out of range for dim ", dim, " of size ", size,
+                             " (shape ", shape_str(shape), "): expected ", -size, " to ", size - 1));
+  return index < 0 ? index + size : index;
+}
+
+int64_t checked_dim(const char* op, const Tensor& t, int64_t dim) {
+  if (t.dim() == 0) throw ShapeError(str_cat("[", op, "] a 0-d tensor has no dims"));
+  return normalize_dim(op, dim, t.dim());
+}
+
+}  // namespace
+
+// reshape: the same elements in another shape (a view when the strides allow it);  dx = g reshaped back
+Tensor Tensor::reshape(Shape target) const {
+  target = resolved_shape("reshape", shape(), std::move(target));
+  if (view_strides(shape(), strides(), target)) return view(target);
+  return contiguous().view(target);
+}
+
+// view: reshape that never copies
+Tensor Tensor::view(Shape target) const {
+  target = resolved_shape("view", shape(), std::move(target));
+  const auto strides_of_view = view_strides(shape(), strides(), target);
+  if (!strides_of_view)
+    throw ShapeError(str_cat("[view] cannot view ", shape_str(shape()), " with strides ", shape_str(strides()), " as ",
+                             shape_str(target), " without copying; use reshape() or contiguous() first"));
+  Tensor out = view_of(*this, target, *strides_of_view, impl_->offset);
+  return record("reshape", out, {*this}, {*this},
+                [source = shape()](const Tensor& g, const Tensors&) -> Tensors { return {g.reshape(source)}; });
 }
 
 Tensor Tensor::flatten(int64_t start_dim) const {
@@ -60,108 +140,134 @@ Tensor Tensor::flatten(int64_t start_dim) const {
   return reshape(target);
 }
 
-// slice: rows [begin, end) of dim 0, a view;  dx = g placed into zeros at those rows
-Tensor Tensor::slice(int64_t begin, int64_t end) const {
-  if (dim() == 0 || begin < 0 || end > shape()[0] || begin > end)
-    throw ShapeError(str_cat("[slice] rows [", begin, ", ", end, ") are out of range for shape ", shape_str(shape())));
+// slice: x[begin:end:step] along dim, a view;  dx = zeros with g written into the same slice
+Tensor Tensor::slice(int64_t dim, int64_t begin, int64_t end, int64_t step) const {
+  const int64_t d = checked_dim("slice", *this, dim);
+  if (step < 1) throw ValueError(str_cat("[slice] step must be >= 1, got ", step));
+  const int64_t size = shape()[d];
+  const auto clamp_bound = [size](int64_t i) { return std::clamp<int64_t>(i < 0 ? i + size : i, 0, size); };
+  const int64_t first = clamp_bound(begin), last = std::max(first, clamp_bound(end));
   Shape target = shape();
-  target[0] = end - begin;
-  const int64_t row = dim() ? numel() / std::max<int64_t>(shape()[0], 1) : 1;
-  return record("slice", view_of(*this, target, begin * row), {*this},
-                [source = shape(), begin, row](const Tensor& g) -> Tensors {
-                  Tensor dx = zeros(source, g.dtype());
-                  std::memcpy(static_cast<std::byte*>(dx.raw_data()) + byte_count(g, begin * row), g.raw_data(),
-                              byte_count(g, g.numel()));
-                  return {dx};
-                });
+  std::vector<int64_t> target_strides = strides();
+  target[d] = (last - first + step - 1) / step;
+  target_strides[d] *= step;
+  Tensor out = view_of(*this, target, target_strides, impl_->offset + first * strides()[d]);
+  return record_view("slice", *this, out,
+                     [d, first, last, step](const Tensor& t) { return t.slice(d, first, last, step); });
 }
 
-Tensor Tensor::operator[](int64_t row) const {
-  if (dim() == 0 || row < 0 || row >= shape()[0])
-    throw ShapeError(str_cat("[index] row ", row, " is out of range for shape ", shape_str(shape())));
-  return squeeze(slice(row, row + 1), 0);
+// narrow: elements [start, start + length) along dim, which must lie inside it
+Tensor Tensor::narrow(int64_t dim, int64_t start, int64_t length) const {
+  const int64_t d = checked_dim("narrow", *this, dim), size = shape()[d];
+  const int64_t first = start < 0 ? start + size : start;
+  if (first < 0 || length < 0 || first + length > size)
+    throw ShapeError(str_cat("[narrow] start ", start, " and length ", length, " do not fit dim ", d, " of size ", size,
+                             " (shape ", shape_str(shape()), ")"));
+  return slice(d, first, first + length);
 }
 
-// clone: a copy of the data;  dx = g
-Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype());
-  out.copy_(*this);
-  return record("clone", out, {*this}, [](const Tensor& g) -> Tensors { return {g}; });
-}
-
-Tensor reshape(const Tensor& x, Shape shape) { return x.reshape(std::move(shape)); }
-
-Tensor squeeze(const Tensor& x, int64_t dim) {
-  const int64_t d = normalize_dim("squeeze", dim, x.dim());
-  if (x.dim() == 0 || x.shape()[d] != 1)
-    throw ShapeError(str_cat("[squeeze] dim ", dim, " of ", shape_str(x.shape()), " is not of size 1"));
-  Shape target = x.shape();
+// select: the slab at `index` along dim, that dim dropped;  dx = zeros with g written into that slab
+Tensor Tensor::select(int64_t dim, int64_t index) const {
+  const int64_t d = checked_dim("select", *this, dim);
+  const int64_t i = normalize_index("select", index, shape()[d], d, shape());
+  Shape target = shape();
+  std::vector<int64_t> target_strides = strides();
   target.erase(target.begin() + d);
-  return x.reshape(target);
+  target_strides.erase(target_strides.begin() + d);
+  Tensor out = view_of(*this, target, target_strides, impl_->offset + i * strides()[d]);
+  return record_view("select", *this, out, [d, i](const Tensor& t) { return t.select(d, i); });
 }
 
-Tensor unsqueeze(const Tensor& x, int64_t dim) {
-  const int64_t d = normalize_dim("unsqueeze", dim, x.dim() + 1);
-  Shape target = x.shape();
-  target.insert(target.begin() + d, 1);
-  return x.reshape(target);
-}
-
-// permute: out[i_p0, i_p1, ...] = x[i_0, i_1, ...];  dx = g permuted by the inverse
-Tensor permute(const Tensor& x, std::vector<int64_t> dims) {
-  const int64_t rank = x.dim();
+// permute: out dim i is input dim dims[i], a view;  dx = g permuted by the inverse
+Tensor Tensor::permute(std::vector<int64_t> dims) const {
+  const int64_t rank = dim();
   if (static_cast<int64_t>(dims.size()) != rank)
-    throw ShapeError(
-        str_cat("[permute] needs ", rank, " dims for shape ", shape_str(x.shape()), ", got ", dims.size()));
+    throw ShapeError(str_cat("[permute] needs ", rank, " dims for shape ", shape_str(shape()), ", got ", dims.size()));
   for (auto& d : dims) d = normalize_dim("permute", d, rank);
   std::vector<int64_t> inverse(dims.size(), -1);
   for (int64_t i = 0; i < rank; ++i) {
     if (inverse[dims[i]] >= 0) throw ShapeError(str_cat("[permute] dim ", dims[i], " is listed twice"));
     inverse[dims[i]] = i;
   }
-  Shape shape(rank);
-  std::vector<int64_t> in_strides(rank), source_strides(rank);
-  for (int64_t d = rank - 1, stride = 1; d >= 0; stride *= x.shape()[d], --d) in_strides[d] = stride;
+  Shape target(rank);
+  std::vector<int64_t> target_strides(rank);
   for (int64_t i = 0; i < rank; ++i) {
-    shape[i] = x.shape()[dims[i]];
-    source_strides[i] = in_strides[dims[i]];
+    target[i] = shape()[dims[i]];
+    target_strides[i] = strides()[dims[i]];
   }
-  Tensor out = empty(shape, x.dtype());
-  dispatch_all(x.dtype(), [&]<class T>() {
-    const T* src = x.data<T>();
-    T* dst = out.data<T>();
-    parallel_for(out.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
-      for (int64_t i = lo; i < hi; ++i) {
-        int64_t offset = 0;
-        for (int64_t d = rank - 1, rest = i; d >= 0; --d) {
-          offset += (rest % shape[d]) * source_strides[d];
-          rest /= shape[d];
-        }
-        dst[i] = src[offset];
-      }
-    });
-  });
-  return record("permute", out, {x}, [inverse](const Tensor& g) -> Tensors { return {permute(g, inverse)}; });
+  Tensor out = view_of(*this, target, target_strides, impl_->offset);
+  return record("permute", out, {*this}, {*this},
+                [inverse](const Tensor& g, const Tensors&) -> Tensors { return {g.permute(inverse)}; });
 }
 
-Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) {
-  const int64_t d0 = normalize_dim("transpose", dim0, x.dim()), d1 = normalize_dim("transpose", dim1, x.dim());
-  std::vector<int64_t> dims(x.dim());
+Tensor Tensor::transpose(int64_t dim0, int64_t dim1) const {
+  const int64_t d0 = normalize_dim("transpose", dim0, dim()), d1 = normalize_dim("transpose", dim1, dim());
+  std::vector<int64_t> dims(dim());
   std::iota(dims.begin(), dims.end(), 0);
-  if (x.dim() > 0) std::swap(dims[d0], dims[d1]);  // a 0-d tensor is its own transpose
-  return permute(x, dims);
+  if (dim() > 0) std::swap(dims[d0], dims[d1]);  // a 0-d tensor is its own transpose
+  return permute(dims);
 }
+
+Tensor Tensor::t() const {
+  if (dim() > 2) throw ShapeError(str_cat("[t] expects a tensor of rank <= 2, got ", shape_str(shape())));
+  return dim() == 2 ? transpose(0, 1) : *this;
+}
+
+Tensor Tensor::squeeze(int64_t dim) const {
+  const int64_t d = normalize_dim("squeeze", dim, this->dim());
+  if (this->dim() == 0 || shape()[d] != 1)
+    throw ShapeError(str_cat("[squeeze] dim ", dim, " of ", shape_str(shape()), " is not of size 1"));
+  Shape target = shape();
+  target.erase(target.begin() + d);
+  return view(target);
+}
+
+Tensor Tensor::unsqueeze(int64_t dim) const {
+  const int64_t d = normalize_dim("unsqueeze", dim, this->dim() + 1);
+  Shape target = shape();
+  target.insert(target.begin() + d, 1);
+  return view(target);
+}
+
+// contiguous: the same values, dense;  dx = g
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  return record("contiguous", contiguous_values(*this), {*this}, [](const Tensor& g) -> Tensors { return {g}; });
+}
+
+// clone: a dense copy of the data;  dx = g
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), dtype());
+  write_values(*this, out);
+  return record("clone", out, {*this}, [](const Tensor& g) -> Tensors { return {g}; });
+}
+
+// to: the values converted to `target`;  dx = g converted back (floats only: int64 has no gradient)
+Tensor Tensor::to(Dtype target) const {
+  if (dtype() == target) return *this;
+  Tensor out = empty(shape(), target);
+  write_values(*this, out);
+  if (target == Dtype::Int64) return out;
+  return record("to", out, {*this}, [source = dtype()](const Tensor& g) -> Tensors { return {g.to(source)}; });
+}
+
+Tensor reshape(const Tensor& x, Shape shape) { return x.reshape(std::move(shape)); }
+Tensor squeeze(const Tensor& x, int64_t dim) { return x.squeeze(dim); }
+Tensor unsqueeze(const Tensor& x, int64_t dim) { return x.unsqueeze(dim); }
+Tensor permute(const Tensor& x, std::vector<int64_t> dims) { return x.permute(std::move(dims)); }
+Tensor transpose(const Tensor& x, int64_t dim0, int64_t dim1) { return x.transpose(dim0, dim1); }
 
 // cat: inputs laid end to end along dim;  dx_k = the slab of g that input k filled
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
-  if (tensors.empty()) throw ShapeError("[cat] needs at least one tensor");
-  const Tensor& first = tensors.front();
+Tensor cat(const std::vector<Tensor>& inputs, int64_t dim) {
+  if (inputs.empty()) throw ShapeError("[cat] needs at least one tensor");
+  const Tensor& first = inputs.front();
   if (first.dim() == 0) throw ShapeError("[cat] 0-d tensors have no dim to join along; use stack");
   const int64_t d = normalize_dim("cat", dim, first.dim());
   Shape shape = first.shape();
   shape[d] = 0;
-  for (std::size_t k = 0; k < tensors.size(); ++k) {
-    const Tensor& t = tensors[k];
+  Tensors tensors;
+  for (std::size_t k = 0; k < inputs.size(); ++k) {
+    const Tensor& t = inputs[k];
     Shape expected = first.shape();
     expected[d] = t.dim() == first.dim() ? t.shape()[d] : -1;
     if (t.shape() != expected || t.dtype() != first.dtype())
@@ -170,12 +276,12 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
           str_cat("[cat] tensor ", k, " is ", shape_str(t.shape()), " ", dtype_name(t.dtype()), " but tensor 0 is ",
                   shape_str(first.shape()), " ", dtype_name(first.dtype()), "; they may differ only in dim ", d));
     shape[d] += t.shape()[d];
+    tensors.push_back(t.contiguous());
   }
   const int64_t outer = shape_numel(Shape(shape.begin(), shape.begin() + d));
   const int64_t inner = shape_numel(Shape(shape.begin() + d + 1, shape.end()));
   Tensor out = empty(shape, first.dtype());
   auto* dst = static_cast<std::byte*>(out.raw_data());
-  std::vector<int64_t> widths;  // elements each input contributes per outer index
   for (int64_t o = 0, placed = 0; o < outer; ++o)
     for (const Tensor& t : tensors) {
       const int64_t width = t.shape()[d] * inner;
@@ -183,15 +289,13 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim) {
                   byte_count(t, width));
       placed += width;
     }
+  std::vector<int64_t> widths;  // each input's extent along dim
   for (const Tensor& t : tensors) widths.push_back(t.shape()[d]);
   return record("cat", out, tensors, [widths, d](const Tensor& g) -> Tensors {
     Tensors grads;
     int64_t start = 0;
     for (int64_t width : widths) {
-      std::vector<int64_t> order(g.dim());
-      std::iota(order.begin(), order.end(), 0);
-      std::swap(order[0], order[d]);  // bring dim d to the front, slice rows, move it back
-      grads.push_back(permute(permute(g, order).slice(start, start + width), order));
+      grads.push_back(g.narrow(d, start, width));
       start += width;
     }
     return grads;
@@ -213,51 +317,131 @@ Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {
 
 namespace {
 
-void check_index(const char* op, const Tensor& index, int64_t bound) {
+void check_index_dtype(const char* op, const Tensor& index) {
   if (index.dtype() != Dtype::Int64)
     throw ValueError(str_cat("[", op, "] index must be int64, got ", dtype_name(index.dtype())));
-  const int64_t* p = index.data<int64_t>();
-  for (int64_t i = 0; i < index.numel(); ++i)
+}
+
+// Every index in [0, bound) (gather, one_hot: class labels, where −1 would silently mean the last class).
+void check_index(const char* op, const Tensor& index, int64_t bound) {
+  check_index_dtype(op, index);
+  const std::vector<int64_t> p = index.to_vector<int64_t>();
+  for (std::size_t i = 0; i < p.size(); ++i)
     if (p[i] < 0 || p[i] >= bound)
       throw ValueError(str_cat("[", op, "] index ", p[i], " at position ", i, " is out of range [0, ", bound, ")"));
 }
 
 }  // namespace
 
-// index_select: out[k] = x[index[k]] along dim 0;  dx[index[k]] += g[k]
-Tensor index_select(const Tensor& x, const Tensor& index) {
-  if (x.dim() == 0 || index.dim() != 1)
-    throw ShapeError(str_cat("[index_select] needs x of rank >= 1 and a 1-D index, got ", shape_str(x.shape()), " and ",
-                             shape_str(index.shape())));
-  check_index("index_select", index, x.shape()[0]);
+namespace {
+
+// The indices' values with negatives counted from the end of a dim of `size`.
+std::vector<int64_t> resolved_indices(const char* op, const Tensor& index, int64_t size) {
+  check_index_dtype(op, index);
+  std::vector<int64_t> p = index.to_vector<int64_t>();
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    if (p[i] < -size || p[i] >= size)
+      throw ValueError(str_cat("[", op, "] index ", p[i], " at position ", i, " is out of range for size ", size,
+                               " (expected ", -size, " to ", size - 1, ")"));
+    if (p[i] < 0) p[i] += size;
+  }
+  return p;
+}
+
+}  // namespace
+
+// index_select: out[a, k, b] = x[a, index[k], b] along dim (x seen as (A, S, B));  dx[a, index[k], b] += g[a, k, b]
+Tensor index_select(const Tensor& input, int64_t dim, const Tensor& index) {
+  if (input.dim() == 0 || index.dim() != 1)
+    throw ShapeError(str_cat("[index_select] needs x of rank >= 1 and a 1-D index, got ", shape_str(input.shape()),
+                             " and ", shape_str(index.shape())));
+  const int64_t d = normalize_dim("index_select", dim, input.dim());
+  const Tensor x = input.contiguous();
+  const std::vector<int64_t> idx = resolved_indices("index_select", index, x.shape()[d]);
+  const auto K = static_cast<int64_t>(idx.size()), S = x.shape()[d];
+  const int64_t A = shape_numel(Shape(x.shape().begin(), x.shape().begin() + d));
+  const int64_t B = shape_numel(Shape(x.shape().begin() + d + 1, x.shape().end()));
   Shape shape = x.shape();
-  shape[0] = index.numel();
-  const int64_t row = x.numel() / std::max<int64_t>(x.shape()[0], 1);
+  shape[d] = K;
   Tensor out = empty(shape, x.dtype());
-  const int64_t* idx = index.data<int64_t>();
-  for (int64_t k = 0; k < index.numel(); ++k)
-    std::memcpy(static_cast<std::byte*>(out.raw_data()) + byte_count(x, k * row),
-                static_cast<const std::byte*>(x.raw_data()) + byte_count(x, idx[k] * row), byte_count(x, row));
-  return record("index_select", out, {x}, [index, source = x.shape(), row](const Tensor& g) -> Tensors {
+  auto* dst = static_cast<std::byte*>(out.raw_data());
+  const auto* src = static_cast<const std::byte*>(x.raw_data());
+  for (int64_t a = 0; a < A; ++a)
+    for (int64_t k = 0; k < K; ++k)
+      std::memcpy(dst + byte_count(x, (a * K + k) * B), src + byte_count(x, (a * S + idx[k]) * B), byte_count(x, B));
+  // The closure keeps the indices' values, not the index tensor: a later change to it changes nothing here.
+  return record("index_select", out, {x}, [idx, source = x.shape(), A, S, B, K](const Tensor& g) -> Tensors {
     return {dispatch_float(g.dtype(), "index_select", [&]<class T>() {
       Tensor dx = zeros(source, g.dtype());
-      const int64_t* idx = index.data<int64_t>();
-      for (int64_t k = 0; k < index.numel(); ++k)
-        for (int64_t j = 0; j < row; ++j) dx.data<T>()[idx[k] * row + j] += g.data<T>()[k * row + j];
+      T* pdx = dx.data<T>();
+      const T* pg = g.data<T>();
+      for (int64_t a = 0; a < A; ++a)
+        for (int64_t k = 0; k < K; ++k)
+          for (int64_t b = 0; b < B; ++b) pdx[(a * S + idx[k]) * B + b] += pg[(a * K + k) * B + b];
       return dx;
     })};
   });
 }
 
+Tensor index_select(const Tensor& x, const Tensor& index) { return index_select(x, 0, index); }
+
+// index_put: out = x with rows index[k] of dim 0 set to (or, accumulating, increased by) v[k], v = values
+// broadcast to (K, …);  dx = g (rows index[k] zeroed unless accumulating), dvalues = sum_to(g[index])
+Tensor index_put(const Tensor& x, const Tensor& index, const Tensor& values, bool accumulate) {
+  if (x.dim() == 0 || index.dim() != 1)
+    throw ShapeError(str_cat("[index_put_] needs x of rank >= 1 and a 1-D index, got ", shape_str(x.shape()), " and ",
+                             shape_str(index.shape())));
+  const std::vector<int64_t> idx = resolved_indices("index_put_", index, x.shape()[0]);
+  if (!accumulate) {
+    std::set<int64_t> seen;
+    for (int64_t i : idx)
+      if (!seen.insert(i).second)
+        throw ValueError(str_cat("[index_put_] row ", i,
+                                 " is indexed twice: without accumulate the result would "
+                                 "depend on the order of the writes"));
+  }
+  if (values.dtype() != x.dtype())
+    throw ValueError(
+        str_cat("[index_put_] values are ", dtype_name(values.dtype()), " but the tensor is ", dtype_name(x.dtype())));
+  Shape rows_shape = x.shape();
+  rows_shape[0] = static_cast<int64_t>(idx.size());
+  if (broadcast_shapes("index_put_", values.shape(), rows_shape) != rows_shape)
+    throw ShapeError(str_cat("[index_put_] values ", shape_str(values.shape()), " do not broadcast to the ",
+                             shape_str(rows_shape), " rows they fill"));
+  const Tensor rows = contiguous_values(broadcast_to(values.detach(), rows_shape));
+  Tensor out = x.detach().clone();
+  dispatch_all(x.dtype(), [&]<class T>() {
+    T* po = out.data<T>();
+    const T* pv = rows.data<T>();
+    const int64_t width = x.numel() / std::max<int64_t>(x.shape()[0], 1);
+    for (std::size_t k = 0; k < idx.size(); ++k)
+      for (int64_t j = 0; j < width; ++j) {
+        T& slot = po[idx[k] * width + j];
+        slot = accumulate ? slot + pv[k * width + j] : pv[k * width + j];
+      }
+  });
+  Tensor index_values = tensor(std::vector<double>(idx.begin(), idx.end()), {rows_shape[0]}, Dtype::Int64);
+  return record("index_put", out, {x, values},
+                [index_values, accumulate, value_shape = values.shape()](const Tensor& g) -> Tensors {
+                  Tensor dx = g;
+                  if (!accumulate) {
+                    dx = g.clone();
+                    dx.index_put_(index_values, zeros({}, g.dtype()));
+                  }
+                  return {dx, sum_to(index_select(g, 0, index_values), value_shape)};
+                });
+}
+
 // gather: out[a, i, b] = x[a, index[a, i, b], b] along dim;  dx[a, index[a, i, b], b] += g[a, i, b]
-Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
-  const int64_t d = normalize_dim("gather", dim, x.dim());
-  Shape expected = x.shape();
-  if (index.dim() == x.dim()) expected[d] = index.shape()[d];
-  if (index.shape() != expected)
-    throw ShapeError(str_cat("[gather] index ", shape_str(index.shape()), " must match x ", shape_str(x.shape()),
+Tensor gather(const Tensor& input, int64_t dim, const Tensor& index_in) {
+  const int64_t d = normalize_dim("gather", dim, input.dim());
+  Shape expected = input.shape();
+  if (index_in.dim() == input.dim()) expected[d] = index_in.shape()[d];
+  if (index_in.shape() != expected)
+    throw ShapeError(str_cat("[gather] index ", shape_str(index_in.shape()), " must match x ", shape_str(input.shape()),
                              " in every dim but ", d));
-  check_index("gather", index, x.shape()[d]);
+  check_index("gather", index_in, input.shape()[d]);
+  const Tensor x = input.contiguous(), index = contiguous_values(index_in);
   const int64_t outer = shape_numel(Shape(x.shape().begin(), x.shape().begin() + d));
   const int64_t inner = shape_numel(Shape(x.shape().begin() + d + 1, x.shape().end()));
   const int64_t span = x.shape()[d], picks = index.shape()[d];
@@ -268,34 +452,38 @@ Tensor gather(const Tensor& x, int64_t dim, const Tensor& index) {
   Tensor out = dispatch_all(x.dtype(), [&]<class T>() {
     Tensor result = empty(index.shape(), x.dtype());
     const int64_t* idx = index.data<int64_t>();
+    const T* px = x.data<T>();
+    T* po = result.data<T>();
     for (int64_t a = 0; a < outer; ++a)
       for (int64_t i = 0; i < picks; ++i)
-        for (int64_t b = 0; b < inner; ++b)
-          result.data<T>()[(a * picks + i) * inner + b] = x.data<T>()[source(idx, a, i, b)];
+        for (int64_t b = 0; b < inner; ++b) po[(a * picks + i) * inner + b] = px[source(idx, a, i, b)];
     return result;
   });
-  return record("gather", out, {x}, [=, shape = x.shape()](const Tensor& g) -> Tensors {
+  return record("gather", out, {x}, {index}, [=, shape = x.shape()](const Tensor& g, const Tensors& saved) -> Tensors {
     return {dispatch_float(g.dtype(), "gather", [&]<class T>() {
       Tensor dx = zeros(shape, g.dtype());
-      const int64_t* idx = index.data<int64_t>();
+      const int64_t* idx = saved[0].data<int64_t>();
+      T* pdx = dx.data<T>();
+      const T* pg = g.data<T>();
       for (int64_t a = 0; a < outer; ++a)
         for (int64_t i = 0; i < picks; ++i)
-          for (int64_t b = 0; b < inner; ++b)
-            dx.data<T>()[source(idx, a, i, b)] += g.data<T>()[(a * picks + i) * inner + b];
+          for (int64_t b = 0; b < inner; ++b) pdx[source(idx, a, i, b)] += pg[(a * picks + i) * inner + b];
       return dx;
     })};
   });
 }
 
-Tensor one_hot(const Tensor& labels, int64_t num_classes, Dtype dtype) {
+Tensor one_hot(const Tensor& labels_in, int64_t num_classes, Dtype dtype) {
   if (num_classes < 1) throw ValueError(str_cat("[one_hot] num_classes must be >= 1, got ", num_classes));
-  check_index("one_hot", labels, num_classes);
+  check_index("one_hot", labels_in, num_classes);
+  const Tensor labels = contiguous_values(labels_in);
   Shape shape = labels.shape();
   shape.push_back(num_classes);
   Tensor out = zeros(shape, dtype);
   const int64_t* p = labels.data<int64_t>();
   dispatch_all(dtype, [&]<class T>() {
-    for (int64_t i = 0; i < labels.numel(); ++i) out.data<T>()[i * num_classes + p[i]] = 1;
+    T* po = out.data<T>();
+    for (int64_t i = 0; i < labels.numel(); ++i) po[i * num_classes + p[i]] = 1;
   });
   return out;
 }

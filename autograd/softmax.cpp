@@ -27,7 +27,8 @@ Rows rows_around(const Tensor& x, int64_t dim) {
           shape_numel(Shape(s.begin() + dim + 1, s.end()))};
 }
 
-Tensor softmax_kernel(const char* op, const Tensor& x, int64_t dim, bool take_log) {
+Tensor softmax_kernel(const char* op, const Tensor& input, int64_t dim, bool take_log) {
+  const Tensor x = contiguous_values(input);
   const int64_t d = normalize_dim(op, dim, x.dim());
   const Rows r = rows_around(x, d);
   Tensor out = empty_like(x);
@@ -60,16 +61,16 @@ Tensor softmax_kernel(const char* op, const Tensor& x, int64_t dim, bool take_lo
 Tensor softmax(const Tensor& x, int64_t dim) {
   Tensor p = softmax_kernel("softmax", x, dim, false);
   const int64_t d = normalize_dim("softmax", dim, x.dim());
-  return record("softmax", p, {x},
-                [p = p.detach(), d](const Tensor& g) -> Tensors { return {p * (g - sum(g * p, {d}, true))}; });
+  return record("softmax", p, {x}, {p},
+                [d](const Tensor& g, const Tensors& s) -> Tensors { return {s[0] * (g - sum(g * s[0], {d}, true))}; });
 }
 
 // log_softmax: out = x − m − log Σ exp(x − m);  dx = g − softmax(x) ⊙ Σ_c g
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor out = softmax_kernel("log_softmax", x, dim, true);
   const int64_t d = normalize_dim("log_softmax", dim, x.dim());
-  return record("log_softmax", out, {x},
-                [out = out.detach(), d](const Tensor& g) -> Tensors { return {g - exp(out) * sum(g, {d}, true)}; });
+  return record("log_softmax", out, {x}, {out},
+                [d](const Tensor& g, const Tensors& s) -> Tensors { return {g - exp(s[0]) * sum(g, {d}, true)}; });
 }
 
 }  // namespace humble

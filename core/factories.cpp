@@ -38,7 +38,7 @@ Tensor ones(Shape shape, Dtype dtype) { return full(std::move(shape), 1.0, dtype
 
 Tensor full(Shape shape, double value, Dtype dtype) {
   Tensor t = empty(std::move(shape), dtype);
-  t.fill_(value);
+  t.fill_(value);  // a fractional value for an int64 tensor throws
   return t;
 }
 

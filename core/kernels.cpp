@@ -101,7 +101,8 @@ void reduce_columns(const T* x, int64_t R, int64_t B, int64_t b0, int64_t b1, Re
 
 }  // namespace
 
-Tensor reduce_block(const char* op, const Tensor& x, int64_t first, int64_t last, ReduceKind kind, bool keepdim) {
+Tensor reduce_block(const char* op, const Tensor& input, int64_t first, int64_t last, ReduceKind kind, bool keepdim) {
+  const Tensor x = contiguous_values(input);
   const Shape& shape = x.shape();
   const int64_t A = shape_numel(Shape(shape.begin(), shape.begin() + first));
   const int64_t R = shape_numel(Shape(shape.begin() + first, shape.begin() + last + 1));

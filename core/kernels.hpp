@@ -1,7 +1,8 @@
 // core/kernels.hpp — elementwise and reduction kernels, without any graph.
 //
 // map applies f to every element; zip applies f to two tensors under NumPy broadcasting
-// (shapes are aligned from the right; a dimension of size 1 stretches). Both split the output
+// (shapes are aligned from the right; a dimension of size 1 stretches). Inputs may be views:
+// every kernel here reads them through contiguous_values; outputs are fresh and contiguous. Both split the output
 // into chunks for oneTBB; each output element is written by exactly one chunk, so results do not
 // depend on the thread count. reduce works on a contiguous block of dims, seen as (A, R, B):
 // out[a, b] = reduce over r of x[a, r, b], each output accumulated in a fixed order.
@@ -23,7 +24,8 @@ int64_t normalize_dim(const char* op, int64_t dim, int64_t rank);  // −1 means
 std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& out);
 
 template <class T, class U = T, class F>
-Tensor map(const Tensor& x, F f, Dtype out_dtype = dtype_of<U>()) {
+Tensor map(const Tensor& input, F f, Dtype out_dtype = dtype_of<U>()) {
+  const Tensor x = contiguous_values(input);
   Tensor out = empty(x.shape(), out_dtype);
   const T* in = x.data<T>();
   U* dst = out.data<U>();
@@ -34,7 +36,8 @@ Tensor map(const Tensor& x, F f, Dtype out_dtype = dtype_of<U>()) {
 }
 
 template <class T, class U = T, class F>
-Tensor zip(const char* op, const Tensor& a, const Tensor& b, F f) {
+Tensor zip(const char* op, const Tensor& a_in, const Tensor& b_in, F f) {
+  const Tensor a = contiguous_values(a_in), b = contiguous_values(b_in);
   const Shape shape = broadcast_shapes(op, a.shape(), b.shape());
   Tensor out = empty(shape, dtype_of<U>());
   const T* pa = a.data<T>();

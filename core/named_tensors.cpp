@@ -57,7 +57,9 @@ std::string encode(const NamedTensors& entries) {
     put<uint8_t>(payload, static_cast<uint8_t>(t.dtype()));
     put<uint8_t>(payload, static_cast<uint8_t>(t.dim()));
     for (int64_t d : t.shape()) put<int64_t>(payload, d);
-    payload.append(static_cast<const char*>(t.raw_data()), static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()));
+    const Tensor dense = contiguous_values(t);
+    payload.append(static_cast<const char*>(dense.raw_data()),
+                   static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()));
   }
   std::string file(kMagic, sizeof kMagic);
   put<uint32_t>(file, kVersion);

@@ -1,7 +1,8 @@
-// core/tensor.cpp — storage, the handle's accessors, copies and printing.
+// core/tensor.cpp — storage, the handle's accessors, and the strided copy kernels views rely on.
 #include "tensor.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <sstream>
 
@@ -44,11 +45,22 @@ Storage::Storage(std::size_t bytes) : data_(static_cast<std::byte*>(allocate_blo
 
 Storage::~Storage() { release_block(data_, bytes_); }
 
+std::vector<int64_t> contiguous_strides(const Shape& shape) {
+  std::vector<int64_t> strides(shape.size());
+  int64_t stride = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    strides[d] = stride;
+    stride *= std::max<int64_t>(shape[d], 1);
+  }
+  return strides;
+}
+
 Tensor empty(Shape shape, Dtype dtype) {
   for (int64_t d : shape)
     if (d < 0) throw ShapeError(str_cat("[empty] dimensions must be >= 0, got ", shape_str(shape)));
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype));
+  impl->strides = contiguous_strides(shape);
   impl->shape = std::move(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
@@ -73,15 +85,51 @@ int64_t Tensor::size(int64_t d) const {
   return shape()[static_cast<std::size_t>(d < 0 ? d + n : d)];
 }
 
+const std::vector<int64_t>& Tensor::strides() const { return checked().strides; }
+
+int64_t Tensor::stride(int64_t d) const {
+  const int64_t n = dim();
+  if (d < -n || d >= n)
+    throw ShapeError(str_cat("[stride] dim ", d, " is out of range for shape ", shape_str(shape())));
+  return strides()[static_cast<std::size_t>(d < 0 ? d + n : d)];
+}
+
+// Dims of size 1 may have any stride: they are never stepped along.
+bool strides_are_contiguous(const Shape& shape, const std::vector<int64_t>& strides) {
+  int64_t expected = 1;
+  for (std::size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] != 1 && strides[d] != expected) return false;
+    expected *= shape[d];
+  }
+  return true;
+}
+
+bool Tensor::is_contiguous() const { return checked().contiguous; }
+
+uint64_t Tensor::version() const { return checked().storage->version(); }
+void Tensor::bump_version() const { checked().storage->bump_version(); }
+
+namespace {
+
+std::byte* first_element(const TensorImpl& t) {
+  return t.storage->data() + static_cast<std::size_t>(t.offset) * dtype_size(t.dtype);
+}
+
+}  // namespace
+
 void* Tensor::raw_data() const {
   const TensorImpl& t = checked();
-  return t.storage->data() + static_cast<std::size_t>(t.offset) * dtype_size(t.dtype);
+  if (!t.contiguous)
+    throw ValueError(str_cat("[data] the tensor ", shape_str(t.shape), " with strides ", shape_str(t.strides),
+                             " is a non-contiguous view; call contiguous() first"));
+  return first_element(t);
 }
 
 std::vector<double> Tensor::to_vector() const {
   std::vector<double> out(static_cast<std::size_t>(numel()));
+  const Tensor dense = contiguous_values(*this);
   dispatch_all(dtype(), [&]<class T>() {
-    const T* p = data<T>();
+    const T* p = dense.data<T>();
     std::transform(p, p + numel(), out.begin(), [](T v) { return static_cast<double>(v); });
   });
   return out;
@@ -92,62 +140,95 @@ double Tensor::item() const {
   return to_vector()[0];
 }
 
+int64_t integral_item(const Tensor& t) {
+  if (t.numel() != 1) throw ShapeError(str_cat("[item] needs a one-element tensor, got shape ", shape_str(t.shape())));
+  if (t.dtype() == Dtype::Int64) return t.to_vector<int64_t>()[0];
+  const double v = t.item();
+  // 2^63 is the first double past int64's range.
+  if (!(v == std::trunc(v) && v >= -9223372036854775808.0 && v < 9223372036854775808.0))
+    throw ValueError(str_cat("[item] the ", dtype_name(t.dtype()), " value ", v,
+                             " is not an integer in range; ask for a floating-point type"));
+  return static_cast<int64_t>(v);
+}
+
+void throw_item_out_of_range(const Tensor& t, int64_t value) {
+  throw ValueError(
+      str_cat("[item] the ", dtype_name(t.dtype()), " value ", value, " does not fit the integer type asked for"));
+}
+
 Tensor Tensor::detach() const {
   const TensorImpl& t = checked();
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = t.storage;
   impl->offset = t.offset;
   impl->shape = t.shape;
+  impl->strides = t.strides;
+  impl->contiguous = t.contiguous;
   impl->dtype = t.dtype;
   return Tensor(std::move(impl));
 }
 
-bool Tensor::shares_storage(const Tensor& other) const {
-  return defined() && other.defined() && impl_->storage == other.impl_->storage;
-}
-
-Tensor Tensor::to(Dtype target) const {
-  if (dtype() == target) return *this;
-  Tensor out = empty(shape(), target);
-  dispatch_all(dtype(), [&]<class From>() {
-    dispatch_all(target, [&]<class To>() {
-      const From* src = data<From>();
-      To* dst = out.data<To>();
-      parallel_for(numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
-        for (int64_t i = lo; i < hi; ++i) dst[i] = static_cast<To>(src[i]);
+// Every row (the last dim) of dst, in parallel: each element is written by one task. src's
+// strides are 0 along the dims it is broadcast over.
+void write_values(const Tensor& src, const Tensor& dst) {
+  if (src.shares_storage(dst)) {  // read from a copy, so that no element is read after it was written
+    Tensor copy = empty(src.shape(), src.dtype());
+    write_values(src, copy);
+    write_values(copy, dst);
+    return;
+  }
+  if (dst.is_contiguous() && (src.numel() == 1 || (src.shape() == dst.shape() && src.is_contiguous()))) {
+    const int64_t step = src.numel() == 1 ? 0 : 1;  // one flat loop
+    dispatch_all(src.dtype(), [&]<class From>() {
+      dispatch_all(dst.dtype(), [&]<class To>() {
+        const auto* from = reinterpret_cast<const From*>(first_element(*src.impl()));
+        auto* to = reinterpret_cast<To*>(first_element(*dst.impl()));
+        parallel_for(dst.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
+          for (int64_t i = lo; i < hi; ++i) to[i] = static_cast<To>(from[i * step]);
+        });
       });
     });
+    return;
+  }
+  const Shape& shape = dst.shape();
+  const auto rank = static_cast<int64_t>(shape.size());
+  std::vector<int64_t> src_strides(shape.size(), 0);
+  const int64_t lead = rank - src.dim();
+  for (int64_t d = 0; d < src.dim(); ++d)
+    if (src.shape()[d] != 1) src_strides[lead + d] = src.strides()[d];
+  const std::vector<int64_t>& dst_strides = dst.strides();
+  const int64_t inner = rank ? shape.back() : 1, n = dst.numel(), rows = inner ? n / inner : 0;
+  const int64_t si = rank ? src_strides.back() : 0, di = rank ? dst_strides.back() : 0;
+  dispatch_all(src.dtype(), [&]<class From>() {
+    dispatch_all(dst.dtype(), [&]<class To>() {
+      const auto* from = reinterpret_cast<const From*>(first_element(*src.impl()));
+      auto* to = reinterpret_cast<To*>(first_element(*dst.impl()));
+      parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1)),
+                   [&](int64_t lo, int64_t hi) {
+                     for (int64_t row = lo; row < hi; ++row) {
+                       int64_t os = 0, od = 0, rest = row;
+                       for (int64_t d = rank - 2; d >= 0; --d) {
+                         const int64_t index = rest % shape[d];
+                         rest /= shape[d];
+                         os += index * src_strides[d];
+                         od += index * dst_strides[d];
+                       }
+                       for (int64_t j = 0; j < inner; ++j) to[od + j * di] = static_cast<To>(from[os + j * si]);
+                     }
+                   });
+    });
   });
+}
+
+Tensor contiguous_values(const Tensor& t) {
+  if (t.is_contiguous()) return t;
+  Tensor out = empty(t.shape(), t.dtype());
+  write_values(t, out);
   return out;
 }
 
-Tensor& Tensor::copy_(const Tensor& src) {
-  if (src.shape() != shape() || src.dtype() != dtype())
-    throw_mismatch(src.shape(), shape(),
-                   str_cat("[copy_] source is ", shape_str(src.shape()), " ", dtype_name(src.dtype()),
-                           ", destination is ", shape_str(shape()), " ", dtype_name(dtype())));
-  if (src.raw_data() != raw_data())
-    std::memmove(raw_data(), src.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dtype()));
-  return *this;
-}
-
-Tensor& Tensor::fill_(double value) {
-  dispatch_all(dtype(), [&]<class T>() {
-    T* p = data<T>();
-    std::fill(p, p + numel(), static_cast<T>(value));
-  });
-  return *this;
-}
-
-std::string to_string(const Tensor& t) {
-  if (!t.defined()) return "tensor(undefined)";
-  std::ostringstream out;
-  out << "tensor(" << shape_str(t.shape()) << ", " << dtype_name(t.dtype()) << ", [";
-  const auto values = t.to_vector();
-  const std::size_t shown = std::min<std::size_t>(values.size(), 8);
-  for (std::size_t i = 0; i < shown; ++i) out << (i ? ", " : "") << values[i];
-  out << (values.size() > shown ? ", ...])" : "])");
-  return out.str();
+bool Tensor::shares_storage(const Tensor& other) const {
+  return defined() && other.defined() && impl_->storage == other.impl_->storage;
 }
 
 }  // namespace humble

@@ -109,8 +109,9 @@ std::vector<double> pool_divisors(const Window& g, bool count_include_pad) {
 
 // conv2d: out[n] = W (O, C·K·K) @ im2col(x[n]) (C·K·K, L) + b;
 //         dW = Σ_n g[n] @ im2col(x[n])ᵀ, dx[n] = col2im(Wᵀ @ g[n]), db = Σ_{n,l} g[n, :, l]
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation) {
+  const Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
   if (weight.dim() != 4 || weight.shape()[2] != weight.shape()[3])
     throw ShapeError(str_cat("[conv2d] weight must be (O, C, K, K), got ", shape_str(weight.shape())));
   const int64_t O = weight.shape()[0], k = weight.shape()[2];
@@ -138,9 +139,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
       blas::gemm<T>(false, false, O, L, rows, T{1}, weight.data<T>(), rows, pc + n * rows * L, L,
                     bias.defined() ? T{1} : T{0}, po + n * O * L, L);
   });
-  return record("conv2d", out, {x, weight, bias},
-                [g, O, rows, L, image, cols, w = weight.detach(), need_x = x.requires_grad(),
-                 need_w = weight.requires_grad(), has_bias = bias.defined()](const Tensor& grad) -> Tensors {
+  return record("conv2d", out, {x, weight, bias}, {weight},
+                [g, O, rows, L, image, cols, need_x = x.requires_grad(), need_w = weight.requires_grad(),
+                 has_bias = bias.defined()](const Tensor& grad, const Tensors& saved) -> Tensors {
+                  const Tensor& w = saved[0];
                   Tensor dx, dw;
                   dispatch_float(grad.dtype(), "conv2d", [&]<class T>() {
                     const T* pg = grad.data<T>();
@@ -173,8 +175,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
 }
 
 // max_pool2d: out[o] = max over the window of x = x[arg[o]];  dx[arg[o]] += g[o]
-Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
+Tensor max_pool2d(const Tensor& x_in, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
                   int64_t dilation, bool ceil_mode) {
+  const Tensor x = x_in.contiguous();
   const Window g = pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode);
   const int64_t planes = g.n * g.c, plane = g.h * g.w, L = g.oh * g.ow;
   Tensor out = empty({g.n, g.c, g.oh, g.ow}, x.dtype());
@@ -206,8 +209,9 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
 
 // avg_pool2d: out[o] = Σ_window x / d[o];  dx[in] += g[o] / d[o] for each window tap, with d[o] the
 // window's size: K² inside the padded input (pool_divisors for the exceptions)
-Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding, bool ceil_mode,
-                  bool count_include_pad) {
+Tensor avg_pool2d(const Tensor& x_in, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
+                  bool ceil_mode, bool count_include_pad) {
+  const Tensor x = x_in.contiguous();
   const Window g = pool_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode);
   const int64_t planes = g.n * g.c, plane = g.h * g.w, L = g.oh * g.ow;
   const std::vector<double> divisor = pool_divisors(g, count_include_pad);  // (L)

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "../autograd/graph.hpp"
 #include "../autograd/ops.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
@@ -24,6 +25,7 @@ std::pair<int64_t, int64_t> fans(const Tensor& t) {
 }
 
 void uniform(Tensor t, double low, double high, Generator& gen) {
+  NoGradGuard no_grad;  // initialising writes a parameter in place
   t.copy_(humble::uniform(t.shape(), low, high, gen, t.dtype()));
 }
 
@@ -35,6 +37,7 @@ void xavier_uniform(Tensor t, double gain, Generator& gen) {
 
 void xavier_normal(Tensor t, double gain, Generator& gen) {
   const auto [in, out] = fans(t);
+  NoGradGuard no_grad;
   t.copy_(randn(t.shape(), gen, t.dtype()) * (gain * std::sqrt(2.0 / static_cast<double>(in + out))));
 }
 
@@ -44,6 +47,7 @@ void kaiming_uniform(Tensor t, double a, FanMode mode, Generator& gen) {
 }
 
 void kaiming_normal(Tensor t, double a, FanMode mode, Generator& gen) {
+  NoGradGuard no_grad;
   t.copy_(randn(t.shape(), gen, t.dtype()) * (leaky_gain(a) / std::sqrt(static_cast<double>(fan(t, mode)))));
 }
 
@@ -53,7 +57,10 @@ void default_linear(Tensor weight, Tensor bias, Generator& gen) {
   if (bias.defined()) uniform(bias, -bound, bound, gen);
 }
 
-void zeros(Tensor t) { t.fill_(0.0); }
-void constant(Tensor t, double value) { t.fill_(value); }
+void zeros(Tensor t) { constant(t, 0.0); }
+void constant(Tensor t, double value) {
+  NoGradGuard no_grad;
+  t.fill_(value);
+}
 
 }  // namespace humble::nn::init

@@ -1,6 +1,9 @@
 // nn/layers.cpp — Linear's initialisation and shape checks, Flatten, dropout's mask.
 #include "layers.hpp"
 
+#include <cstring>
+
+#include "../autograd/graph.hpp"
 #include "../core/dispatch.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
@@ -27,6 +30,67 @@ Tensor Linear::forward(const Tensor& x) {
   Shape out_shape = x.shape();
   out_shape.back() = out_features_;
   return linear(x.reshape({-1, in_features_}), weight, bias).reshape(out_shape);
+}
+
+std::string LeakyReLU::repr() const { return str_cat("LeakyReLU(negative_slope=", slope_, ")"); }
+
+// embedding: out[p] = weight[indices[p]];  dweight[i] = Σ_{p : indices[p] = i} g[p] (0 for padding_idx)
+Tensor embedding(const Tensor& indices_in, const Tensor& weight_in, std::optional<int64_t> padding_idx) {
+  if (indices_in.dtype() != Dtype::Int64)
+    throw ValueError(str_cat("[embedding] indices must be int64, got ", dtype_name(indices_in.dtype())));
+  if (weight_in.dim() != 2)
+    throw ShapeError(str_cat("[embedding] weight must be (V, D), got ", shape_str(weight_in.shape())));
+  const Tensor weight = weight_in.contiguous();
+  const int64_t V = weight.shape()[0], D = weight.shape()[1];
+  const std::vector<int64_t> idx = indices_in.to_vector<int64_t>();
+  for (std::size_t p = 0; p < idx.size(); ++p)
+    if (idx[p] < 0 || idx[p] >= V)
+      throw ValueError(str_cat("[embedding] index ", idx[p], " at position ", p, " is out of range [0, ", V, ")"));
+  Shape shape = indices_in.shape();
+  shape.push_back(D);
+  Tensor out = empty(shape, weight.dtype());  // (…, D)
+  const auto row_bytes = static_cast<std::size_t>(D) * dtype_size(weight.dtype());
+  for (std::size_t p = 0; p < idx.size(); ++p)
+    std::memcpy(static_cast<std::byte*>(out.raw_data()) + p * row_bytes,
+                static_cast<const std::byte*>(weight.raw_data()) + static_cast<std::size_t>(idx[p]) * row_bytes,
+                row_bytes);
+  // The closure keeps the indices' values: a later change to the index tensor changes nothing here.
+  return record("embedding", out, {weight}, [idx, V, D, padding_idx](const Tensor& g) -> Tensors {
+    return {dispatch_float(g.dtype(), "embedding", [&]<class T>() {
+      Tensor dw = zeros({V, D}, g.dtype());
+      T* pdw = dw.data<T>();
+      const T* pg = g.data<T>();
+      for (std::size_t p = 0; p < idx.size(); ++p)
+        if (idx[p] != padding_idx)
+          for (int64_t d = 0; d < D; ++d) pdw[idx[p] * D + d] += pg[static_cast<int64_t>(p) * D + d];
+      return dw;
+    })};
+  });
+}
+
+Embedding::Embedding(int64_t num_embeddings, int64_t embedding_dim, std::optional<int64_t> padding_idx, Generator& gen)
+    : num_embeddings_(num_embeddings), embedding_dim_(embedding_dim) {
+  if (num_embeddings < 1 || embedding_dim < 1)
+    throw ValueError(str_cat("[Embedding] num_embeddings and embedding_dim must be >= 1, got ", num_embeddings, ", ",
+                             embedding_dim));
+  if (padding_idx) {
+    if (*padding_idx < -num_embeddings || *padding_idx >= num_embeddings)
+      throw ValueError(str_cat("[Embedding] padding_idx ", *padding_idx, " is out of range for ", num_embeddings,
+                               " embeddings (expected ", -num_embeddings, " to ", num_embeddings - 1, ")"));
+    padding_idx_ = *padding_idx < 0 ? *padding_idx + num_embeddings : *padding_idx;
+  }
+  weight = register_parameter("weight", randn({num_embeddings, embedding_dim}, gen));
+  if (padding_idx_) {
+    NoGradGuard no_grad;
+    weight[*padding_idx_].zero_();
+  }
+}
+
+Tensor Embedding::forward(const Tensor& indices) { return embedding(indices, weight, padding_idx_); }
+
+std::string Embedding::repr() const {
+  return str_cat("Embedding(", num_embeddings_, ", ", embedding_dim_,
+                 padding_idx_ ? str_cat(", padding_idx=", *padding_idx_) : std::string(), ")");
 }
 
 std::string Linear::repr() const {

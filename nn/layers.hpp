@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cmath>
+#include <optional>
 
 #include "../autograd/ops.hpp"
 #include "../core/generator.hpp"
@@ -49,7 +50,7 @@ class LeakyReLU : public Module {
  public:
   explicit LeakyReLU(double negative_slope = 0.01) : slope_(negative_slope) {}
   Tensor forward(const Tensor& x) override { return leaky_relu(x, slope_); }
-  std::string repr() const override { return "LeakyReLU"; }
+  std::string repr() const override;
 
  private:
   double slope_;
@@ -71,6 +72,27 @@ class Sigmoid : public Module {
  public:
   Tensor forward(const Tensor& x) override { return sigmoid(x); }
   std::string repr() const override { return "Sigmoid"; }
+};
+
+// embedding: out[…, :] = weight[indices[…], :] for Int64 indices of any shape (each in [0, V));
+// weight (V, D) → out (indices' shape…, D). The gradient of weight row i is the sum of g over the
+// positions that picked i, except row padding_idx (when given), whose gradient is 0.
+Tensor embedding(const Tensor& indices, const Tensor& weight, std::optional<int64_t> padding_idx = {});
+
+// A lookup table of V vectors of size D, initialised N(0, 1) like PyTorch's, with the row
+// padding_idx (negative: counted from the end) zeroed and kept out of training.
+class Embedding : public Module {
+ public:
+  Embedding(int64_t num_embeddings, int64_t embedding_dim, std::optional<int64_t> padding_idx = {},
+            Generator& gen = default_generator());
+  Tensor forward(const Tensor& indices) override;  // Int64 (…) → (…, D)
+  std::string repr() const override;
+
+  Tensor weight;  // (V, D)
+
+ private:
+  int64_t num_embeddings_, embedding_dim_;
+  std::optional<int64_t> padding_idx_;  // in [0, V)
 };
 
 // Functional dropout: the mask is drawn from `gen` in row-major order (one uniform per element).

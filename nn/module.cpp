@@ -6,12 +6,14 @@
 #include <cstdlib>
 #include <iomanip>
 #include <map>
+#include <ostream>
 #include <sstream>
 #include <typeinfo>
 
 #include "../autograd/graph.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "../core/generator.hpp"
 
 namespace humble::nn {
 namespace {
@@ -39,8 +41,8 @@ void Module::check_name(const std::string& name) const {
 
 Tensor Module::register_parameter(const std::string& name, Tensor value) {
   check_name(name);
-  if (!value.defined() || !value.is_floating_point())
-    throw ValueError(str_cat("[register_parameter] '", name, "' must be a defined float tensor"));
+  if (!value.defined() || !value.is_floating_point() || !value.is_contiguous())
+    throw ValueError(str_cat("[register_parameter] '", name, "' must be a defined, contiguous float tensor"));
   value.requires_grad_(true);
   params_.emplace_back(name, value);
   return value;
@@ -82,6 +84,42 @@ std::vector<Tensor> Module::parameters() const {
   return out;
 }
 
+int64_t Module::num_parameters() const {
+  int64_t total = 0;
+  for (const Tensor& p : parameters()) total += p.numel();
+  return total;
+}
+
+std::vector<std::pair<std::string, std::shared_ptr<Module>>> Module::named_modules() const {
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> out;
+  for (const auto& [name, child] : children_) {
+    out.emplace_back(name, child);
+    for (auto& [path, grandchild] : child->named_modules()) out.emplace_back(name + "." + path, grandchild);
+  }
+  return out;
+}
+
+namespace {
+
+void print_tree(std::ostream& os, const Module& module, const std::string& indent) {
+  os << module.repr();
+  if (module.named_children().empty()) return;
+  os << "(\n";
+  for (const auto& [name, child] : module.named_children()) {
+    os << indent << "  (" << name << "): ";
+    print_tree(os, *child, indent + "  ");
+    os << "\n";
+  }
+  os << indent << ")";
+}
+
+}  // namespace
+
+std::ostream& operator<<(std::ostream& os, const Module& module) {
+  print_tree(os, module, "");
+  return os;
+}
+
 std::vector<Tensor> Module::buffers() const {
   std::vector<Tensor> out;
   for (auto& [_, t] : named_buffers()) out.push_back(t);
@@ -105,6 +143,8 @@ void Module::to(Dtype dtype) {
     Tensor converted = t.detach().to(dtype);
     impl.storage = converted.impl()->storage;
     impl.offset = 0;
+    impl.strides = converted.strides();
+    impl.contiguous = true;
     impl.dtype = dtype;
     if (impl.autograd) {
       impl.autograd->dtype = dtype;
@@ -126,6 +166,7 @@ void Module::check_state_dict(const NamedTensors& state) const {
 void Module::load_state_dict(const NamedTensors& state) {
   check_state_dict(state);
   std::map<std::string, Tensor> by_name(state.begin(), state.end());
+  NoGradGuard no_grad;  // parameters are written in place
   for (auto& [name, t] : state_dict()) t.copy_(by_name.at(name));
 }
 
@@ -146,10 +187,66 @@ void Sequential::push_back(std::shared_ptr<Module> module) {
   layers_.push_back(register_module(std::to_string(layers_.size()), std::move(module)));
 }
 
+std::size_t Sequential::checked_index(int64_t index) const {
+  const auto n = static_cast<int64_t>(layers_.size());
+  if (index < -n || index >= n)
+    throw ShapeError(str_cat("[Sequential::at] index ", index, " is out of range for ", n, " layers (expected ", -n,
+                             " to ", n - 1, ")"));
+  return static_cast<std::size_t>(index < 0 ? index + n : index);
+}
+
+void Sequential::throw_wrong_type(int64_t index, const char* mangled) const {
+  int status = 0;
+  char* demangled = abi::__cxa_demangle(mangled, nullptr, nullptr, &status);
+  const std::string wanted = status == 0 ? demangled : mangled;
+  std::free(demangled);
+  throw ValueError(
+      str_cat("[Sequential::at] layer ", index, " is ", layers_[checked_index(index)]->repr(), ", not a ", wanted));
+}
+
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
   for (const auto& layer : layers_) out = (*layer)(out);
   return out;
+}
+
+namespace {
+
+// Everything a forward pass may change, captured at construction and put back at destruction.
+class Untouched {
+ public:
+  explicit Untouched(Module& module) : generator_(default_generator().state()) {
+    modes_.emplace_back(&module, module.is_training());
+    for (const auto& [_, m] : module.named_modules()) modes_.emplace_back(m.get(), m->is_training());
+    for (const Tensor& b : module.buffers()) buffers_.emplace_back(b, b.detach().clone());
+  }
+  ~Untouched() {
+    for (const auto& [m, training] : modes_) m->train(training);  // parents first: children then override
+    NoGradGuard no_grad;
+    for (auto& [buffer, value] : buffers_)
+      if (buffer.to_vector() != value.to_vector()) buffer.copy_(value);
+    default_generator().set_state(generator_);
+  }
+  Untouched(const Untouched&) = delete;
+  Untouched& operator=(const Untouched&) = delete;
+
+ private:
+  std::vector<std::pair<Module*, bool>> modes_;
+  std::vector<std::pair<Tensor, Tensor>> buffers_;
+  Generator::State generator_;
+};
+
+}  // namespace
+
+GradcheckResult gradcheck(Module& module, const Tensor& input, const GradcheckOptions& options) {
+  Tensors inputs{input};
+  for (const Tensor& p : module.parameters()) inputs.push_back(p);
+  std::vector<std::pair<Tensor, Tensor>> buffers;
+  for (const Tensor& b : module.buffers()) buffers.emplace_back(b, b.detach().clone());
+  const GradcheckResult result = gradcheck([&module](const Tensors& xs) { return module(xs[0]); }, inputs, options);
+  NoGradGuard no_grad;
+  for (auto& [buffer, value] : buffers) buffer.copy_(value);
+  return result;
 }
 
 std::string summary(Module& module, const Shape& input_shape, Dtype dtype) {
@@ -167,7 +264,9 @@ std::string summary(Module& module, const Shape& input_shape, Dtype dtype) {
       explicit Tracing(std::vector<std::pair<const Module*, Shape>>* calls) { trace = calls; }
       ~Tracing() { trace = nullptr; }
     } tracing(&calls);
+    const Untouched untouched(module);
     NoGradGuard no_grad;
+    module.eval();
     module(zeros(input_shape, dtype));
   }
   std::ostringstream out;

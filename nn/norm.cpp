@@ -112,7 +112,10 @@ Tensor BatchNorm::forward(const Tensor& x) {
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum_, eps_);
 }
 
-std::string BatchNorm::repr() const { return str_cat(name_, "(", num_features_, ")"); }
+std::string BatchNorm::repr() const {
+  return str_cat(name_, "(", num_features_, ", eps=", eps_, ", momentum=", momentum_,
+                 weight.defined() ? ")" : ", affine=false)");
+}
 
 LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool elementwise_affine)
     : normalized_shape_(std::move(normalized_shape)), eps_(eps) {
@@ -130,6 +133,9 @@ Tensor LayerNorm::forward(const Tensor& x) {
   return layer_norm(x, normalized_shape_, weight, bias, eps_);
 }
 
-std::string LayerNorm::repr() const { return str_cat("LayerNorm", shape_str(normalized_shape_)); }
+std::string LayerNorm::repr() const {
+  return str_cat("LayerNorm(", shape_str(normalized_shape_), ", eps=", eps_,
+                 weight.defined() ? ")" : ", elementwise_affine=false)");
+}
 
 }  // namespace humble::nn

@@ -22,8 +22,9 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr
     if (!(group.weight_decay >= 0))
       throw ValueError(str_cat("[", name, "] weight_decay must be >= 0, got ", group.weight_decay, " (group ", k, ")"));
     for (const Tensor& p : group.params)
-      if (!p.defined() || !p.is_floating_point())
-        throw ValueError(str_cat("[", name, "] every parameter must be a defined float tensor (group ", k, ")"));
+      if (!p.defined() || !p.is_floating_point() || !p.is_contiguous())
+        throw ValueError(
+            str_cat("[", name, "] every parameter must be a defined, contiguous float tensor (group ", k, ")"));
     state_.resize(state_.size() + group.params.size());
     groups_.push_back(std::move(group));
   }
@@ -40,6 +41,7 @@ void Optimizer::step() {
       while (s.slots.size() < slot_names_.size()) s.slots.push_back(zeros_like(p));
       ++s.step;
       update(p, g, s, group);
+      p.bump_version();  // written through data<T>(): a graph that saved p must not use it any more
     }
 }
 

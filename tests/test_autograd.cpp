@@ -229,7 +229,8 @@ TEST_CASE("autograd: requires_grad propagates from any input and stops at consta
   CHECK_FALSE(argmax(x, 0).requires_grad());
   CHECK_FALSE(one_hot(tensor({1}, {1}, Dtype::Int64), 2).requires_grad());
   CHECK_FALSE(x.detach().requires_grad());
-  CHECK_FALSE(x.to(Dtype::Float32).requires_grad());
+  CHECK(x.to(Dtype::Float32).requires_grad());  // a float conversion is differentiable
+  CHECK_FALSE(x.to(Dtype::Int64).requires_grad());
   CHECK_FALSE((arange(3) + arange(3)).requires_grad());
   CHECK(x.clone().requires_grad());
 

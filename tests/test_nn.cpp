@@ -200,7 +200,10 @@ TEST_CASE("test_nn: every layer matches PyTorch on fixed weights (output, input 
       auto layer = factory();
       layer->to(dtype);
       REQUIRE(layer->named_parameters().size() == c.at("params").size());
-      for (auto& [pname, p] : layer->named_parameters()) p.copy_(golden::tensor(c.at("params").at(pname), dtype));
+      {
+        NoGradGuard no_grad;  // parameters are leaves that require grad: written in place under no-grad
+        for (auto& [pname, p] : layer->named_parameters()) p.copy_(golden::tensor(c.at("params").at(pname), dtype));
+      }
       if (name == "dropout_eval") layer->eval();
       Tensor x = golden::tensor(c.at("input"), dtype).requires_grad_();
       const Tensor out = (*layer)(x);

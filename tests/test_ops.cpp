@@ -748,7 +748,8 @@ TEST_CASE("ops: transpose, permute, squeeze and unsqueeze rearrange elements") {
     CHECK(t.to_vector() == Values{1, 4, 2, 5, 3, 6});
     CHECK(transpose(x, -1, -2).to_vector() == Values{1, 4, 2, 5, 3, 6});
     CHECK(transpose(x, 1, 1).to_vector() == x.to_vector());
-    CHECK_FALSE(t.shares_storage(x));  // a copy, not a view
+    CHECK(t.shares_storage(x));  // a view, as in PyTorch
+    CHECK_FALSE(t.is_contiguous());
 
     // y[i, j, k] = 12i + 4j + k; permute {2, 0, 1} gives p[k, i, j] = y[i, j, k].
     const Tensor y = arange(0, 24, 1, dtype).reshape({2, 3, 4});
@@ -1033,15 +1034,12 @@ TEST_CASE("errors: matmul checks ranks, inner and batch dims, and dtypes") {
 
 TEST_CASE("errors: dtype mismatches and int64 where floats are needed throw ValueError") {
   const Tensor f = zeros({2}), d = zeros({2}, Dtype::Float64), i = zeros({2}, Dtype::Int64);
-  CHECK_THROWS_AS(f + d, ValueError);
-  CHECK_THROWS_AS(d * i, ValueError);
-  CHECK_THROWS_AS(eq(f, i), ValueError);
+  CHECK_THROWS_AS(f + d, ValueError);  // float32 with float64: the one mix humble refuses
   CHECK_THROWS_AS(maximum(f, d), ValueError);
-  CHECK_THROWS_WITH_AS(sub(f, d), doctest::Contains("[sub] operands have different dtypes: float32 and float64"),
-                       ValueError);
-  CHECK_THROWS_AS(exp(i), ValueError);
-  CHECK_THROWS_AS(log(i), ValueError);
-  CHECK_THROWS_AS(sigmoid(i), ValueError);
+  CHECK_THROWS_WITH_AS(sub(f, d), doctest::Contains("[sub] operands are float32 and float64"), ValueError);
+  CHECK((d * i).dtype() == Dtype::Float64);  // int64 with a float tensor: that float dtype
+  CHECK(eq(f, i).dtype() == Dtype::Float32);
+  CHECK(exp(i).dtype() == Dtype::Float32);  // float functions of int64: float32
   CHECK_THROWS_AS(mean(i), ValueError);
   CHECK_THROWS_AS(log_softmax(i, 0), ValueError);
   CHECK_THROWS_AS(clamp(f, 1, 0), ValueError);
@@ -1075,12 +1073,13 @@ TEST_CASE("errors: out-of-range dims and bad shapes throw ShapeError") {
 TEST_CASE("errors: out-of-range indices, gather shapes and one_hot labels") {
   const Tensor x = zeros({3, 2});
   CHECK_THROWS_AS(index_select(x, tensor({0, 3}, {2}, Dtype::Int64)), ValueError);
-  CHECK_THROWS_AS(index_select(x, tensor({-1}, {1}, Dtype::Int64)), ValueError);
+  CHECK_THROWS_AS(index_select(x, tensor({-4}, {1}, Dtype::Int64)), ValueError);
   CHECK_THROWS_AS(index_select(x, tensor({0}, {1})), ValueError);                      // float index
   CHECK_THROWS_AS(index_select(x, tensor({0, 1}, {1, 2}, Dtype::Int64)), ShapeError);  // 2-D index
   CHECK_THROWS_AS(index_select(scalar_tensor(1), tensor({0}, {1}, Dtype::Int64)), ShapeError);
   CHECK_THROWS_WITH_AS(index_select(x, tensor({0, 3}, {2}, Dtype::Int64)),
-                       doctest::Contains("[index_select] index 3 at position 1 is out of range [0, 3)"), ValueError);
+                       doctest::Contains("[index_select] index 3 at position 1 is out of range for size 3"),
+                       ValueError);
   CHECK_THROWS_AS(gather(x, 1, tensor({0, 2, 1}, {3, 1}, Dtype::Int64)), ValueError);
   CHECK_THROWS_AS(gather(x, 0, tensor({3, 0}, {1, 2}, Dtype::Int64)), ValueError);
   CHECK_THROWS_AS(gather(x, 1, tensor({0, 1}, {2, 1}, Dtype::Int64)), ShapeError);  // 2 rows, x has 3
