@@ -129,8 +129,15 @@ Tensor var(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepd
   return sum(centered * centered, std::move(dims), keepdim) / divisor;
 }
 Tensor var(const Tensor& x, bool unbiased) { return var(x, {}, unbiased, false); }
+// std: out = √var;  dvar = g / (2·out), and 0 where out = 0 (as PyTorch: no NaN from a constant line)
 Tensor std(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepdim) {
-  return sqrt(var(x, std::move(dims), unbiased, keepdim));
+  const Tensor v = var(x, std::move(dims), unbiased, keepdim);
+  Tensor out = dispatch_float(v.dtype(), "std", [&]<class T>() { return map<T>(v, [](T u) { return std::sqrt(u); }); });
+  return record("std", out, {v}, {out}, [](const Tensor& g, const Tensors& s) -> Tensors {
+    return {dispatch_float(g.dtype(), "std", [&]<class T>() {
+      return zip<T>("std", g, s[0], [](T gv, T y) { return y == 0 ? T{0} : gv / (2 * y); });
+    })};
+  });
 }
 Tensor std(const Tensor& x, bool unbiased) { return std(x, {}, unbiased, false); }
 

@@ -1,6 +1,7 @@
 // core/factories.cpp — tensor factories.
 #include "factories.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 
@@ -32,13 +33,25 @@ Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype, bool 
   return t;
 }
 
+void check_buffer(std::size_t count, const Shape& shape, bool floating, Dtype dtype) {
+  if (static_cast<int64_t>(count) != shape_numel(shape))
+    throw ShapeError(str_cat("[tensor] ", count, " values do not fill shape ", shape_str(shape), " (",
+                             shape_numel(shape), " elements)"));
+  if (floating && dtype == Dtype::Int64)
+    throw ValueError("[tensor] float values into an int64 tensor would be truncated; convert them explicitly");
+}
+
 Tensor scalar_tensor(double value, Dtype dtype) { return full({}, value, dtype); }
 Tensor zeros(Shape shape, Dtype dtype) { return full(std::move(shape), 0.0, dtype); }
 Tensor ones(Shape shape, Dtype dtype) { return full(std::move(shape), 1.0, dtype); }
 
 Tensor full(Shape shape, double value, Dtype dtype) {
+  if (dtype == Dtype::Int64 && !(std::isfinite(value) && value == std::trunc(value)))
+    throw ValueError(str_cat("[full] ", value, " is not an integer, and the dtype is int64"));
   Tensor t = empty(std::move(shape), dtype);
-  t.fill_(value);  // a fractional value for an int64 tensor throws
+  Tensor number = empty({}, Dtype::Float64);  // a fresh tensor: version 0, unlike after fill_
+  *number.data<double>() = value;
+  write_values(number, t);
   return t;
 }
 
@@ -51,6 +64,20 @@ Tensor arange(double start, double end, double step, Dtype dtype) {
   const auto n = static_cast<int64_t>(std::max(0.0, std::ceil((end - start) / step)));
   int64_t i = 0;
   return fill_from(empty({n}, dtype), [&] { return start + step * static_cast<double>(i++); });
+}
+
+// PyTorch's linspace: step = (end − start) / (steps − 1); value i = start + i·step for i < steps / 2,
+// end − (steps − 1 − i)·step after.
+Tensor linspace(double start, double end, int64_t steps, Dtype dtype) {
+  if (steps < 0) throw ValueError(str_cat("[linspace] steps must be >= 0, got ", steps));
+  if (!std::isfinite(start) || !std::isfinite(end))
+    throw ValueError(str_cat("[linspace] needs finite start and end, got ", start, ", ", end));
+  const double step = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  int64_t i = 0;
+  return fill_from(empty({steps}, dtype), [&] {
+    const int64_t k = i++;
+    return k < steps / 2 ? start + step * static_cast<double>(k) : end - step * static_cast<double>(steps - 1 - k);
+  });
 }
 
 Tensor rand(Shape shape, Generator& gen, Dtype dtype) { return uniform(std::move(shape), 0.0, 1.0, gen, dtype); }
