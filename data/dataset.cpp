@@ -81,6 +81,34 @@ Dataset Dataset::limit(int64_t count) const {
   return Dataset(examples_, std::vector<int64_t>(rows_.begin(), rows_.begin() + count));
 }
 
+Tensor Dataset::rows() const { return tensor(rows_, {size()}); }
+
+Dataset Dataset::with_rows(const Tensor& rows) const {
+  if (rows.dtype() != Dtype::Int64 || rows.dim() != 1)
+    throw ValueError(str_cat("[Dataset::with_rows] rows must be a 1-D int64 tensor, got ", shape_str(rows.shape()), " ",
+                             dtype_name(rows.dtype())));
+  std::vector<int64_t> picked = rows.to_vector<int64_t>();
+  const auto count = static_cast<int64_t>(examples_->labels.size());
+  for (int64_t r : picked)
+    if (r < 0 || r >= count)
+      throw ValueError(str_cat("[Dataset::with_rows] row ", r, " is not one of the ", count, " loaded examples"));
+  return Dataset(examples_, std::move(picked));
+}
+
+NamedTensors TrainValidationSplit::state_dict() const {
+  return {{"train", train.rows()}, {"validation", validation.rows()}};
+}
+
+void TrainValidationSplit::check_state_dict(const NamedTensors& state) const {
+  check_named_tensors("split.load_state_dict", state, specs_of(state_dict()));
+  for (const auto& [name, rows] : state) (name == "train" ? train : validation).with_rows(rows);
+}
+
+void TrainValidationSplit::load_state_dict(const NamedTensors& state) {
+  check_state_dict(state);
+  for (const auto& [name, rows] : state) (name == "train" ? train : validation) = train.with_rows(rows);
+}
+
 TrainValidationSplit split(const Dataset& dataset, int64_t validation_count, Generator& gen) {
   if (validation_count < 0 || validation_count > dataset.size()) {
     throw ValueError(str_cat("[split] validation_count must be in [0, ", dataset.size(), "], got ", validation_count));
@@ -96,6 +124,9 @@ DataLoader::DataLoader(Dataset dataset, DataLoaderOptions options)
   if (options_.batch_size < 1) {
     throw ValueError(str_cat("[DataLoader] batch_size must be >= 1, got ", options_.batch_size));
   }
+  order_.resize(static_cast<std::size_t>(dataset_.size()));
+  std::iota(order_.begin(), order_.end(), int64_t{0});
+  delivered_ = num_batches();  // as after a finished epoch: begin() starts the first one
 }
 
 int64_t DataLoader::num_batches() const {
@@ -105,6 +136,11 @@ int64_t DataLoader::num_batches() const {
 }
 
 DataLoader::Iterator DataLoader::begin() {
+  if (resume_) {
+    resume_ = false;
+    return Iterator(this, delivered_);
+  }
+  delivered_ = 0;
   if (options_.shuffle) {
     const Tensor permutation = randperm(dataset_.size(), generator_);  // (N)
     const int64_t* p = permutation.data<int64_t>();
@@ -114,6 +150,61 @@ DataLoader::Iterator DataLoader::begin() {
     std::iota(order_.begin(), order_.end(), int64_t{0});
   }
   return Iterator(this, 0);
+}
+
+Batch DataLoader::deliver(int64_t batch_index) {
+  delivered_ = std::max(delivered_, batch_index + 1);
+  return batch_at(batch_index);
+}
+
+NamedTensors DataLoader::state_dict() const {
+  Tensor words = empty({5}, Dtype::Int64);
+  const Generator::State state = generator_.state();
+  std::copy(state.begin(), state.end(), reinterpret_cast<uint64_t*>(words.data<int64_t>()));
+  return {{"generator", words},
+          {"order", tensor(order_, {dataset_.size()})},
+          {"delivered", scalar_tensor(static_cast<double>(delivered_), Dtype::Int64)},
+          {"rows", dataset_.rows()}};
+}
+
+void DataLoader::check_state_dict(const NamedTensors& state) const {
+  const char* op = "DataLoader.load_state_dict";
+  check_named_tensors(op, state, specs_of(state_dict()));
+  for (const auto& [name, t] : state) {
+    if (name == "order") {
+      std::vector<int64_t> sorted = t.to_vector<int64_t>();
+      std::sort(sorted.begin(), sorted.end());
+      for (std::size_t i = 0; i < sorted.size(); ++i)
+        if (sorted[i] != static_cast<int64_t>(i))
+          throw ValueError(str_cat("[", op, "] entry 'order' is not a permutation of [0, ", sorted.size(), ")"));
+    } else if (name == "delivered") {
+      const int64_t delivered = t.item<int64_t>();
+      if (delivered < 0 || delivered > num_batches())
+        throw ValueError(str_cat("[", op, "] entry 'delivered' is ", delivered, ", expected 0 to ", num_batches(),
+                                 " (batches per epoch)"));
+    } else if (name == "rows") {
+      dataset_.with_rows(t);
+    }
+  }
+}
+
+void DataLoader::load_state_dict(const NamedTensors& state) {
+  check_state_dict(state);
+  for (const auto& [name, t] : state) {
+    if (name == "generator") {
+      Generator::State words;
+      const std::vector<int64_t> saved = t.to_vector<int64_t>();
+      std::copy(saved.begin(), saved.end(), reinterpret_cast<int64_t*>(words.data()));
+      generator_.set_state(words);
+    } else if (name == "order") {
+      order_ = t.to_vector<int64_t>();
+    } else if (name == "delivered") {
+      delivered_ = t.item<int64_t>();
+    } else {
+      dataset_ = dataset_.with_rows(t);
+    }
+  }
+  resume_ = delivered_ < num_batches();
 }
 
 Batch DataLoader::batch_at(int64_t batch_index) const {

@@ -7,6 +7,11 @@
 //
 // A DataLoader walks a Dataset in batches, one epoch per begin(): with shuffling on, every epoch
 // draws a fresh permutation from a Generator the loader owns, so a seed fixes every epoch's order.
+// Its state (state_dict: the generator, this epoch's order, the batches handed out so far, and
+// the dataset's rows) goes into a training checkpoint (training/checkpoint.hpp); after
+// load_state_dict of a state taken mid-epoch, the next begin() continues that epoch at the next
+// batch instead of starting a new one, so a resumed run sees exactly the batches of an
+// uninterrupted one. A split's state (its two datasets' rows) is saved and restored the same way.
 //
 // Dimension legend: N examples, B examples in a batch, H × W pixels per image, K classes.
 #pragma once
@@ -18,6 +23,7 @@
 #include <vector>
 
 #include "../core/generator.hpp"
+#include "../core/named_tensors.hpp"
 #include "../core/tensor.hpp"
 
 namespace humble::data {
@@ -49,6 +55,11 @@ class Dataset {
   Dataset subset(std::span<const int64_t> indices) const;  // the examples at `indices`, in that order
   Dataset limit(int64_t count) const;                      // the first `count` examples, count in [0, size()]
 
+  // Which of the loaded examples this dataset sees, in order (what a state dict saves), and the
+  // same examples seen through other rows (each checked to be one of them).
+  Tensor rows() const;  // Int64 (size())
+  Dataset with_rows(const Tensor& rows) const;
+
  private:
   struct Examples {
     std::vector<uint8_t> pixels;  // (N, H, W)
@@ -67,6 +78,10 @@ class Dataset {
 struct TrainValidationSplit {
   Dataset train;
   Dataset validation;
+
+  NamedTensors state_dict() const;  // "train", "validation": each part's rows
+  void check_state_dict(const NamedTensors& state) const;
+  void load_state_dict(const NamedTensors& state);  // checks, then both parts see the saved rows
 };
 
 // A random `validation_count` examples (in [0, size()]) become the validation set, the rest the
@@ -89,10 +104,11 @@ class DataLoader {
   const Dataset& dataset() const { return dataset_; }
   const DataLoaderOptions& options() const { return options_; }
 
-  // Input iterator over one epoch's batches; each batch is converted when dereferenced.
+  // Input iterator over one epoch's batches; each batch is converted when dereferenced (and then
+  // counts as handed out, for state_dict).
   class Iterator {
    public:
-    Batch operator*() const { return loader_->batch_at(index_); }
+    Batch operator*() const { return loader_->deliver(index_); }
     Iterator& operator++() {
       ++index_;
       return *this;
@@ -101,23 +117,35 @@ class DataLoader {
 
    private:
     friend class DataLoader;
-    Iterator(const DataLoader* loader, int64_t index) : loader_(loader), index_(index) {}
-    const DataLoader* loader_;
+    Iterator(DataLoader* loader, int64_t index) : loader_(loader), index_(index) {}
+    DataLoader* loader_;
     int64_t index_;
   };
 
   // Starts a new epoch (reshuffling when options.shuffle): `for (const Batch& b : loader)` is one
-  // epoch. Iterators of an earlier epoch must not be used after the next begin().
+  // epoch — unless a mid-epoch state was just loaded: then it continues that epoch. Iterators of
+  // an earlier epoch must not be used after the next begin().
   Iterator begin();
-  Iterator end() const { return Iterator(this, num_batches()); }
+  Iterator end() { return Iterator(this, num_batches()); }
+
+  // "generator" (int64 (5), bit for bit), "order" (int64 (N)), "delivered" (int64: batches of this
+  // epoch handed out), "rows" (int64 (N): the dataset's rows, see Dataset::rows).
+  NamedTensors state_dict() const;
+  // Throws ValueError/ShapeError "[DataLoader.load_state_dict] …" for a state of another size, an
+  // order that is not a permutation, a count past the epoch's batches.
+  void check_state_dict(const NamedTensors& state) const;
+  void load_state_dict(const NamedTensors& state);
 
  private:
   Batch batch_at(int64_t batch_index) const;
+  Batch deliver(int64_t batch_index);
 
   Dataset dataset_;
   DataLoaderOptions options_;
   Generator generator_;
   std::vector<int64_t> order_;  // (N) this epoch's order of dataset positions
+  int64_t delivered_ = 0;       // batches of this epoch handed out
+  bool resume_ = false;         // the next begin() continues this epoch
 };
 
 }  // namespace humble::data

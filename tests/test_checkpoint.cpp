@@ -350,3 +350,109 @@ TEST_CASE("test_checkpoint: 2 epochs + checkpoint + 2 resumed epochs == 4 uninte
   CHECK(resumed.sched.last_epoch() == 16);
   CHECK(resumed.gen.state() == straight.gen.state());
 }
+
+// A run on a Dataset through a split and a shuffling DataLoader, with dropout: stopped after
+// `stop_after` steps (a checkpoint written there) or not at all, and resumed from a checkpoint
+// into objects built from other seeds. Returns every step's loss and the final parameters.
+struct DataRun {
+  Generator gen;  // dropout's
+  data::TrainValidationSplit parts;
+  data::DataLoader loader;
+  std::shared_ptr<nn::Sequential> model;
+  optim::Adam opt;
+  std::vector<float> losses;
+
+  DataRun(const data::Dataset& all, uint64_t seed)
+      : gen(seed),
+        parts(split_of(all, seed)),
+        loader(parts.train, {.batch_size = 7, .seed = seed}),
+        model(std::make_shared<nn::Sequential>(
+            nn::Sequential{std::make_shared<nn::Linear>(4, 8, true, gen), std::make_shared<nn::ReLU>(),
+                           std::make_shared<nn::Dropout>(0.3, gen), std::make_shared<nn::Linear>(8, 3, true, gen)})),
+        opt(model->parameters(), {.lr = 0.01}) {}
+  static data::TrainValidationSplit split_of(const data::Dataset& all, uint64_t seed) {
+    Generator split_gen(seed);
+    return data::split(all, 10, split_gen);
+  }
+  training::Checkpoint checkpoint(int64_t epoch, int64_t step) {
+    return {.model = model.get(),
+            .optimizer = &opt,
+            .generator = &gen,
+            .loader = &loader,
+            .split = &parts,
+            .epoch = epoch,
+            .step = step};
+  }
+  // Epochs from `epoch` to 3 (5 batches of 7 from 30 training examples each); a checkpoint after
+  // step `stop_after` ends the run: mid-epoch it records this epoch, after an epoch's last batch the next.
+  void train(int64_t epoch, int64_t step, int64_t stop_after, const fs::path& path) {
+    for (; epoch < 3; ++epoch) {
+      int64_t in_epoch = 0;
+      for (const data::Batch& b : loader) {
+        const Tensor loss = -mean(gather(log_softmax((*model)(b.images), 1), 1, b.labels.reshape({-1, 1})));
+        opt.zero_grad();
+        loss.backward();
+        opt.step();
+        losses.push_back(loss.item<float>());
+        ++in_epoch;
+        if (++step == stop_after) {
+          const bool epoch_done = in_epoch == loader.num_batches();
+          training::save_checkpoint(path, checkpoint(epoch_done ? epoch + 1 : epoch, step));
+          return;
+        }
+      }
+    }
+  }
+};
+
+TEST_CASE("test_checkpoint: a DataLoader run stopped mid-epoch or between epochs resumes bit for bit") {
+  TempDir dir;
+  Generator pixels_gen(5);
+  std::vector<uint8_t> pixels;
+  std::vector<int64_t> labels;
+  for (int i = 0; i < 40; ++i) {
+    for (int p = 0; p < 4; ++p) pixels.push_back(static_cast<uint8_t>(pixels_gen.uniform_int(0, 256)));
+    labels.push_back(pixels_gen.uniform_int(0, 3));
+  }
+  const data::Dataset all(pixels, {2, 2}, labels, 3);
+
+  DataRun straight(all, 1);
+  straight.train(0, 0, -1, dir / "unused.ckpt");
+  REQUIRE(straight.losses.size() == 15);
+
+  for (const int64_t stop : {7, 5, 12}) {  // mid-epoch 2, right after epoch 1, mid-epoch 3
+    CAPTURE(stop);
+    DataRun first(all, 1);
+    first.train(0, 0, stop, dir / "run.ckpt");
+    DataRun resumed(all, 999);  // other weights, other split, other shuffles until the load
+    CHECK(resumed.parts.validation.rows().to_vector() != straight.parts.validation.rows().to_vector());
+    training::Checkpoint c = resumed.checkpoint(0, 0);
+    training::load_checkpoint(dir / "run.ckpt", c);
+    CHECK(c.step == stop);
+    CHECK(resumed.parts.validation.rows().to_vector() == straight.parts.validation.rows().to_vector());
+    resumed.losses = first.losses;
+    resumed.train(c.epoch, c.step, -1, dir / "unused.ckpt");
+    CHECK(resumed.losses == straight.losses);
+    CHECK(snapshot(*resumed.model) == snapshot(*straight.model));
+    CHECK(resumed.gen.state() == straight.gen.state());
+  }
+}
+
+TEST_CASE("test_checkpoint: a loader's state is checked before anything is restored") {
+  std::vector<uint8_t> pixels(12 * 4, 1);
+  const data::Dataset all(pixels, {2, 2}, std::vector<int64_t>(12, 0), 1);
+  data::DataLoader loader(all, {.batch_size = 5, .seed = 3});
+  NamedTensors state = loader.state_dict();
+  CHECK(state.size() == 4);
+  data::DataLoader small(all.limit(6), {.batch_size = 5});
+  CHECK_THROWS_AS(small.load_state_dict(state), ShapeError);  // another dataset size
+  for (auto& [name, t] : state)
+    if (name == "order") t = zeros({12}, Dtype::Int64);
+  CHECK_THROWS_WITH_AS(loader.load_state_dict(state), doctest::Contains("'order' is not a permutation"), ValueError);
+  for (auto& [name, t] : state) {
+    if (name == "order") t = arange(12);
+    if (name == "delivered") t = scalar_tensor(4, Dtype::Int64);
+  }
+  CHECK_THROWS_WITH_AS(loader.load_state_dict(state), doctest::Contains("'delivered' is 4, expected 0 to 3"),
+                       ValueError);
+}

@@ -28,6 +28,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
   if (c.model) add("model.", c.model->state_dict());
   if (c.optimizer) add("optimizer.", c.optimizer->state_dict());
   if (c.scheduler) add("scheduler.", c.scheduler->state_dict());
+  if (c.loader) add("loader.", c.loader->state_dict());
+  if (c.split) add("split.", c.split->state_dict());
   if (c.generator) {
     Tensor words = empty({5}, Dtype::Int64);
     const Generator::State state = c.generator->state();
@@ -42,10 +44,12 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
 void load_checkpoint(const std::string& path, Checkpoint& c) {
   const NamedTensors entries = load_tensors(path);
   const NamedTensors model = part_of(entries, "model."), optimizer = part_of(entries, "optimizer."),
-                     scheduler = part_of(entries, "scheduler.");
-  NamedTensors rest;  // everything outside the three parts
+                     scheduler = part_of(entries, "scheduler."), loader = part_of(entries, "loader."),
+                     split = part_of(entries, "split.");
+  NamedTensors rest;  // everything outside the parts
   for (const auto& [name, t] : entries)
-    if (!name.starts_with("model.") && !name.starts_with("optimizer.") && !name.starts_with("scheduler."))
+    if (!name.starts_with("model.") && !name.starts_with("optimizer.") && !name.starts_with("scheduler.") &&
+        !name.starts_with("loader.") && !name.starts_with("split."))
       rest.emplace_back(name, t);
   std::vector<TensorSpec> expected{{"epoch", Dtype::Int64, {}}, {"step", Dtype::Int64, {}}};
   if (c.generator) expected.push_back({"generator", Dtype::Int64, {5}});
@@ -62,11 +66,15 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
   check("model", c.model, model);
   check("optimizer", c.optimizer, optimizer);
   check("scheduler", c.scheduler, scheduler);
+  check("loader", c.loader, loader);
+  check("split", c.split, split);
   check_loaded(path, "", [&] { check_named_tensors("load_checkpoint", rest, expected); });
 
   if (c.model) c.model->load_state_dict(model);
   if (c.optimizer) c.optimizer->load_state_dict(optimizer);
   if (c.scheduler) c.scheduler->load_state_dict(scheduler);
+  if (c.loader) c.loader->load_state_dict(loader);
+  if (c.split) c.split->load_state_dict(split);
   for (const auto& [name, t] : rest) {
     if (name == "generator") {
       Generator::State state;
