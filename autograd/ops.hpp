@@ -89,10 +89,10 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);  // Int64; fi
 Tensor argmin(const Tensor& x, int64_t dim, bool keepdim = false);
 // var: Σ (x − mean)² / (n − 1) over dims (unbiased, Bessel's correction) or / n; std = √var.
 // Float only; with n − 1 = 0 the unbiased result is NaN, as in PyTorch.
-Tensor var(const Tensor& x, std::vector<int64_t> dims, bool unbiased = true, bool keepdim = false);
-Tensor var(const Tensor& x, bool unbiased = true);  // over all elements
-Tensor std(const Tensor& x, std::vector<int64_t> dims, bool unbiased = true, bool keepdim = false);
-Tensor std(const Tensor& x, bool unbiased = true);
+// (An empty dims list means every dim; there is deliberately no var(x, bool): var(x, {1}) must
+// mean dim 1.)
+Tensor var(const Tensor& x, std::vector<int64_t> dims = {}, bool unbiased = true, bool keepdim = false);
+Tensor std(const Tensor& x, std::vector<int64_t> dims = {}, bool unbiased = true, bool keepdim = false);
 // cumsum: out[…, i, …] = Σ_{j ≤ i} x[…, j, …] along dim (int64 stays int64);  dx = reversed cumsum of g
 Tensor cumsum(const Tensor& x, int64_t dim);
 

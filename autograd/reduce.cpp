@@ -128,7 +128,6 @@ Tensor var(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepd
   }
   return sum(centered * centered, std::move(dims), keepdim) / divisor;
 }
-Tensor var(const Tensor& x, bool unbiased) { return var(x, {}, unbiased, false); }
 // std: out = √var;  dvar = g / (2·out), and 0 where out = 0 (as PyTorch: no NaN from a constant line)
 Tensor std(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepdim) {
   const Tensor v = var(x, std::move(dims), unbiased, keepdim);
@@ -139,7 +138,6 @@ Tensor std(const Tensor& x, std::vector<int64_t> dims, bool unbiased, bool keepd
     })};
   });
 }
-Tensor std(const Tensor& x, bool unbiased) { return std(x, {}, unbiased, false); }
 
 // cumsum: out[a, i, b] = Σ_{j ≤ i} x[a, j, b] (x seen as (A, S, B), sums in order, double or int64
 // accumulators);  dx[a, j, b] = Σ_{i ≥ j} g[a, i, b], the cumsum of g reversed along dim

@@ -451,3 +451,72 @@ TEST_CASE("test_nn: batched conv and pools (parallel over images) equal the same
     CHECK(g == std::vector<double>(dx.begin() + n * g.size(), dx.begin() + (n + 1) * g.size()));
   }
 }
+
+TEST_CASE("test_nn: operator<< prints the module tree with each layer's options") {
+  Mlp mlp;
+  std::ostringstream out;
+  out << mlp;
+  CHECK(out.str() == "Mlp(\n  (fc1): Linear(784, 256)\n  (fc2): Linear(256, 10)\n)");
+  nn::Sequential seq{std::make_shared<nn::Linear>(4, 3, false), std::make_shared<nn::LeakyReLU>(0.2),
+                     std::make_shared<nn::Sequential>(
+                         nn::Sequential{std::make_shared<nn::BatchNorm1d>(3), std::make_shared<nn::Dropout>(0.1)})};
+  std::ostringstream tree;
+  tree << seq;
+  CHECK(tree.str() ==
+        "Sequential(\n"
+        "  (0): Linear(4, 3, bias=false)\n"
+        "  (1): LeakyReLU(negative_slope=0.2)\n"
+        "  (2): Sequential(\n"
+        "    (0): BatchNorm1d(3, eps=1e-05, momentum=0.1)\n"
+        "    (1): Dropout(p=0.1)\n"
+        "  )\n"
+        ")");
+}
+
+TEST_CASE("test_nn: num_parameters, named_modules and typed access to a Sequential's layers") {
+  LeNet net;
+  CHECK(net.num_parameters() == 51914);
+  std::vector<std::string> paths;
+  for (const auto& [path, m] : net.named_modules()) paths.push_back(path);
+  CHECK(paths == std::vector<std::string>{"conv1", "bn1", "conv2", "pool", "head", "head.0", "head.1", "head.2",
+                                          "head.3", "head.4"});
+  CHECK(net.head->at<nn::Linear>(1)->weight.shape() == Shape{120, 400});
+  CHECK(net.head->at<nn::Linear>(-1)->weight.shape() == Shape{10, 120});
+  CHECK(net.head->at(2)->repr() == "ReLU");
+  CHECK_THROWS_WITH_AS(net.head->at<nn::Linear>(2), doctest::Contains("[Sequential::at] layer 2 is ReLU, not a"),
+                       ValueError);
+  CHECK_THROWS_AS(net.head->at(5), ShapeError);
+  CHECK_THROWS_AS(net.head->at(-6), ShapeError);
+  CHECK(nn::Sequential().num_parameters() == 0);
+}
+
+TEST_CASE("test_nn: module-level gradcheck checks the parameters in place, and fails a wrong gradient") {
+  manual_seed(4);
+  nn::Sequential good{std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::Tanh>(),
+                      std::make_shared<nn::Linear>(4, 2)};
+  good.to(Dtype::Float64);
+  const Tensor x = randn({5, 3}, default_generator(), Dtype::Float64).requires_grad_(true);
+  const GradcheckResult r = nn::gradcheck(good, x);
+  CHECK_MESSAGE(r.passed, r.message);
+  CHECK_FALSE(good.parameters()[0].grad().defined());  // .grad() is left as it was
+
+  struct Wrong : nn::Module {  // out = x·w, with dw deliberately doubled
+    Tensor w = register_parameter("w", tensor({0.5, -1.5, 2.0}, {3}, Dtype::Float64));
+    Tensor forward(const Tensor& x) override {
+      Tensor out;
+      {
+        NoGradGuard no_grad;
+        out = x * w;
+      }
+      return record("wrong", out, {x, w}, {x, w}, [](const Tensor& g, const Tensors& s) -> Tensors {
+        return {g * s[1], g * s[0] * 2.0};
+      });
+    }
+  } wrong;
+  const GradcheckResult bad = nn::gradcheck(wrong, tensor({1, 2, -3}, {3}, Dtype::Float64));
+  CHECK_FALSE(bad.passed);
+  CHECK(bad.message.find("input 1 (3,)") != std::string::npos);       // the parameter, not the input
+  CHECK(wrong.w.to_vector() == std::vector<double>{0.5, -1.5, 2.0});  // nudges undone exactly
+  CHECK_THROWS_WITH_AS(gradcheck([](const Tensors& v) { return v[0] * 2.0; }, {zeros({2}, Dtype::Float64)}),
+                       doctest::Contains("[gradcheck] no input requires grad"), ValueError);
+}

@@ -444,7 +444,6 @@ TEST_CASE("golden: var, std, cumsum, sort, argsort and topk match PyTorch, gradi
       const auto dims = c.at("dims").get<std::vector<int64_t>>();
       const bool unbiased = c.at("unbiased"), keepdim = c.at("keepdim");
       f = [=](const Tensor& t) {
-        if (dims.empty()) return op == "var" ? var(t, unbiased) : humble::std(t, unbiased);
         return op == "var" ? var(t, dims, unbiased, keepdim) : humble::std(t, dims, unbiased, keepdim);
       };
     } else if (op == "cumsum") {
@@ -477,7 +476,8 @@ TEST_CASE("golden: var, std, cumsum, sort, argsort and topk match PyTorch, gradi
   CHECK_THROWS_WITH_AS(topk(zeros({3}), 4), doctest::Contains("[topk] k must be in [0, 3]"), ValueError);
   CHECK(topk(tensor({1, 3, 2}, {3}), 2).first.to_vector() == Values{3, 2});
   CHECK_THROWS_AS(var(arange(3)), ValueError);
-  CHECK(std::isnan(var(zeros({1})).item()));  // n − 1 = 0, as PyTorch
+  CHECK(std::isnan(var(zeros({1})).item()));                                    // n − 1 = 0, as PyTorch
+  CHECK(var(tensor({1, 2, 3, 5}, {2, 2}), {1}).to_vector() == Values{0.5, 2});  // dim 1, not "unbiased = 1"
 }
 
 TEST_CASE("golden: arange with a float step and linspace match PyTorch") {
