@@ -540,3 +540,31 @@ TEST_CASE("golden: operator<< prints the values as PyTorch does, then shape and 
   CHECK(to_string(w * 2.0) == "tensor([2., 4.], shape=(2,), dtype=float64, grad_fn=<mul>)");
   CHECK(to_string(Tensor()) == "tensor(undefined)");
 }
+
+namespace {
+
+// silu: out = x·σ(x);  dx = g ⊙ σ(x)·(1 + x·(1 − σ(x)))  — docs/architecture.md's example, verbatim
+Tensor silu(const Tensor& x) {
+  Tensor out, s;
+  {
+    NoGradGuard no_grad;
+    s = sigmoid(x);
+    out = x * s;
+  }
+  return record("silu", out, {x}, {x, s}, [](const Tensor& g, const Tensors& saved) -> Tensors {
+    const Tensor &x = saved[0], &s = saved[1];
+    return {g * s * (1.0 + x * (1.0 - s))};
+  });
+}
+
+}  // namespace
+
+TEST_CASE("docs: the custom-op example of docs/architecture.md records one node and gradchecks") {
+  Generator gen(0);
+  const Tensor x = randn({4, 3}, gen, Dtype::Float64).requires_grad_();
+  const GradcheckResult r = gradcheck([](const Tensors& v) { return silu(v[0]); }, {x});
+  CHECK_MESSAGE(r.passed, r.message);
+  CHECK(to_string(silu(x)).find("grad_fn=<silu>") != std::string::npos);
+  Tensor y = silu(x);
+  CHECK_NOTHROW(sum(y).backward());
+}
