@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "dispatch.hpp"
@@ -22,6 +23,19 @@ int64_t normalize_dim(const char* op, int64_t dim, int64_t rank);  // −1 means
 
 // Strides (in elements) of `shape` read as if broadcast to `out` (0 along stretched dims).
 std::vector<int64_t> broadcast_strides(const Shape& shape, const Shape& out);
+
+// Where row `row` (rows: the last dim) of `shape` starts under strides a and b (element offsets).
+inline std::pair<int64_t, int64_t> row_start(const Shape& shape, const std::vector<int64_t>& a,
+                                             const std::vector<int64_t>& b, int64_t row) {
+  int64_t oa = 0, ob = 0, rest = row;
+  for (auto d = static_cast<int64_t>(shape.size()) - 2; d >= 0; --d) {
+    const int64_t index = rest % shape[d];
+    rest /= shape[d];
+    oa += index * a[d];
+    ob += index * b[d];
+  }
+  return {oa, ob};
+}
 
 template <class T, class U = T, class F>
 Tensor map(const Tensor& input, F f, Dtype out_dtype = dtype_of<U>()) {
@@ -60,13 +74,7 @@ Tensor zip(const char* op, const Tensor& a_in, const Tensor& b_in, F f) {
   parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1)),
                [&](int64_t lo, int64_t hi) {
                  for (int64_t row = lo; row < hi; ++row) {
-                   int64_t oa = 0, ob = 0, rest = row;
-                   for (int64_t d = rank - 2; d >= 0; --d) {
-                     const int64_t index = rest % shape[d];
-                     rest /= shape[d];
-                     oa += index * sa[d];
-                     ob += index * sb[d];
-                   }
+                   const auto [oa, ob] = row_start(shape, sa, sb, row);
                    U* o = po + row * inner;
                    for (int64_t j = 0; j < inner; ++j) o[j] = f(pa[oa + j * ia], pb[ob + j * ib]);
                  }

@@ -9,6 +9,7 @@
 #include "allocator.hpp"
 #include "dispatch.hpp"
 #include "error.hpp"
+#include "kernels.hpp"
 #include "parallel.hpp"
 
 namespace humble {
@@ -206,13 +207,7 @@ void write_values(const Tensor& src, const Tensor& dst) {
       parallel_for(rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1)),
                    [&](int64_t lo, int64_t hi) {
                      for (int64_t row = lo; row < hi; ++row) {
-                       int64_t os = 0, od = 0, rest = row;
-                       for (int64_t d = rank - 2; d >= 0; --d) {
-                         const int64_t index = rest % shape[d];
-                         rest /= shape[d];
-                         os += index * src_strides[d];
-                         od += index * dst_strides[d];
-                       }
+                       const auto [os, od] = row_start(shape, src_strides, dst_strides, row);
                        for (int64_t j = 0; j < inner; ++j) to[od + j * di] = static_cast<To>(from[os + j * si]);
                      }
                    });
