@@ -178,14 +178,17 @@ void write_values(const Tensor& src, const Tensor& dst) {
     write_values(copy, dst);
     return;
   }
-  if (dst.is_contiguous() && (src.numel() == 1 || (src.shape() == dst.shape() && src.is_contiguous()))) {
-    const int64_t step = src.numel() == 1 ? 0 : 1;  // one flat loop
-    dispatch_all(src.dtype(), [&]<class From>() {
+  const bool one_value = src.numel() == 1;
+  if (dst.is_contiguous() && (one_value || (src.shape() == dst.shape() && src.is_contiguous()))) {
+    dispatch_all(src.dtype(), [&]<class From>() {  // flat loops: a fill, or a converting copy
       dispatch_all(dst.dtype(), [&]<class To>() {
         const auto* from = reinterpret_cast<const From*>(first_element(*src.impl()));
         auto* to = reinterpret_cast<To*>(first_element(*dst.impl()));
         parallel_for(dst.numel(), kElementwiseGrain, [&](int64_t lo, int64_t hi) {
-          for (int64_t i = lo; i < hi; ++i) to[i] = static_cast<To>(from[i * step]);
+          if (one_value)
+            std::fill(to + lo, to + hi, static_cast<To>(from[0]));
+          else
+            std::transform(from + lo, from + hi, to + lo, [](From v) { return static_cast<To>(v); });
         });
       });
     });
