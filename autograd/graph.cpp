@@ -61,10 +61,6 @@ Tensor record(const char* name, Tensor out, const Tensors& inputs, const Tensors
   return out;
 }
 
-}  // namespace humble
-
-namespace humble {
-
 Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward) {
   return record(name, std::move(out), inputs, {},
                 [backward = std::move(backward)](const Tensor& g, const Tensors&) { return backward(g); });

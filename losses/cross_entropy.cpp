@@ -102,8 +102,14 @@ void check_probability_target(Problem& p, const T* z, const T* t) {
   p.denominator = static_cast<double>(p.rows);
 }
 
-Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+// The inputs as dense memory, which both paths read (a strided view is copied); both must be defined.
+std::pair<Tensor, Tensor> dense_inputs(const Tensor& logits, const Tensor& target) {
   if (!logits.defined() || !target.defined()) throw ValueError("[cross_entropy] logits and target must be defined");
+  return {contiguous_values(logits), contiguous_values(target)};
+}
+
+// logits and target as dense_inputs returns them.
+Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
   if (!logits.is_floating_point())
     throw ValueError(str_cat("[cross_entropy] logits must be float32 or float64, got ", dtype_name(logits.dtype())));
   if (logits.dim() < 2)
@@ -263,12 +269,11 @@ Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shap
 }
 
 // The fast kernel's node; with `parts`, also the loss's parts (logged, never differentiated).
-Tensor fast_node(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options,
+Tensor fast_node(const Tensor& logits_given, const Tensor& target_given, const CrossEntropyOptions& options,
                  CrossEntropyParts* parts) {
+  const auto [logits, target] = dense_inputs(logits_given, target_given);
   const Problem p = validate(logits, target, options);
-  // The node keeps both inputs alive: p.labels points into the target's storage.
-  const Tensor z = logits.detach(), kept_target = target.detach();
-  const auto f = std::make_shared<const detail::FastForward>(detail::fast_forward(p, z, kept_target, parts != nullptr));
+  const auto f = std::make_shared<const detail::FastForward>(detail::fast_forward(p, logits, target, parts != nullptr));
   const Shape rows = row_shape_of(logits);
   if (parts != nullptr) {
     std::vector<double> nll_part(p.rows), smoothing_part(p.rows);
@@ -285,9 +290,12 @@ Tensor fast_node(const Tensor& logits, const Tensor& target, const CrossEntropyO
                     ? reduce_rows(p, f->loss, rows, logits.dtype())
                     : reduced(p, std::accumulate(f->chunk_loss.begin(), f->chunk_loss.end(), 0.0), logits.dtype());
   // cross_entropy: loss_n = (1 − ε)·NLL_n + ε·CE(u, p)_n;  dz = (p·S − w⊙q′)·dL/dloss_n
-  return record("cross_entropy", loss, {logits, target}, [p, f, z, kept_target](const Tensor& g) -> Tensors {
-    return {detail::fast_backward(p, *f, z, kept_target, g), Tensor()};
-  });
+  // Both inputs are saved: the backward reads them (p.labels points into the target's storage), and
+  // the engine refuses to run it if either was changed in place since.
+  return record("cross_entropy", loss, {logits_given, target_given}, {logits, target},
+                [p, f](const Tensor& g, const Tensors& saved) -> Tensors {
+                  return {detail::fast_backward(p, *f, saved[0], saved[1], g), Tensor()};
+                });
 }
 
 }  // namespace
@@ -297,14 +305,17 @@ void detail::throw_ruled_out_target(const Problem& p, int64_t row) {
 }
 
 // cross_entropy_reference: loss_n = Σ_c w_c q′_c ((m − z_c) + ls);  dz = (p·S − w⊙q′)·dL/dloss_n
-Tensor cross_entropy_reference(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+Tensor cross_entropy_reference(const Tensor& logits_given, const Tensor& target_given,
+                               const CrossEntropyOptions& options) {
+  const auto [logits, target] = dense_inputs(logits_given, target_given);
   const Problem p = validate(logits, target, options);
-  const Tensor z = logits.detach(), kept_target = target.detach();  // p.labels points into the target
-  const std::vector<double> loss = reference_losses(p, z.to_vector(), probabilities_of(p, kept_target));
+  const std::vector<double> loss = reference_losses(p, logits.to_vector(), probabilities_of(p, target));
+  // Both inputs are saved, as for the fast kernel's node.
   return record("cross_entropy_reference", reduce_rows(p, loss.data(), row_shape_of(logits), logits.dtype()),
-                {logits, target}, [p, z, kept_target](const Tensor& g) -> Tensors {
+                {logits_given, target_given}, {logits, target}, [p](const Tensor& g, const Tensors& saved) -> Tensors {
+                  const Tensor& z = saved[0];
                   const std::vector<double> dz =
-                      reference_gradient(p, z.to_vector(), probabilities_of(p, kept_target), g.to_vector());
+                      reference_gradient(p, z.to_vector(), probabilities_of(p, saved[1]), g.to_vector());
                   return {tensor(dz, z.shape(), z.dtype()), Tensor()};
                 });
 }

@@ -329,3 +329,36 @@ TEST_CASE("cross_entropy_reference: a row sum off by more than the tolerance is 
     CHECK(message == "[cross_entropy] target probabilities of row 0 sum to 0.9997; expected 1 (within 0.0001)");
   }
 }
+
+TEST_CASE("cross_entropy_reference: both paths take strided logits and refuse logits changed before backward") {
+  Generator gen(71);
+  const Tensor base = randn({5, 3}, gen, Dtype::Float64);  // (C, N): its transpose is a strided (N, C) view
+  const Tensor y = labels({0, 2, 1});
+  for (const bool reference : {false, true}) {
+    CAPTURE(reference);
+    const auto loss_of = [&](const Tensor& z) {
+      return reference ? cross_entropy_reference(z, y, {.label_smoothing = 0.1})
+                       : cross_entropy(z, y, {.label_smoothing = 0.1});
+    };
+    // A transposed view reads the same numbers as its contiguous copy, and its gradient reaches the base.
+    const Tensor leaf = base.detach().clone().requires_grad_();
+    const Tensor view = leaf.t();
+    REQUIRE_FALSE(view.is_contiguous());
+    const Tensor loss = loss_of(view);
+    CHECK(loss.item() == loss_of(base.t().contiguous()).item());
+    loss.backward();
+    REQUIRE(leaf.grad().defined());
+    CHECK(leaf.grad().shape() == Shape{5, 3});
+
+    // Logits changed in place after the loss was computed: backward must refuse, naming the op.
+    const Tensor z = randn({3, 5}, gen, Dtype::Float64).requires_grad_();
+    Tensor h = z * 1.0;  // a computed tensor, which in-place ops may change
+    const Tensor changed = loss_of(h);
+    {
+      NoGradGuard no_grad;
+      h.add_(1.0);
+    }
+    CHECK_THROWS_WITH_AS(changed.backward(), doctest::Contains(reference ? "cross_entropy_reference" : "cross_entropy"),
+                         ValueError);
+  }
+}
