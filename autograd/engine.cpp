@@ -10,6 +10,7 @@
 
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "../core/profile.hpp"
 #include "graph.hpp"
 #include "ops.hpp"
 
@@ -71,7 +72,14 @@ void check_saved(const Node& node) {
   }
 }
 
+// The one place every node's backward runs: dL/d(inputs) from dL/d(output) and the saved tensors.
+Tensors run_node(Node& node, const Tensor& grad) {
+  const profile::Frame frame(node.name, ".backward");
+  return node.backward(grad, node.saved);
+}
+
 void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
+  const profile::Frame frame("autograd.engine");
   AutogradMeta& root_meta = *root.impl()->autograd;
   if (!root_meta.grad_fn) {  // a leaf: its gradient is the seed itself
     accumulate_into_leaf(root_meta.grad, seed);
@@ -103,7 +111,7 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     if (auto out = node->output.lock(); grad.defined() && out && out->retains_grad)
       accumulate_into_leaf(out->grad, grad);
     if (grad.defined()) check_saved(*node);
-    Tensors input_grads = grad.defined() ? node->backward(grad, node->saved) : Tensors{};
+    Tensors input_grads = grad.defined() ? run_node(*node, grad) : Tensors{};
     for (std::size_t i = 0; i < node->inputs.size(); ++i) {
       const auto& input = node->inputs[i];
       if (!input) continue;

@@ -1,6 +1,8 @@
 // autograd/graph.cpp — grad mode, node bookkeeping and iterative graph teardown.
 #include "graph.hpp"
 
+#include "../core/profile.hpp"
+
 namespace humble {
 namespace {
 
@@ -37,6 +39,7 @@ Node::~Node() {
 int64_t Node::live_count() { return live_nodes.load(); }
 
 Tensor record(const char* name, Tensor out, const Tensors& inputs, const Tensors& saved, SavedBackwardFn backward) {
+  profile::forward_op(name);  // every op passes here once, with or without a graph
   if (!grad_mode) return out;
   auto node = std::make_shared<Node>();
   bool any = false;

@@ -1,4 +1,4 @@
-// core/parallel.cpp — oneTBB behind parallel_for, and set_num_threads for TBB and OpenBLAS.
+// core/parallel.cpp — oneTBB behind parallel_for, and set_num_threads.
 #include "parallel.hpp"
 
 #include <tbb/blocked_range.h>
@@ -11,7 +11,6 @@
 #include <mutex>
 #include <vector>
 
-#include "blas.hpp"
 #include "error.hpp"
 
 namespace humble {
@@ -51,7 +50,6 @@ void set_num_threads(int n) {
   thread_limit.reset();
   thread_limit =
       std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(n));
-  blas::set_threads(n);
 }
 
 int get_num_threads() {

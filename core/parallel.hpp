@@ -16,7 +16,7 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t beg
 // order: the same bits for any thread count.
 double deterministic_sum(int64_t n, int64_t chunk, const std::function<double(int64_t begin, int64_t end)>& partial);
 
-void set_num_threads(int n);  // OpenBLAS and oneTBB together; n >= 1
+void set_num_threads(int n);  // n >= 1: oneTBB's threads, on which GEMMs run too (core/blas.hpp)
 int get_num_threads();
 
 // Elements per chunk for elementwise kernels: below this, work stays on the calling thread.

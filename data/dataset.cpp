@@ -6,6 +6,7 @@
 
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "../core/profile.hpp"
 
 namespace humble::data {
 
@@ -208,6 +209,7 @@ void DataLoader::load_state_dict(const NamedTensors& state) {
 }
 
 Batch DataLoader::batch_at(int64_t batch_index) const {
+  const profile::Frame frame("DataLoader.batch");
   const int64_t first = batch_index * options_.batch_size;
   const int64_t count = std::min(options_.batch_size, dataset_.size() - first);
   return dataset_.batch(std::span<const int64_t>(order_).subspan(first, count), options_.layout);

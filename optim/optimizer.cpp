@@ -9,6 +9,7 @@
 #include "../autograd/graph.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "../core/profile.hpp"
 
 namespace humble::optim {
 
@@ -31,6 +32,7 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr
 }
 
 void Optimizer::step() {
+  const profile::Frame frame(name_, ".step");
   NoGradGuard no_grad;
   std::size_t position = 0;
   for (const Group& group : groups_)
@@ -46,6 +48,7 @@ void Optimizer::step() {
 }
 
 void Optimizer::zero_grad() {
+  const profile::Frame frame(name_, ".zero_grad");
   for (const Group& group : groups_)
     for (const Tensor& p : group.params) p.set_grad(Tensor());
 }
