@@ -3,11 +3,18 @@
 // Legend: N batch, C/O input/output channels, H×W input, K×K kernel (square), OH×OW output,
 // L = OH·OW output positions, s stride, p zero padding, d dilation:
 //   OH = ⌊(H + 2p − d(K − 1) − 1) / s⌋ + 1  (likewise OW; rounded up with a pool's ceil_mode).
-// conv2d is one op (forward and backward side by side in conv.cpp): im2col unrolls each image
-// into a (C·K·K, L) matrix, in parallel over images, and one GEMM per image does the FLOPs on
-// OpenBLAS (called outside parallel tasks); backward is two GEMMs and col2im. Pools work plane by
-// plane, in parallel over the N·C planes. AvgPool2d counts padding zeros by default (PyTorch's
-// count_include_pad = true); MaxPool2d pads with −inf and sends a window's gradient to its first max.
+// Each op comes twice, with the same validation, results (within rounding) and gradients:
+//   - the readable path (conv.cpp), *_reference: every output a plain loop over its window's taps,
+//     forward and backward side by side; the specification the fast path is tested against;
+//   - the fast path (conv_fast.cpp), what the layers use. conv2d unrolls the whole batch into one
+//     column matrix (C·K·K, N·L) (im2col, in parallel) so that each layer is one large GEMM,
+//     W (O, C·K·K) @ cols, and its backward two: dW = g @ colsᵀ and dcols = Wᵀ @ g, folded back by
+//     col2im in parallel over the N·C input planes. Without a graph (inference), the batch goes
+//     through in chunks of images, so the column matrix stays small. The pools work row by row,
+//     each tap a strided pass over a whole output row (vectorised), in parallel over planes.
+// AvgPool2d counts padding zeros by default (PyTorch's count_include_pad = true); MaxPool2d pads
+// with −inf and sends a window's gradient to its first max, a NaN counting as the max (so a NaN
+// in the window is the output, as in PyTorch).
 // References: Chellapilla et al., "High Performance Convolutional Neural Networks for Document
 // Processing" (2006) for im2col; torch.nn.Conv2d/MaxPool2d/AvgPool2d for semantics.
 #pragma once
@@ -32,6 +39,14 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
                   int64_t dilation = 1, bool ceil_mode = false);
 Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {}, int64_t padding = 0,
                   bool ceil_mode = false, bool count_include_pad = true);
+
+// The readable path: same arguments, validation, results (within rounding) and gradients.
+Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, int64_t stride = 1,
+                        int64_t padding = 0, int64_t dilation = 1);
+Tensor max_pool2d_reference(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {},
+                            int64_t padding = 0, int64_t dilation = 1, bool ceil_mode = false);
+Tensor avg_pool2d_reference(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride = {},
+                            int64_t padding = 0, bool ceil_mode = false, bool count_include_pad = true);
 
 struct Conv2dOptions {
   int64_t stride = 1;
