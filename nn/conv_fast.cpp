@@ -23,10 +23,6 @@
 namespace humble::nn {
 namespace {
 
-// Without a graph the column matrix is built for this many elements at most (16 MiB of float32)
-// at a time, in chunks of whole images.
-constexpr int64_t kColumnBudget = int64_t{1} << 22;
-
 // The output columns a tap at column offset `offset` (= j·d − p) reads inside the input: [first, end).
 struct Columns {
   int64_t offset, first, end;
@@ -51,43 +47,42 @@ int64_t step_of(const Window& g) {
   return S ? S : g.stride;
 }
 
-// im2col for images [n0, n1): cols[(c·K + i)·K + j, n − n0, oy·OW + ox] = x[n, c, row(oy, i), col(ox, j)]
-// (0 in the padding); (R, n1 − n0, L), each (row, image) pair a task.
+// The column matrix of images [n0, n1): cols[(c·K + i)·K + j, n − n0, oy·OW + ox] =
+// x[n, c, row(oy, i), col(ox, j)], 0 in the padding. (R, (n1 − n0)·L)
 template <class T, int S>
 void im2col(const Window& g, const T* x, int64_t n0, int64_t n1, T* cols) {
-  const int64_t R = g.c * g.k * g.k, L = g.oh * g.ow, images = n1 - n0, s = step_of<S>(g);
-  parallel_for(images * R, g.grain(L), [&](int64_t lo, int64_t hi) {
-    for (int64_t t = lo; t < hi; ++t) {
-      const int64_t n = t / R, r = t % R, c = r / (g.k * g.k), i = r / g.k % g.k, j = r % g.k;
-      const T* plane = x + ((n0 + n) * g.c + c) * g.h * g.w;
-      T* dst = cols + (r * images + n) * L;
-      const Columns tap(g, j);
-      for (int64_t oy = 0; oy < g.oh; ++oy, dst += g.ow) {
-        const int64_t y = g.row(oy, i);
-        const bool row_inside = 0 <= y && y < g.h;
-        const int64_t first = row_inside ? tap.first : g.ow, end = row_inside ? tap.end : g.ow;
-        const T* src = plane + (row_inside ? y : 0) * g.w;
-        for (int64_t ox = 0; ox < first; ++ox) dst[ox] = T{0};
-        for (int64_t ox = first; ox < end; ++ox) dst[ox] = src[ox * s + tap.offset];
-        for (int64_t ox = end; ox < g.ow; ++ox) dst[ox] = T{0};
-      }
-    }
-  });
-}
-
-// col2im: dx[n, c, y, x] = Σ of dcols over the taps that read x[n, c, y, x]; dcols (R, N, L), each
-// input plane a task, its taps added in (i, j, oy, ox) order.
-template <class T, int S>
-void col2im(const Window& g, const T* dcols, T* dx) {
-  const int64_t L = g.oh * g.ow, plane = g.h * g.w, s = step_of<S>(g);
-  parallel_for(g.n * g.c, g.grain(plane * g.k * g.k), [&](int64_t lo, int64_t hi) {
-    for (int64_t q = lo; q < hi; ++q) {
-      const int64_t n = q / g.c, c = q % g.c;
-      T* out = dx + q * plane;
-      std::fill_n(out, plane, T{0});
+  const int64_t L = g.oh * g.ow, images = n1 - n0, s = step_of<S>(g);
+  for (int64_t n = 0; n < images; ++n)
+    for (int64_t c = 0; c < g.c; ++c)
       for (int64_t i = 0; i < g.k; ++i)
         for (int64_t j = 0; j < g.k; ++j) {
-          const T* src = dcols + (((c * g.k + i) * g.k + j) * g.n + n) * L;
+          const T* plane = x + ((n0 + n) * g.c + c) * g.h * g.w;
+          T* dst = cols + (((c * g.k + i) * g.k + j) * images + n) * L;
+          const Columns tap(g, j);
+          for (int64_t oy = 0; oy < g.oh; ++oy, dst += g.ow) {
+            const int64_t y = g.row(oy, i);
+            const bool row_inside = 0 <= y && y < g.h;
+            const int64_t first = row_inside ? tap.first : g.ow, end = row_inside ? tap.end : g.ow;
+            const T* src = plane + (row_inside ? y : 0) * g.w;
+            for (int64_t ox = 0; ox < first; ++ox) dst[ox] = T{0};
+            for (int64_t ox = first; ox < end; ++ox) dst[ox] = src[ox * s + tap.offset];
+            for (int64_t ox = end; ox < g.ow; ++ox) dst[ox] = T{0};
+          }
+        }
+}
+
+// col2im, its adjoint: the planes dx[n] of images [n0, n1) = the sums of dcols (R, (n1 − n0)·L)
+// over the taps that read each input, added in (i, j, oy, ox) order.
+template <class T, int S>
+void col2im(const Window& g, const T* dcols, int64_t n0, int64_t n1, T* dx) {
+  const int64_t L = g.oh * g.ow, plane = g.h * g.w, images = n1 - n0, s = step_of<S>(g);
+  std::fill_n(dx + n0 * g.c * plane, images * g.c * plane, T{0});
+  for (int64_t n = 0; n < images; ++n)
+    for (int64_t c = 0; c < g.c; ++c) {
+      T* out = dx + ((n0 + n) * g.c + c) * plane;
+      for (int64_t i = 0; i < g.k; ++i)
+        for (int64_t j = 0; j < g.k; ++j) {
+          const T* src = dcols + (((c * g.k + i) * g.k + j) * images + n) * L;
           const Columns tap(g, j);
           for (int64_t oy = 0; oy < g.oh; ++oy) {
             const int64_t y = g.row(oy, i);
@@ -98,21 +93,6 @@ void col2im(const Window& g, const T* dcols, T* dx) {
           }
         }
     }
-  });
-}
-
-// The GEMM's (O, images·L) result into out (N, O, L) from image n0 on, plus the bias.
-template <class T>
-void place_outputs(const T* products, int64_t O, int64_t L, int64_t n0, int64_t images, const T* bias, T* out) {
-  parallel_for(images * O, std::max<int64_t>(1, kElementwiseGrain / L), [&](int64_t lo, int64_t hi) {
-    for (int64_t t = lo; t < hi; ++t) {
-      const int64_t n = t / O, o = t % O;
-      const T* src = products + (o * images + n) * L;
-      T* dst = out + ((n0 + n) * O + o) * L;
-      const T b = bias ? bias[o] : T{0};
-      for (int64_t l = 0; l < L; ++l) dst[l] = src[l] + b;
-    }
-  });
 }
 
 // Σ v[0, n) in double, in eight lanes (vectorised), added pairwise at the end.
@@ -126,71 +106,101 @@ double lane_sum(const T* v, int64_t n) {
   return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
 }
 
-// g (N, O, L) as (O, N·L), the layout the backward GEMMs take it in; with `bias_grad`, also
-// db[o] = Σ_{n,l} g[n, o, l] (each (n, o) run summed by the task that copies it, the runs added in n order).
-template <class T>
-void gather_gradient(const T* grad, int64_t N, int64_t O, int64_t L, T* out, T* bias_grad) {
-  std::vector<double> runs(static_cast<std::size_t>(bias_grad ? N * O : 0));  // (O, N)
-  parallel_for(N * O, std::max<int64_t>(1, kElementwiseGrain / L), [&](int64_t lo, int64_t hi) {
-    for (int64_t t = lo; t < hi; ++t) {
-      const int64_t o = t / N, n = t % N;
-      const T* src = grad + (n * O + o) * L;
-      std::copy_n(src, L, out + (o * N + n) * L);
-      if (bias_grad) runs[t] = lane_sum(src, L);
-    }
-  });
-  for (int64_t o = 0; bias_grad && o < O; ++o) {
-    double total = 0;
-    for (int64_t n = 0; n < N; ++n) total += runs[o * N + n];
-    bias_grad[o] = static_cast<T>(total);
-  }
+// The column matrix (R, N·L) is never built whole: tiles of whole images, small enough to stay in a
+// core's L2 cache, each go through im2col and their GEMMs at once, one task per tile (tiles are
+// fixed by the shape, so the same on any thread count).
+constexpr int64_t kTileBytes = int64_t{1} << 19;
+struct Tiles {
+  int64_t images, count;  // images per tile (the last may have fewer), tiles
+  int64_t first(int64_t tile) const { return tile * images; }
+};
+Tiles tiles_for(const Window& g, int64_t R, std::size_t element_size) {
+  const int64_t per_image = R * g.oh * g.ow * static_cast<int64_t>(element_size);
+  const int64_t images = std::clamp<int64_t>(kTileBytes / per_image, 1, g.n);
+  return {images, (g.n + images - 1) / images};
 }
 
 }  // namespace
 
-// conv2d: cols = im2col(x) (R, N·L);  out = W (O, R) @ cols + b, as (N, O, L);
-//         dW = g (O, N·L) @ colsᵀ,  dx = col2im(Wᵀ @ g),  db = Σ_{n,l} g[n, :, l]
+// conv2d, per tile of images: cols = im2col(x) (R, T·L);  out = W (O, R) @ cols + b, placed as (N, O, L);
+//         dW = Σ_tiles g (O, T·L) @ colsᵀ,  dx = col2im(Wᵀ @ g),  db = Σ_{n,l} g[n, :, l]
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
               int64_t dilation) {
   const Window g = conv_window("conv2d", x, weight, bias, stride, padding, dilation);
   const int64_t O = weight.shape()[0], R = g.c * g.k * g.k, L = g.oh * g.ow;
-  const bool keep = needs_graph({&x, &weight, &bias});  // the backward needs the column matrix
-  const int64_t chunk = keep ? g.n : std::clamp<int64_t>(kColumnBudget / (R * L), 1, g.n);
+  const Tiles tiles = tiles_for(g, R, dtype_size(x.dtype()));
   Tensor out = empty({g.n, O, g.oh, g.ow}, x.dtype());  // (N, O, OH, OW)
-  Tensor cols = empty({R, chunk * L}, x.dtype());       // (R, chunk·L)
   dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
-    Tensor products = empty({O, chunk * L}, x.dtype());  // (O, chunk·L)
-    for (int64_t n0 = 0; n0 < g.n; n0 += chunk) {
-      const int64_t images = std::min(chunk, g.n - n0);
-      with_stride(g.stride, [&]<int S>() { im2col<T, S>(g, x.data<T>(), n0, n0 + images, cols.data<T>()); });
-      blas::gemm<T>(false, false, O, images * L, R, T{1}, weight.data<T>(), R, cols.data<T>(), images * L, T{0},
-                    products.data<T>(), images * L);
-      place_outputs(products.data<T>(), O, L, n0, images, bias.defined() ? bias.data<T>() : nullptr, out.data<T>());
-    }
+    const T *px = x.data<T>(), *pw = weight.data<T>(), *pb = bias.defined() ? bias.data<T>() : nullptr;
+    T* po = out.data<T>();
+    with_stride(g.stride, [&]<int S>() {
+      parallel_for(tiles.count, 1, [&](int64_t lo, int64_t hi) {
+        std::vector<T> cols(static_cast<std::size_t>(R * tiles.images * L));      // (R, T·L)
+        std::vector<T> products(static_cast<std::size_t>(O * tiles.images * L));  // (O, T·L)
+        for (int64_t tile = lo; tile < hi; ++tile) {
+          const int64_t n0 = tiles.first(tile), n1 = std::min(g.n, n0 + tiles.images), width = (n1 - n0) * L;
+          im2col<T, S>(g, px, n0, n1, cols.data());
+          blas::gemm<T>(false, false, O, width, R, T{1}, pw, R, cols.data(), width, T{0}, products.data(), width);
+          for (int64_t n = n0; n < n1; ++n)
+            for (int64_t o = 0; o < O; ++o) {
+              const T* src = products.data() + o * width + (n - n0) * L;
+              T* dst = po + (n * O + o) * L;
+              const T b = pb ? pb[o] : T{0};
+              for (int64_t l = 0; l < L; ++l) dst[l] = src[l] + b;
+            }
+        }
+      });
+    });
   });
-  return record("conv2d", out, {x, weight, bias},
-                [g, O, R, L, cols, w = weight.detach(), need_x = x.requires_grad(), need_w = weight.requires_grad(),
-                 has_bias = bias.defined()](const Tensor& grad) -> Tensors {
-                  const int64_t NL = g.n * L;
-                  Tensor dx, dw, db = has_bias ? empty({O}, grad.dtype()) : Tensor();
-                  Tensor g_rows = empty({O, NL}, grad.dtype());  // g as (O, N·L)
-                  dispatch_float(grad.dtype(), "conv2d", [&]<class T>() {
-                    gather_gradient(grad.data<T>(), g.n, O, L, g_rows.data<T>(), has_bias ? db.data<T>() : nullptr);
-                    if (need_w) {
-                      dw = empty(w.shape(), w.dtype());  // (O, C, K, K)
-                      blas::gemm<T>(false, true, O, R, NL, T{1}, g_rows.data<T>(), NL, cols.data<T>(), NL, T{0},
-                                    dw.data<T>(), R);
-                    }
-                    if (need_x) {
-                      Tensor dcols = empty({R, NL}, grad.dtype());  // (R, N·L)
-                      blas::gemm<T>(true, false, R, NL, O, T{1}, w.data<T>(), R, g_rows.data<T>(), NL, T{0},
-                                    dcols.data<T>(), NL);
-                      dx = empty({g.n, g.c, g.h, g.w}, grad.dtype());
-                      with_stride(g.stride, [&]<int S>() { col2im<T, S>(g, dcols.data<T>(), dx.data<T>()); });
-                    }
-                  });
-                  return {dx, dw, db};
-                });
+  return record(
+      "conv2d", out, {x, weight, bias},
+      [g, O, R, L, tiles, x = x.detach(), w = weight.detach(), need_x = x.requires_grad(),
+       need_w = weight.requires_grad(), has_bias = bias.defined()](const Tensor& grad) -> Tensors {
+        Tensor dx = need_x ? empty(x.shape(), x.dtype()) : Tensor();
+        std::vector<double> dw_parts(static_cast<std::size_t>(need_w ? tiles.count * O * R : 0));  // (tiles, O, R)
+        std::vector<double> db_parts(static_cast<std::size_t>(tiles.count * O));                 // (tiles, O)
+        dispatch_float(grad.dtype(), "conv2d", [&]<class T>() {
+          const T *px = x.data<T>(), *pw = w.data<T>(), *pg = grad.data<T>();
+          with_stride(g.stride, [&]<int S>() {
+            parallel_for(tiles.count, 1, [&](int64_t lo, int64_t hi) {
+              const auto size = static_cast<std::size_t>(tiles.images * L);
+              std::vector<T> g_tile(O * size), cols(need_w ? R * size : 0), dcols(need_x ? R * size : 0), dw(O * R);
+              for (int64_t tile = lo; tile < hi; ++tile) {
+                const int64_t n0 = tiles.first(tile), n1 = std::min(g.n, n0 + tiles.images), width = (n1 - n0) * L;
+                for (int64_t o = 0; o < O; ++o) {  // g (N, O, L) of these images as (O, T·L), and its row sums
+                  double total = 0;
+                  for (int64_t n = n0; n < n1; ++n) {
+                    const T* src = pg + (n * O + o) * L;
+                    std::copy_n(src, L, g_tile.data() + o * width + (n - n0) * L);
+                    total += lane_sum(src, L);
+                  }
+                  db_parts[tile * O + o] = total;
+                }
+                if (need_w) {
+                  im2col<T, S>(g, px, n0, n1, cols.data());
+                  blas::gemm<T>(false, true, O, R, width, T{1}, g_tile.data(), width, cols.data(), width, T{0},
+                                dw.data(), R);
+                  std::copy(dw.begin(), dw.end(), dw_parts.begin() + tile * O * R);
+                }
+                if (need_x) {
+                  blas::gemm<T>(true, false, R, width, O, T{1}, pw, R, g_tile.data(), width, T{0}, dcols.data(),
+                                width);
+                  col2im<T, S>(g, dcols.data(), n0, n1, dx.data<T>());
+                }
+              }
+            });
+          });
+        });
+        // The tiles' parts, added in tile order.
+        const auto add_parts = [&](const std::vector<double>& parts, const Shape& shape) {
+          const int64_t size = shape_numel(shape);
+          std::vector<double> total(static_cast<std::size_t>(size), 0.0);
+          for (int64_t tile = 0; tile < tiles.count; ++tile)
+            for (int64_t e = 0; e < size; ++e) total[e] += parts[tile * size + e];
+          return tensor(total, shape, grad.dtype());
+        };
+        return {dx, need_w ? add_parts(dw_parts, w.shape()) : Tensor(), has_bias ? add_parts(db_parts, {O}) : Tensor()};
+      });
 }
 
 namespace {
