@@ -117,6 +117,7 @@ std::vector<int64_t> parse_list(const std::string& text, char sep) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  humble::run_on_best_blas_kernels(argv);
   std::vector<Shape2> shapes = {{128, 10}, {4096, 10}, {65536, 10}, {4096, 1000}, {512, 32000}};
   std::vector<int> threads = {1, 2};
   double budget = 0.3;

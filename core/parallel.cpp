@@ -18,6 +18,7 @@ namespace {
 
 std::mutex limit_mutex;
 std::unique_ptr<tbb::global_control> thread_limit;
+thread_local int task_depth = 0;
 
 }  // namespace
 
@@ -28,9 +29,14 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     body(0, n);
     return;
   }
-  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain),
-                    [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain), [&](const tbb::blocked_range<int64_t>& r) {
+    ++task_depth;
+    body(r.begin(), r.end());
+    --task_depth;
+  });
 }
+
+bool in_parallel_task() { return task_depth > 0; }
 
 double deterministic_sum(int64_t n, int64_t chunk, const std::function<double(int64_t, int64_t)>& partial) {
   if (n <= 0) return 0.0;

@@ -16,6 +16,9 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t beg
 // order: the same bits for any thread count.
 double deterministic_sum(int64_t n, int64_t chunk, const std::function<double(int64_t begin, int64_t end)>& partial);
 
+// True inside a body that parallel_for handed to oneTBB (on any thread), false on the inline path.
+bool in_parallel_task();
+
 void set_num_threads(int n);  // n >= 1: oneTBB's threads, on which GEMMs run too (core/blas.hpp)
 int get_num_threads();
 

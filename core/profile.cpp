@@ -5,6 +5,8 @@
 // table at its start and now.
 #include "profile.hpp"
 
+#include "parallel.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -32,17 +34,26 @@ Totals& totals() {
 // Recording is on since this moment (the first live session's start), in steady-clock ticks.
 std::atomic<Clock::rep> recording_since{0};
 
+// GEMMs run inside parallel tasks (e.g. a convolution's tiles) on every thread at once: each adds
+// its seconds divided by the thread count (its wall-time share) to this running total, in ns,
+// which the op or frame running on the calling thread takes its share of.
+std::atomic<int64_t> task_gemm_ns{0};
+double task_gemm_now() { return static_cast<double>(task_gemm_ns.load(std::memory_order_relaxed)) * 1e-9; }
+
 struct OpenFrame {
   std::string name;
   Clock::time_point begin;
-  double inner = 0;  // seconds taken by frames inside this one
-  double gemm = 0;   // GEMM seconds in this frame's own time
+  double task_gemm_begin = 0;  // task_gemm_now() when it opened
+  double inner = 0;            // seconds taken by frames inside this one
+  double inner_task_gemm = 0;  // task GEMM seconds inside those frames
+  double gemm = 0;             // GEMM seconds in this frame's own time
 };
 
 struct ThreadState {
   std::vector<OpenFrame> frames;
   Clock::time_point last_event{};
-  double pending_gemm = 0;  // GEMM seconds since the last event, outside any frame
+  double pending_gemm = 0;      // GEMM seconds since the last event, outside any frame
+  double task_gemm_mark = 0;    // task_gemm_now() at the last event
 };
 thread_local ThreadState state;
 
@@ -95,8 +106,11 @@ void forward_op(const char* name) {
   if (!state.frames.empty()) return;  // inside a frame (a backward, a step): the frame's time
   const Clock::time_point now = Clock::now();
   const Clock::time_point since(Clock::duration(recording_since.load(std::memory_order_relaxed)));
-  charge(name, seconds_between(std::max(state.last_event, since), now), state.pending_gemm);
+  const double task_gemm = task_gemm_now();
+  charge(name, seconds_between(std::max(state.last_event, since), now),
+         state.pending_gemm + std::max(0.0, task_gemm - state.task_gemm_mark));
   state.pending_gemm = 0;
+  state.task_gemm_mark = task_gemm;
   state.last_event = now;
 }
 
@@ -180,7 +194,7 @@ void Frame::open(std::string_view name, std::string_view suffix) {
   if (state.frames.empty()) state.pending_gemm = 0;  // GEMMs outside ops and frames count only in the total
   std::string full(name);
   full += suffix;
-  state.frames.push_back({std::move(full), Clock::now()});
+  state.frames.push_back({std::move(full), Clock::now(), task_gemm_now()});
   open_ = true;
 }
 
@@ -188,23 +202,29 @@ void Frame::close() {
   const Clock::time_point now = Clock::now();
   OpenFrame frame = std::move(state.frames.back());
   state.frames.pop_back();
-  const double total = seconds_between(frame.begin, now);
-  charge(frame.name, total - frame.inner, frame.gemm);
-  if (state.frames.empty())
+  const double total = seconds_between(frame.begin, now), task_gemm = task_gemm_now() - frame.task_gemm_begin;
+  charge(frame.name, total - frame.inner, frame.gemm + task_gemm - frame.inner_task_gemm);
+  if (state.frames.empty()) {
     state.last_event = now;
-  else
+    state.task_gemm_mark = task_gemm_now();
+  } else {
     state.frames.back().inner += total;
+    state.frames.back().inner_task_gemm += task_gemm;
+  }
 }
 
 void GemmTimer::stop() {
-  const double seconds = seconds_between(begin_, Clock::now());
+  double seconds = seconds_between(begin_, Clock::now());
+  if (in_parallel_task()) seconds /= get_num_threads();  // its share of the wall time
   {
     Totals& t = totals();
     std::lock_guard lock(t.mutex);
     t.report.gemm_seconds += seconds;
     ++t.report.gemm_calls;
   }
-  if (state.frames.empty())
+  if (in_parallel_task())
+    task_gemm_ns.fetch_add(static_cast<int64_t>(seconds * 1e9), std::memory_order_relaxed);
+  else if (state.frames.empty())
     state.pending_gemm += seconds;
   else
     state.frames.back().gemm += seconds;

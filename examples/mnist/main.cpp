@@ -33,6 +33,7 @@ study::Progress progress_bar(double eps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  humble::run_on_best_blas_kernels(argv);
   study::Config config;
   CLI::App app{"mnist_smoothing: how label smoothing changes confidence and calibration"};
   app.add_option("--dataset", config.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
@@ -58,6 +59,7 @@ int main(int argc, char** argv) {
   app.add_option("--train-limit", config.train_limit, "train on the first N images only (0 = all)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--out", config.out, "output folder");
+  app.add_flag("--profile", config.profile, "record where the training time goes: OUT/profile.json and a table");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -69,6 +71,10 @@ int main(int argc, char** argv) {
         config.reference_loss ? "loss by the reference path" : "fused loss kernel",
         static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
         static_cast<long long>(data.test.size()));
+    const humble::BlasInfo blas = humble::blas_info();
+    const std::string picked = blas.replaced.empty() ? "" : " (OpenBLAS had picked " + blas.replaced + ")";
+    std::printf("BLAS: %s %s, %s kernels%s, %d threads\n", blas.vendor.c_str(), blas.version.c_str(),
+                blas.kernels.c_str(), picked.c_str(), blas.threads);
     std::vector<std::vector<study::Run>> groups;
     for (double eps : config.eps) {
       auto& runs = groups.emplace_back();
@@ -92,6 +98,13 @@ int main(int argc, char** argv) {
     study::write_history_csv(groups, out / "history.csv");
     const auto pictures = study::write_pictures(config, groups, out);
     study::write_report_html(config, pictures, table, out / "report.html");
+    if (config.profile) {
+      humble::profile::Report total;
+      for (const auto& runs : groups)
+        for (const study::Run& r : runs) total += r.profile;
+      std::printf("\n%s", total.table().c_str());
+      study::write_profile_json(groups, out / "profile.json");
+    }
     std::printf("\nwrote %s/{metrics.json, history.csv, report.html} and %zu pictures\n", config.out.c_str(),
                 pictures.size());
   } catch (const std::exception& e) {

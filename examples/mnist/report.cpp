@@ -158,6 +158,26 @@ void write_metrics_json(const Config& config, const std::vector<std::vector<Run>
     runs.push_back(entry);
   }
   doc["runs"] = runs;
+  const humble::BlasInfo blas = humble::blas_info();
+  doc["blas"] = {{"vendor", blas.vendor}, {"version", blas.version}, {"kernels", blas.kernels},
+                 {"threads", blas.threads}, {"replaced", blas.replaced}};
+  write_file(path, doc.dump(2) + "\n");
+}
+
+void write_profile_json(const std::vector<std::vector<Run>>& groups, const std::filesystem::path& path) {
+  humble::profile::Report total;
+  double epoch_seconds = 0;
+  std::size_t epochs = 0;
+  for (const auto& runs : groups)
+    for (const Run& r : runs) {
+      total += r.profile;
+      for (const EpochRecord& e : r.history) {
+        epoch_seconds += e.seconds;
+        ++epochs;
+      }
+    }
+  nlohmann::json doc = nlohmann::json::parse(total.json());
+  doc["epoch_seconds"] = epochs ? epoch_seconds / static_cast<double>(epochs) : 0.0;
   write_file(path, doc.dump(2) + "\n");
 }
 

@@ -18,6 +18,8 @@ void write_history_csv(const std::vector<std::vector<Run>>& groups, const std::f
 // Writes the SVG files into `dir` and returns their names.
 std::vector<std::string> write_pictures(const Config& config, const std::vector<std::vector<Run>>& groups,
                                         const std::filesystem::path& dir);
+// OUT/profile.json for --profile: the runs' profiles together, with their mean epoch time.
+void write_profile_json(const std::vector<std::vector<Run>>& groups, const std::filesystem::path& path);
 void write_report_html(const Config& config, const std::vector<std::string>& pictures, const std::string& table,
                        const std::filesystem::path& path);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 
 namespace study {
 namespace {
@@ -170,6 +171,8 @@ Run train_and_measure(const Config& config, const Data& data, double eps, uint64
   run.optimal_logit_gap = eps > 0 ? losses::optimal_logit_gap(10, eps) : INFINITY;
   double total_seconds = 0;
   for (int epoch = 1; epoch <= config.epochs; ++epoch) {
+    std::optional<profile::Session> profiling;  // training only, not the evaluation below
+    if (config.profile) profiling.emplace();
     const auto start = Clock::now();
     double loss_sum = 0, nll_sum = 0;
     int64_t seen = 0, batch_index = 0;
@@ -191,6 +194,8 @@ Run train_and_measure(const Config& config, const Data& data, double eps, uint64
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     total_seconds += seconds;
+    if (profiling) run.profile += profiling->report();
+    profiling.reset();
     const Outputs test = predict(*model, data.test, layout);
     const metrics::CalibrationReport report = metrics::evaluate(test.logits, test.labels);
     const std::vector<double> gaps = sorted_logit_gaps(test.logits);

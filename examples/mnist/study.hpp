@@ -31,6 +31,7 @@ struct Config {
   int64_t train_limit = 0;         // 0 = all training images
   int64_t validation_size = 5000;  // held out of the training set for fitting T
   std::string out = "out";
+  bool profile = false;  // record where the training time goes (Run::profile)
 };
 
 struct Data {
@@ -62,6 +63,7 @@ struct Run {
   std::vector<EpochRecord> history;
   Projection projection;
   double seconds_per_epoch = 0;
+  humble::profile::Report profile;  // the training epochs', with Config::profile
 };
 
 // Called after every batch: epoch, batch index, batches per epoch, running loss, images/s.

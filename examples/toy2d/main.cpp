@@ -96,6 +96,7 @@ plot::Chart confidence_map(nn::Module& model, const Points& data, double eps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  run_on_best_blas_kernels(argv);
   const std::string path = argc > 1 ? argv[1] : "toy2d.svg";
   try {
     Generator gen(7);

@@ -45,7 +45,8 @@ double accuracy(LeNet& model, const Tensor& x, const Tensor& y) {
   return sum(eq(argmax(model(x), 1), y).to(Dtype::Float64)).item() / static_cast<double>(y.numel());
 }
 
-int main() {
+int main(int, char** argv) {
+  run_on_best_blas_kernels(argv);
   Generator gen(42);
   manual_seed(42);  // the layers' initialisation
   const auto [train_x, train_y] = blobs(2048, gen);
