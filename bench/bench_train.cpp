@@ -47,11 +47,13 @@ int main(int argc, char** argv) {
   humble::run_on_best_blas_kernels(argv);
   std::string model_kind = "mlp", data_dir = "data/mnist";
   int epochs = 2, threads = 2, passes = 3;
+  uint64_t seed = 0;
   CLI::App app{"bench_train: the MNIST study's training epoch and inference, timed"};
   app.add_option("--model", model_kind, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
   app.add_option("--epochs", epochs, "training epochs")->check(CLI::Range(0, 100));
   app.add_option("--inference", passes, "timed inference passes over the test set")->check(CLI::Range(0, 100));
   app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 256));
+  app.add_option("--seed", seed, "seeds the initialisation and the shuffling");
   app.add_option("--data-dir", data_dir, "folder with the MNIST IDX files");
   bool blas = false;
   app.add_flag("--blas", blas, "print the BLAS kernel set in use (the best this CPU supports) and exit");
@@ -65,10 +67,10 @@ int main(int argc, char** argv) {
   const data::ImageLayout layout = model_kind == "cnn" ? data::ImageLayout::NCHW : data::ImageLayout::Flat;
   const data::Dataset train = data::load_mnist_split(data_dir, "train").limit(55000);
   const data::Dataset test = data::load_mnist_split(data_dir, "t10k");
-  manual_seed(0);
+  manual_seed(seed);
   auto model = make_model(model_kind);
   optim::Adam opt(model->parameters(), {.lr = 1e-3});
-  data::DataLoader loader(train, {.batch_size = 128, .layout = layout, .seed = 0});
+  data::DataLoader loader(train, {.batch_size = 128, .layout = layout, .seed = seed});
   for (int epoch = 0; epoch < epochs; ++epoch) {
     const auto start = Clock::now();
     double loss_sum = 0, nll_sum = 0;

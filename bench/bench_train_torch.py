@@ -46,10 +46,11 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--inference", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     shape = (-1, 1, 28, 28) if args.model == "cnn" else (-1, 784)
     images = read_idx(os.path.join(args.data_dir, "train-images-idx3-ubyte"), 16).view(shape)[:55000]
     labels = read_idx(os.path.join(args.data_dir, "train-labels-idx1-ubyte"), 8).long()[:55000]

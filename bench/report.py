@@ -1,34 +1,112 @@
 #!/usr/bin/python3
-"""bench/report.py — turns the samples bench/run collected into one markdown table.
+"""bench/report.py — turns what bench/run collected into the markdown tables of docs/benchmarks.md.
 
-Input: CSV lines `impl,rows,classes,threads,value` from bench_cross_entropy (impl humble, or
-triad/copy with value in GB/s) and bench_torch.py (impl torch), value in seconds per iteration.
-For every shape and thread count it prints the median time of each side, their ratio (also
-against PyTorch's faster thread count), and how close humble comes to the memory-traffic bound:
-reading the float32 logits twice and writing the gradient once, 3·N·C·4 bytes, at the median
-triad bandwidth measured at 2 threads in the same run.
+Input: the samples folder of bench/run:
+  conditions.txt  key=value lines: date, CPU, OpenBLAS kernels, rounds, load averages, …
+  train.csv       `impl,<model>_<what>,threads,value` from bench_train, bench_train_torch.py and
+                  bench_libtorch: what is train (seconds per epoch), infer (seconds per pass over the
+                  test set), accuracy (after training) or rss (peak resident MB of the process);
+  loss.csv        `impl,rows,classes,threads,value` from bench_cross_entropy, bench_torch.py and
+                  bench_libtorch --loss (seconds per forward + backward; triad/copy in GB/s).
+Training and inference: median and min–max of every side, the ratios of the medians, and the
+targets (humble ≤ 0.5× PyTorch for the MLP's training and both inferences, ≤ 0.6× libtorch for the
+MLP, ≤ 0.7× PyTorch for the CNN's training). The loss: medians per shape and thread count, the
+ratios, and how close humble comes to the memory-traffic bound: reading the float32 logits twice and
+writing the gradient once, 3·N·C·4 bytes, at the median triad bandwidth measured at 2 threads.
 """
 import collections
+import os
 import statistics
 import sys
 
-TARGET_SPEEDUP = 5.0  # over PyTorch, every shape, 2 threads
-TARGET_BOUND = 3.0  # within this factor of the traffic bound, large shapes, 2 threads
-LARGE = {(65536, 10), (4096, 1000), (512, 32000)}
+SIDES = ("humble", "torch", "libtorch")
+NAMES = {"humble": "humble", "torch": "PyTorch", "libtorch": "libtorch"}
+TARGETS = {  # (model, what): (side, humble / side at most)
+    ("mlp", "train"): [("torch", 0.5), ("libtorch", 0.6)],
+    ("cnn", "train"): [("torch", 0.7)],
+    ("mlp", "infer"): [("torch", 0.5)],
+    ("cnn", "infer"): [("torch", 0.5)],
+}
+LOSS_TARGET_SPEEDUP = 5.0  # over PyTorch, every shape, 2 threads
+LOSS_TARGET_BOUND = 3.0  # within this factor of the traffic bound, large shapes, 2 threads
+LOSS_LARGE = {(65536, 10), (4096, 1000), (512, 32000)}
 
 
 def fmt_time(seconds):
     if seconds < 1e-3:
         return f"{seconds * 1e6:.1f} µs"
-    return f"{seconds * 1e3:.2f} ms"
+    if seconds < 1:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
 
 
-def main(path):
+def read_conditions(folder):
+    conditions = {}
+    with open(os.path.join(folder, "conditions.txt")) as f:
+        for line in f:
+            key, _, value = line.rstrip("\n").partition("=")
+            conditions[key] = value
+    return conditions
+
+
+def training_tables(path):
+    samples = collections.defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            impl, job, threads, value = line.strip().split(",")
+            model, what = job.split("_")
+            samples[(impl, model, what)].append(float(value))
+    if not samples:
+        return
+    models = [m for m in ("mlp", "cnn") if any(k[1] == m for k in samples)]
+    names = {"mlp": "MLP 784-512-256-10", "cnn": "LeNet CNN"}
+    print("| job | humble | PyTorch | libtorch | humble / PyTorch | humble / libtorch | target |")
+    print("|---|---|---|---|---|---|---|")
+    verdicts = []
+    for model in models:
+        for what, label in (("train", "training epoch"), ("infer", "inference, 10,000 images")):
+            cells, medians = [], {}
+            for side in SIDES:
+                values = samples.get((side, model, what))
+                if not values:
+                    cells.append("—")
+                    continue
+                medians[side] = statistics.median(values)
+                cells.append(f"{fmt_time(medians[side])} ({fmt_time(min(values))}–{fmt_time(max(values))}, "
+                             f"{len(values)})")
+            ratios = [f"{medians['humble'] / medians[s]:.2f}×" if "humble" in medians and s in medians else "—"
+                      for s in ("torch", "libtorch")]
+            target = []
+            for side, limit in TARGETS.get((model, what), []):
+                if "humble" in medians and side in medians:
+                    met = medians["humble"] / medians[side] <= limit
+                    target.append(f"≤ {limit:g}× {NAMES[side]}: {'met' if met else 'NOT met'}")
+                    verdicts.append(met)
+            print(f"| {names[model]}, {label} | {' | '.join(cells)} | {' | '.join(ratios)} | {'; '.join(target)} |")
+    print("\nMedian (min–max, samples). Accuracy on the test set after training (median over the rounds' seeds) "
+          "and peak resident memory of each process (median):\n")
+    print("| model | humble | PyTorch | libtorch |")
+    print("|---|---|---|---|")
+    for model in models:
+        for what, label, fmt in (("accuracy", "test accuracy", "{:.4f}"), ("rss", "peak RSS", "{:.0f} MB")):
+            cells = []
+            for side in SIDES:
+                values = samples.get((side, model, what))
+                cells.append(fmt.format(statistics.median(values)) if values else "—")
+                if values and what == "accuracy" and len(values) > 1:
+                    cells[-1] += f" ({min(values):.4f}–{max(values):.4f})"
+            print(f"| {names[model]}, {label} | {' | '.join(cells)} |")
+    print()
+
+
+def loss_table(path):
     samples = collections.defaultdict(list)
     with open(path) as f:
         for line in f:
             impl, rows, classes, threads, value = line.strip().split(",")
             samples[(impl, int(rows), int(classes), int(threads))].append(float(value))
+    if not samples:
+        return
 
     def median(impl, rows, classes, threads):
         values = samples.get((impl, rows, classes, threads))
@@ -38,11 +116,10 @@ def main(path):
     copy = statistics.median(v for k, vs in samples.items() if k[0] == "copy" and k[3] == 2 for v in vs)
     shapes = sorted({k[1:3] for k in samples if k[0] == "humble"}, key=lambda s: s[0] * s[1])
     threads = sorted({k[3] for k in samples if k[0] == "humble"})
-
     print(f"Memory bandwidth, 2 threads (median): triad {bandwidth:.1f} GB/s, copy {copy:.1f} GB/s\n")
-    print("| shape (N, C) | threads | humble median | torch median | torch / humble | "
-          "torch best / humble | GB/s achieved | % of bandwidth bound |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| shape (N, C) | threads | humble | PyTorch | libtorch | PyTorch / humble | PyTorch best / humble | "
+          "libtorch / humble | GB/s achieved | % of bandwidth bound |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     speedup_met, bound_met = True, True
     for rows, classes in shapes:
         traffic = 3 * rows * classes * 4  # bytes: logits read twice, gradient written once
@@ -50,21 +127,31 @@ def main(path):
         torch_times = [t for n in threads if (t := median("torch", rows, classes, n))]
         best = min(torch_times) if torch_times else float("nan")
         for n in threads:
-            h, t = median("humble", rows, classes, n), median("torch", rows, classes, n)
-            ratio = t / h if t else float("nan")
+            h = median("humble", rows, classes, n)
+            t, lt = median("torch", rows, classes, n), median("libtorch", rows, classes, n)
             share = bound / h
-            print(f"| ({rows}, {classes}) | {n} | {fmt_time(h)} | {fmt_time(t) if t else '—'} | {ratio:.1f}× | "
-                  f"{best / h:.1f}× | {traffic / h / 1e9:.1f} | {100 * share:.0f}% |")
+            print(f"| ({rows}, {classes}) | {n} | {fmt_time(h)} | {fmt_time(t) if t else '—'} | "
+                  f"{fmt_time(lt) if lt else '—'} | {t / h if t else float('nan'):.1f}× | {best / h:.1f}× | "
+                  f"{lt / h if lt else float('nan'):.1f}× | {traffic / h / 1e9:.1f} | {100 * share:.0f}% |")
             if n == 2:
-                speedup_met &= best / h >= TARGET_SPEEDUP
-                if (rows, classes) in LARGE:
-                    bound_met &= share >= 1 / TARGET_BOUND
+                speedup_met &= best / h >= LOSS_TARGET_SPEEDUP
+                if (rows, classes) in LOSS_LARGE:
+                    bound_met &= share >= 1 / LOSS_TARGET_BOUND
     counts = collections.Counter(k[0] for k, vs in samples.items() for _ in vs)
-    print(f"\nSamples: {counts['humble']} humble, {counts['torch']} torch. At 2 threads: "
-          f"≥ {TARGET_SPEEDUP:g}× PyTorch (its faster thread count) on every shape: "
-          f"{'met' if speedup_met else 'NOT met'}; "
-          f"within {TARGET_BOUND:g}× of the traffic bound (≥ {100 / TARGET_BOUND:.0f}%) on the large shapes: "
-          f"{'met' if bound_met else 'NOT met'}.")
+    print(f"\nSamples: {counts['humble']} humble, {counts['torch']} PyTorch, {counts['libtorch']} libtorch. "
+          f"At 2 threads: ≥ {LOSS_TARGET_SPEEDUP:g}× PyTorch (its faster thread count) on every shape: "
+          f"{'met' if speedup_met else 'NOT met'}; within {LOSS_TARGET_BOUND:g}× of the traffic bound "
+          f"(≥ {100 / LOSS_TARGET_BOUND:.0f}%) on the large shapes: {'met' if bound_met else 'NOT met'}.")
+
+
+def main(folder):
+    c = read_conditions(folder)
+    print(f"Machine: {c['cpu']} (family/model {c['family_model']}), {c['nproc']} CPUs; OpenBLAS kernels "
+          f"{c['kernels']} for every side{' (OPENBLAS_CORETYPE=' + c['coretype'] + ' set by the caller)' if c['coretype'] else ''}; "
+          f"malloc {c['malloc']}. {c['date']}, {c['rounds']} rounds of {c['epochs']} training epochs per side "
+          f"and job; load average (1, 5, 15 min) {c['load_start']} at the start, {c.get('load_end', '?')} at the end.\n")
+    training_tables(os.path.join(folder, "train.csv"))
+    loss_table(os.path.join(folder, "loss.csv"))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
-// bench/bench_train_libtorch.cpp — the job of bench_train.cpp in libtorch (Debian libtorch-dev).
+// bench/bench_libtorch.cpp — humble's benchmarks in libtorch (Debian libtorch-dev), for bench/run.
 //
-// Same models, optimizer, loss, batches, NLL logging and inference as bench_train.cpp and
-// bench_train_torch.py; threads via torch::set_num_threads(n) (run with OMP_WAIT_POLICY=PASSIVE,
-// as bench/run does). Output lines as bench_train.cpp, with impl `libtorch`.
+//   bench_libtorch --model mlp|cnn [--epochs E] [--inference P] [--threads T] [--seed S]
+//       the job of bench_train.cpp: same models, optimizer, loss, batches, NLL logging and
+//       inference; output lines as bench_train.cpp's, with impl `libtorch`;
+//   bench_libtorch --loss [--threads 1,2]
+//       forward + backward of cross_entropy(label_smoothing = 0.1) on the shapes and with the
+//       timing method of bench_cross_entropy.cpp; output `libtorch,rows,classes,threads,seconds`.
+// Threads via torch::set_num_threads(n); run with OMP_WAIT_POLICY=PASSIVE, as bench/run does.
 #include <sys/resource.h>
 #include <torch/torch.h>
 
@@ -20,6 +24,48 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Samples of seconds per call as bench_cross_entropy.cpp takes them: `batch` calls per sample,
+// batch grown until a sample lasts 1 ms, samples for `budget` seconds (at least `min_samples`).
+template <class Body>
+std::vector<double> time_samples(Body&& body, double budget, int min_samples) {
+  int64_t batch = 1;
+  for (;;) {
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < batch; ++i) body();
+    if (seconds_since(start) >= 1e-3) break;
+    batch *= 2;
+  }
+  std::vector<double> samples;
+  const auto begin = Clock::now();
+  while (static_cast<int>(samples.size()) < min_samples || seconds_since(begin) < budget) {
+    const auto start = Clock::now();
+    for (int64_t i = 0; i < batch; ++i) body();
+    samples.push_back(seconds_since(start) / static_cast<double>(batch));
+  }
+  return samples;
+}
+
+void bench_loss(const std::vector<int>& threads) {
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {
+      {128, 10}, {4096, 10}, {65536, 10}, {4096, 1000}, {512, 32000}};
+  const auto options = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(0.1);
+  torch::manual_seed(0);
+  for (const auto& [rows, classes] : shapes) {
+    torch::Tensor logits = torch::randn({rows, classes}).requires_grad_();  // (N, C)
+    const torch::Tensor y = torch::randint(0, classes, {rows}, torch::kLong);
+    for (int n : threads) {
+      torch::set_num_threads(n);
+      const auto step = [&] {
+        logits.mutable_grad() = torch::Tensor();
+        torch::nn::functional::cross_entropy(logits, y, options).backward();
+      };
+      for (double t : time_samples(step, 0.3, 5))
+        std::printf("libtorch,%lld,%lld,%d,%.9g\n", static_cast<long long>(rows), static_cast<long long>(classes), n, t);
+      std::fflush(stdout);
+    }
+  }
+}
 
 // An IDX file's payload after its `header` bytes, as a uint8 tensor.
 torch::Tensor read_idx(const std::string& path, std::size_t header) {
@@ -44,18 +90,45 @@ torch::nn::Sequential make_model(const std::string& kind) {
 
 int main(int argc, char** argv) {
   std::string model_kind = "mlp", data_dir = "data/mnist";
-  int epochs = 2, threads = 2, passes = 3;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i], value = argv[i + 1];
-    if (flag == "--model") model_kind = value;
-    else if (flag == "--epochs") epochs = std::stoi(value);
-    else if (flag == "--inference") passes = std::stoi(value);
-    else if (flag == "--threads") threads = std::stoi(value);
-    else if (flag == "--data-dir") data_dir = value;
-    else throw std::invalid_argument("unknown flag " + flag);
+  std::vector<int> thread_counts = {2};
+  int epochs = 2, passes = 3, seed = 0;
+  bool loss = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (flag == "--loss") {
+      loss = true;
+      continue;
+    }
+    if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+    const std::string value = argv[++i];
+    if (flag == "--model") {
+      model_kind = value;
+    } else if (flag == "--epochs") {
+      epochs = std::stoi(value);
+    } else if (flag == "--inference") {
+      passes = std::stoi(value);
+    } else if (flag == "--threads") {  // "2", or "1,2" with --loss
+      thread_counts.clear();
+      for (std::size_t at = 0; at < value.size();) {
+        const std::size_t comma = std::min(value.find(',', at), value.size());
+        thread_counts.push_back(std::stoi(value.substr(at, comma - at)));
+        at = comma + 1;
+      }
+    } else if (flag == "--seed") {
+      seed = std::stoi(value);
+    } else if (flag == "--data-dir") {
+      data_dir = value;
+    } else {
+      throw std::invalid_argument("unknown flag " + flag);
+    }
   }
+  if (loss) {
+    bench_loss(thread_counts);
+    return 0;
+  }
+  const int threads = thread_counts.front();
   torch::set_num_threads(threads);
-  torch::manual_seed(0);
+  torch::manual_seed(seed);
   const bool cnn = model_kind == "cnn";
   const auto image_shape = [&](int64_t n) { return cnn ? std::vector<int64_t>{n, 1, 28, 28} : std::vector<int64_t>{n, 784}; };
   const torch::Tensor train_images = read_idx(data_dir + "/train-images-idx3-ubyte", 16).view(image_shape(-1)).slice(0, 0, 55000);
