@@ -6,12 +6,14 @@
 // Each op comes twice, with the same validation, results (within rounding) and gradients:
 //   - the readable path (conv.cpp), *_reference: every output a plain loop over its window's taps,
 //     forward and backward side by side; the specification the fast path is tested against;
-//   - the fast path (conv_fast.cpp), what the layers use. conv2d unrolls the whole batch into one
-//     column matrix (C·K·K, N·L) (im2col, in parallel) so that each layer is one large GEMM,
-//     W (O, C·K·K) @ cols, and its backward two: dW = g @ colsᵀ and dcols = Wᵀ @ g, folded back by
-//     col2im in parallel over the N·C input planes. Without a graph (inference), the batch goes
-//     through in chunks of images, so the column matrix stays small. The pools work row by row,
-//     each tap a strided pass over a whole output row (vectorised), in parallel over planes.
+//   - the fast path (conv_fast.cpp), what the layers use. conv2d is im2col + GEMM in tiles of
+//     whole images: each tile's column matrix (C·K·K, T·L) is built small enough to stay in a core's
+//     L2 cache (½ MiB) and goes through its GEMM at once, W (O, C·K·K) @ cols, one task per tile;
+//     the backward rebuilds it tile by tile for dW = g @ colsᵀ (summed over tiles in order) and
+//     dcols = Wᵀ @ g, folded back by col2im. The batch's column matrix is never stored whole: it
+//     would be C·K·K times the input, and reading it back from memory cost more than the GEMM.
+//     The pools work row by row, each window tap one strided pass over an output row (vectorised;
+//     the 2×2 window with stride 2 in one pass), in parallel over planes.
 // AvgPool2d counts padding zeros by default (PyTorch's count_include_pad = true); MaxPool2d pads
 // with −inf and sends a window's gradient to its first max, a NaN counting as the max (so a NaN
 // in the window is the output, as in PyTorch).

@@ -8,7 +8,7 @@
 //      from the reference run on absolute values); max_pool2d, and avg_pool2d's forward (same sums
 //      in the same order), agree exactly; avg_pool2d's backward within rounding. The fast path
 //      gives the same bits on 1 and 2 threads.
-//   2. conv2d without a graph goes through the batch in chunks of images: same bound.
+//   2. conv2d on a large batch without a graph (inference; many tiles of images): same bound.
 //   3. max_pool2d: a NaN in a window is the window's output (and takes its gradient), as in
 //      PyTorch; an all −inf window gives −inf and its first tap the gradient; ties go to the first.
 //   4. Both paths reject bad arguments with the same message.
@@ -108,9 +108,9 @@ TEST_CASE("test_conv: fast conv2d against the reference, both dtypes, 1 and 2 th
   set_num_threads(2);
 }
 
-TEST_CASE("test_conv: conv2d without a graph (the batch in chunks of images) agrees with the reference") {
+TEST_CASE("test_conv: conv2d on a large batch without a graph (many tiles of images) agrees with the reference") {
   Generator gen(3);
-  const Tensor x = randn({180, 3, 32, 32}, gen), w = randn({4, 3, 3, 3}, gen), b = randn({4}, gen);  // 3 chunks
+  const Tensor x = randn({180, 3, 32, 32}, gen), w = randn({4, 3, 3, 3}, gen), b = randn({4}, gen);  // 45 tiles
   NoGradGuard no_grad;
   const std::vector<double> got = nn::conv2d(x, w, b, 1, 1).to_vector();
   const std::vector<double> want = nn::conv2d_reference(x, w, b, 1, 1).to_vector();
