@@ -147,8 +147,8 @@ void nhwc_tiles(const Layer& s, const float* x, const float* w, const float* g, 
 
 int main(int, char** argv) {
   run_on_best_blas_kernels(argv);
-  const std::vector<Layer> layers = {{"conv1 (1→6, 28×28, pad 2)", 128, 1, 28, 28, 6, 5, 2},
-                                     {"conv2 (6→16, 14×14)", 128, 6, 14, 14, 16, 5, 0}};
+  const std::vector<Layer> layers = {{"conv1: 1→6 channels 28×28 padding 2", 128, 1, 28, 28, 6, 5, 2},
+                                     {"conv2: 6→16 channels 14×14", 128, 6, 14, 14, 16, 5, 0}};
   for (int threads : {1, 2}) {
     set_num_threads(threads);
     for (const Layer& s : layers) {

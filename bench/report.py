@@ -6,6 +6,7 @@ Input: the samples folder of bench/run:
   train.csv       `impl,<model>_<what>,threads,value` from bench_train, bench_train_torch.py and
                   bench_libtorch: what is train (seconds per epoch), infer (seconds per pass over the
                   test set), accuracy (after training) or rss (peak resident MB of the process);
+  conv.csv        `way,layer,threads,seconds` from bench_conv_layouts;
   loss.csv        `impl,rows,classes,threads,value` from bench_cross_entropy, bench_torch.py and
                   bench_libtorch --loss (seconds per forward + backward; triad/copy in GB/s).
 Training and inference: median and min–max of every side, the ratios of the medians, and the
@@ -117,6 +118,28 @@ def training_tables(path):
     print()
 
 
+def conv_table(path):
+    samples = collections.defaultdict(list)
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        for line in f:
+            way, layer, threads, seconds = line.strip().split(",")
+            samples[(layer, int(threads), way)].append(float(seconds))
+    if not samples:
+        return
+    ways = ("nchw-tiles", "nchw-batch", "nhwc-tiles")
+    print("conv2d forward + backward at batch 128 (bench_conv_layouts; median over rounds):\n")
+    print("| layer | threads | humble's tiles (NCHW) | one GEMM over the batch (NCHW) | tiles, channels-last |")
+    print("|---|---|---|---|---|")
+    for layer, threads in sorted({k[:2] for k in samples}):
+        base = statistics.median(samples[(layer, threads, "nchw-tiles")])
+        cells = [f"{fmt_time(statistics.median(samples[(layer, threads, w)]))} "
+                 f"({statistics.median(samples[(layer, threads, w)]) / base:.2f}×)" for w in ways]
+        print(f"| {layer} | {threads} | {' | '.join(cells)} |")
+    print()
+
+
 def loss_table(path):
     samples = collections.defaultdict(list)
     with open(path) as f:
@@ -169,6 +192,7 @@ def main(folder):
           f"malloc {c['malloc']}. {c['date']}, {c['rounds']} rounds of {c['epochs']} training epochs per side "
           f"and job; load average (1, 5, 15 min) {c['load_start']} at the start, {c.get('load_end', '?')} at the end.\n")
     training_tables(os.path.join(folder, "train.csv"))
+    conv_table(os.path.join(folder, "conv.csv"))
     loss_table(os.path.join(folder, "loss.csv"))
 
 
