@@ -61,12 +61,10 @@ void nchw_batch(const Layer& s, const float* x, const float* w, const float* g, 
   });
   blas::gemm<float>(false, false, s.o, NL, R, 1, w, R, cols.data(), NL, 0, buffer.data(), NL);
   parallel_for(s.n * s.o, 16, [&](int64_t lo, int64_t hi) {  // (O, N, L) → (N, O, L)
-    for (int64_t t = lo; t < hi; ++t)
-      std::copy_n(buffer.data() + (t % s.o * s.n + t / s.o) * L, L, out + t * L);
+    for (int64_t t = lo; t < hi; ++t) std::copy_n(buffer.data() + (t % s.o * s.n + t / s.o) * L, L, out + t * L);
   });
   parallel_for(s.n * s.o, 16, [&](int64_t lo, int64_t hi) {  // g (N, O, L) → (O, N, L)
-    for (int64_t t = lo; t < hi; ++t)
-      std::copy_n(g + t * L, L, buffer.data() + (t % s.o * s.n + t / s.o) * L);
+    for (int64_t t = lo; t < hi; ++t) std::copy_n(g + t * L, L, buffer.data() + (t % s.o * s.n + t / s.o) * L);
   });
   blas::gemm<float>(false, true, s.o, R, NL, 1, buffer.data(), NL, cols.data(), NL, 0, dw, R);
   if (!s.need_dx()) return;
@@ -91,7 +89,8 @@ void nchw_batch(const Layer& s, const float* x, const float* w, const float* g, 
 // nhwc-tiles: x (N, H, W, C), out and g (N, OH, OW, O), w (O, K, K, C); tiles of whole images.
 void nhwc_tiles(const Layer& s, const float* x, const float* w, const float* g, float* out, float* dw, float* dx) {
   const int64_t L = s.oh() * s.ow(), R = s.c * s.k * s.k, run = s.k * s.c;
-  const int64_t per_tile = std::clamp<int64_t>((int64_t{1} << 19) / (R * L * 4), 1, s.n), tiles = (s.n + per_tile - 1) / per_tile;
+  const int64_t per_tile = std::clamp<int64_t>((int64_t{1} << 19) / (R * L * 4), 1, s.n),
+                tiles = (s.n + per_tile - 1) / per_tile;
   const auto patches = [&](int64_t n0, int64_t n1, float* cols) {  // (T·L, R), row (n, oy, ox) = K runs of K·C
     for (int64_t n = n0; n < n1; ++n)
       for (int64_t oy = 0; oy < s.oh(); ++oy)
@@ -132,7 +131,8 @@ void nhwc_tiles(const Layer& s, const float* x, const float* w, const float* g, 
               const int64_t y = oy - s.p + i;
               for (int64_t e = 0; e < run; ++e) {
                 const int64_t xx = ox - s.p + e / s.c;
-                if (y >= 0 && y < s.h && xx >= 0 && xx < s.w) dx[((n * s.h + y) * s.w + xx) * s.c + e % s.c] += row[i * run + e];
+                if (y >= 0 && y < s.h && xx >= 0 && xx < s.w)
+                  dx[((n * s.h + y) * s.w + xx) * s.c + e % s.c] += row[i * run + e];
               }
             }
           }
@@ -168,7 +168,8 @@ int main(int, char** argv) {
           dx(static_cast<std::size_t>(x.numel())), cols(static_cast<std::size_t>(R * s.n * L)),
           buffer(static_cast<std::size_t>(std::max(s.o, R) * s.n * L));
       const double batch = median_seconds([&] {
-        nchw_batch(s, x.data<float>(), w.data<float>(), g.data<float>(), out.data(), dw.data(), dx.data(), cols, buffer);
+        nchw_batch(s, x.data<float>(), w.data<float>(), g.data<float>(), out.data(), dw.data(), dx.data(), cols,
+                   buffer);
       });
       const double nhwc = median_seconds(
           [&] { nhwc_tiles(s, x.data<float>(), w.data<float>(), g.data<float>(), out.data(), dw.data(), dx.data()); });

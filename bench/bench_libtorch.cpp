@@ -61,7 +61,8 @@ void bench_loss(const std::vector<int>& threads) {
         torch::nn::functional::cross_entropy(logits, y, options).backward();
       };
       for (double t : time_samples(step, 0.3, 5))
-        std::printf("libtorch,%lld,%lld,%d,%.9g\n", static_cast<long long>(rows), static_cast<long long>(classes), n, t);
+        std::printf("libtorch,%lld,%lld,%d,%.9g\n", static_cast<long long>(rows), static_cast<long long>(classes), n,
+                    t);
       std::fflush(stdout);
     }
   }
@@ -130,9 +131,13 @@ int main(int argc, char** argv) {
   torch::set_num_threads(threads);
   torch::manual_seed(seed);
   const bool cnn = model_kind == "cnn";
-  const auto image_shape = [&](int64_t n) { return cnn ? std::vector<int64_t>{n, 1, 28, 28} : std::vector<int64_t>{n, 784}; };
-  const torch::Tensor train_images = read_idx(data_dir + "/train-images-idx3-ubyte", 16).view(image_shape(-1)).slice(0, 0, 55000);
-  const torch::Tensor train_labels = read_idx(data_dir + "/train-labels-idx1-ubyte", 8).to(torch::kLong).slice(0, 0, 55000);
+  const auto image_shape = [&](int64_t n) {
+    return cnn ? std::vector<int64_t>{n, 1, 28, 28} : std::vector<int64_t>{n, 784};
+  };
+  const torch::Tensor train_images =
+      read_idx(data_dir + "/train-images-idx3-ubyte", 16).view(image_shape(-1)).slice(0, 0, 55000);
+  const torch::Tensor train_labels =
+      read_idx(data_dir + "/train-labels-idx1-ubyte", 8).to(torch::kLong).slice(0, 0, 55000);
   const torch::Tensor test_images = read_idx(data_dir + "/t10k-images-idx3-ubyte", 16).view(image_shape(-1));
   const torch::Tensor test_labels = read_idx(data_dir + "/t10k-labels-idx1-ubyte", 8).to(torch::kLong);
 

@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   if (passes > 0 && epochs > 0)
-    std::printf("humble,%s_accuracy,%d,%.4f\n", model_kind.c_str(), threads, correct / static_cast<double>(test.size()));
+    std::printf("humble,%s_accuracy,%d,%.4f\n", model_kind.c_str(), threads,
+                correct / static_cast<double>(test.size()));
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::printf("humble,%s_rss,%d,%.1f\n", model_kind.c_str(), threads, static_cast<double>(usage.ru_maxrss) / 1024.0);

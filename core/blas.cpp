@@ -27,9 +27,9 @@ extern "C" char** environ;
 namespace humble::blas {
 namespace {
 
-constexpr int64_t kMinPanel = 64;                // rows or columns per panel, at least
-constexpr int64_t kMinDepth = 1024;              // inner-dimension slice, at least
-constexpr int64_t kMaxParts = 8;                 // panels per GEMM, at most
+constexpr int64_t kMinPanel = 64;                  // rows or columns per panel, at least
+constexpr int64_t kMinDepth = 1024;                // inner-dimension slice, at least
+constexpr int64_t kMaxParts = 8;                   // panels per GEMM, at most
 constexpr double kFlopsPerPart = 4.0 * (1 << 20);  // a panel's work, at least (2·m·n·k)
 
 // Panel boundaries: multiples of 16 (the kernels' register tiles) but for the last.
@@ -106,8 +106,7 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
 
 // Runs this program as a probe on `kernels` (it checks a GEMM and exits); true when it passed.
 bool probe_passes(char** argv, const std::string& kernels) {
-  std::vector<std::string> env =
-      environment_with({"OPENBLAS_CORETYPE=" + kernels, "HUMBLE_BLAS_PROBE=" + kernels});
+  std::vector<std::string> env = environment_with({"OPENBLAS_CORETYPE=" + kernels, "HUMBLE_BLAS_PROBE=" + kernels});
   std::vector<char*> envp = pointers(env);
   pid_t pid = 0;
   if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv, envp.data()) != 0) return false;
@@ -129,8 +128,8 @@ Split split_for(int64_t m, int64_t n, int64_t k) {
 }
 
 template <class T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T beta, T* c, int64_t ldc) {
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T beta, T* c, int64_t ldc) {
   prepare();
   const profile::GemmTimer timer;
   const Split split = split_for(m, n, k);
@@ -199,11 +198,11 @@ CpuFeatures cpu_features() {
 
 int kernel_level(std::string_view kernels) {
   static const std::vector<std::pair<std::string_view, int>> levels = {
-      {"Katmai", 0},      {"Coppermine", 0},   {"Northwood", 0}, {"Prescott", 0},      {"Banias", 0},
-      {"Atom", 0},        {"Core2", 0},        {"Penryn", 0},    {"Dunnington", 0},    {"Nehalem", 0},
-      {"Athlon", 0},      {"Opteron", 0},      {"Opteron_SSE3", 0}, {"Barcelona", 0},  {"Nano", 0},
-      {"Bobcat", 0},      {"Sandybridge", 1},  {"Bulldozer", 1}, {"Piledriver", 1},    {"Steamroller", 1},
-      {"Excavator", 1},   {"Haswell", 2},      {"Zen", 2},       {"SkylakeX", 3},      {"Cooperlake", 3},
+      {"Katmai", 0},        {"Coppermine", 0},  {"Northwood", 0},    {"Prescott", 0},   {"Banias", 0},
+      {"Atom", 0},          {"Core2", 0},       {"Penryn", 0},       {"Dunnington", 0}, {"Nehalem", 0},
+      {"Athlon", 0},        {"Opteron", 0},     {"Opteron_SSE3", 0}, {"Barcelona", 0},  {"Nano", 0},
+      {"Bobcat", 0},        {"Sandybridge", 1}, {"Bulldozer", 1},    {"Piledriver", 1}, {"Steamroller", 1},
+      {"Excavator", 1},     {"Haswell", 2},     {"Zen", 2},          {"SkylakeX", 3},   {"Cooperlake", 3},
       {"SapphireRapids", 3}};
   for (const auto& [name, level] : levels)
     if (same_name(name, kernels)) return level;
@@ -290,7 +289,7 @@ void run_on_best_blas_kernels(char** argv) {
   if (const char* probe = std::getenv("HUMBLE_BLAS_PROBE")) {  // a probe run: check, report, stop
     const bool loaded = same_name(current_kernels(), probe);
     std::_Exit(loaded && gemm_agrees_with_loop<float>(gemm<float>) && gemm_agrees_with_loop<double>(gemm<double>) ? 0
-                                                                                                                 : 1);
+                                                                                                                  : 1);
   }
   const std::string kernels = current_kernels();
   const std::string best = kernels_to_use(kernels, cpu_features(), user_chose_kernels());

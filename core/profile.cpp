@@ -5,8 +5,6 @@
 // table at its start and now.
 #include "profile.hpp"
 
-#include "parallel.hpp"
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -15,12 +13,16 @@
 #include <sstream>
 #include <vector>
 
+#include "parallel.hpp"
+
 namespace humble::profile {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count(); }
+double seconds_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
 
 struct Totals {
   std::mutex mutex;
@@ -52,8 +54,8 @@ struct OpenFrame {
 struct ThreadState {
   std::vector<OpenFrame> frames;
   Clock::time_point last_event{};
-  double pending_gemm = 0;      // GEMM seconds since the last event, outside any frame
-  double task_gemm_mark = 0;    // task_gemm_now() at the last event
+  double pending_gemm = 0;    // GEMM seconds since the last event, outside any frame
+  double task_gemm_mark = 0;  // task_gemm_now() at the last event
 };
 thread_local ThreadState state;
 

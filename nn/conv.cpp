@@ -1,5 +1,7 @@
 // nn/conv.cpp — the readable conv2d and pools (each output a plain loop over its window, forward
 // beside backward), the checks they share with the fast path (nn/conv_fast.cpp), and the layers.
+#include "conv.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <functional>
@@ -12,7 +14,6 @@
 #include "../core/dispatch.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
-#include "conv.hpp"
 #include "conv_window.hpp"
 #include "init.hpp"
 
@@ -51,8 +52,8 @@ Window conv_window(const char* op, const Tensor& x, const Tensor& weight, const 
   if (bias.defined() && bias.shape() != Shape{O})
     throw ShapeError(str_cat("[", op, "] bias is ", shape_str(bias.shape()), ", expected (", O, ",)"));
   if (x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != x.dtype()))
-    throw ValueError(str_cat("[", op, "] input is ", dtype_name(x.dtype()), " but weight is ",
-                             dtype_name(weight.dtype())));
+    throw ValueError(
+        str_cat("[", op, "] input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(weight.dtype())));
   return g;
 }
 
@@ -185,9 +186,8 @@ Tensor avg_pool2d_reference(const Tensor& x, int64_t kernel_size, std::optional<
   return record("avg_pool2d", out, {x}, [g, L, divisor, shape = x.shape()](const Tensor& grad) -> Tensors {
     Tensor dx = zeros(shape, grad.dtype());
     dispatch_float(grad.dtype(), "avg_pool2d", [&]<class T>() {
-      for_each_pool_tap(g, [&](int64_t o, int64_t in) {
-        dx.data<T>()[in] += grad.data<T>()[o] / static_cast<T>(divisor[o % L]);
-      });
+      for_each_pool_tap(
+          g, [&](int64_t o, int64_t in) { dx.data<T>()[in] += grad.data<T>()[o] / static_cast<T>(divisor[o % L]); });
     });
     return {dx};
   });

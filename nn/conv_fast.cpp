@@ -158,7 +158,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
        need_w = weight.requires_grad(), has_bias = bias.defined()](const Tensor& grad) -> Tensors {
         Tensor dx = need_x ? empty(x.shape(), x.dtype()) : Tensor();
         std::vector<double> dw_parts(static_cast<std::size_t>(need_w ? tiles.count * O * R : 0));  // (tiles, O, R)
-        std::vector<double> db_parts(static_cast<std::size_t>(tiles.count * O));                 // (tiles, O)
+        std::vector<double> db_parts(static_cast<std::size_t>(tiles.count * O));                   // (tiles, O)
         dispatch_float(grad.dtype(), "conv2d", [&]<class T>() {
           const T *px = x.data<T>(), *pw = w.data<T>(), *pg = grad.data<T>();
           with_stride(g.stride, [&]<int S>() {
@@ -183,8 +183,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
                   std::copy(dw.begin(), dw.end(), dw_parts.begin() + tile * O * R);
                 }
                 if (need_x) {
-                  blas::gemm<T>(true, false, R, width, O, T{1}, pw, R, g_tile.data(), width, T{0}, dcols.data(),
-                                width);
+                  blas::gemm<T>(true, false, R, width, O, T{1}, pw, R, g_tile.data(), width, T{0}, dcols.data(), width);
                   col2im<T, S>(g, dcols.data(), n0, n1, dx.data<T>());
                 }
               }
@@ -296,8 +295,8 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
   dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() {
     const T* px = x.data<T>();
     T* po = out.data<T>();
-    const bool two_by_two = g.k == 2 && g.stride == 2 && g.padding == 0 && g.dilation == 1 && 2 * g.oh <= g.h &&
-                            2 * g.ow <= g.w;
+    const bool two_by_two =
+        g.k == 2 && g.stride == 2 && g.padding == 0 && g.dilation == 1 && 2 * g.oh <= g.h && 2 * g.ow <= g.w;
     with_stride(g.stride, [&]<int S>() {
       parallel_for(planes, g.grain(plane), [&](int64_t lo, int64_t hi) {
         for (int64_t q = lo; q < hi; ++q)
@@ -362,8 +361,7 @@ void avg_pool_plane_backward(const Window& g, const std::vector<Columns>& taps, 
   const int64_t s = step_of<S>(g);
   std::fill_n(dx, g.h * g.w, T{0});
   for (int64_t oy = 0; oy < g.oh; ++oy) {
-    for (int64_t ox = 0; ox < g.ow; ++ox)
-      share[ox] = grad[oy * g.ow + ox] / static_cast<T>(divisor[oy * g.ow + ox]);
+    for (int64_t ox = 0; ox < g.ow; ++ox) share[ox] = grad[oy * g.ow + ox] / static_cast<T>(divisor[oy * g.ow + ox]);
     for_each_row_tap(g, taps, oy, [&](int64_t y, const Columns& tap) {
       T* row = dx + y * g.w;
       for (int64_t ox = tap.first; ox < tap.end; ++ox) row[ox * s + tap.offset] += share[ox];

@@ -44,13 +44,13 @@ std::string cpuinfo_flags() {
 }  // namespace
 
 TEST_CASE("test_blas: split_for cuts by rows, columns or depth, by the shape alone") {
-  CHECK(blas::split_for(8, 8, 8).dim == blas::Split::None);          // too little work
-  CHECK(blas::split_for(128, 512, 784).dim == blas::Split::Rows);     // the MLP's first layer
-  CHECK(blas::split_for(128, 512, 784).parts == 2);                   // at least 64 rows each
-  CHECK(blas::split_for(16, 12800, 150).dim == blas::Split::Cols);    // few rows, many columns
-  CHECK(blas::split_for(6, 25, 100352).dim == blas::Split::Depth);    // a small C over a long K
+  CHECK(blas::split_for(8, 8, 8).dim == blas::Split::None);         // too little work
+  CHECK(blas::split_for(128, 512, 784).dim == blas::Split::Rows);   // the MLP's first layer
+  CHECK(blas::split_for(128, 512, 784).parts == 2);                 // at least 64 rows each
+  CHECK(blas::split_for(16, 12800, 150).dim == blas::Split::Cols);  // few rows, many columns
+  CHECK(blas::split_for(6, 25, 100352).dim == blas::Split::Depth);  // a small C over a long K
   CHECK(blas::split_for(6, 25, 100352).parts >= 2);
-  CHECK(blas::split_for(4096, 4096, 4096).parts == 8);                // never more than 8 panels
+  CHECK(blas::split_for(4096, 4096, 4096).parts == 8);  // never more than 8 panels
 }
 
 TEST_CASE("test_blas: every cut agrees with a plain loop and gives the same bits on 1 and 2 threads") {
@@ -73,7 +73,8 @@ TEST_CASE("test_blas: every cut agrees with a plain loop and gives the same bits
     const std::vector<float> a(av.begin(), av.end()), b(bv.begin(), bv.end());
     const std::vector<float> one = product(c.ta, c.tb, c.m, c.n, c.k, a, b, 1);
     CHECK(product(c.ta, c.tb, c.m, c.n, c.k, a, b, 2) == one);
-    CHECK(product<double>(c.ta, c.tb, c.m, c.n, c.k, av, bv, 2) == product<double>(c.ta, c.tb, c.m, c.n, c.k, av, bv, 1));
+    CHECK(product<double>(c.ta, c.tb, c.m, c.n, c.k, av, bv, 2) ==
+          product<double>(c.ta, c.tb, c.m, c.n, c.k, av, bv, 1));
     int64_t bad = 0;
     for (int64_t i = 0; i < c.m; ++i)
       for (int64_t j = 0; j < c.n; ++j) {
@@ -101,8 +102,7 @@ TEST_CASE("test_blas: kernel levels, the best set for a CPU, and when to move") 
   CHECK(blas::kernel_level("Unknown") == -1);
 
   const blas::CpuFeatures sse{}, avx{.avx = true}, avx2{.avx = true, .avx2 = true, .fma = true},
-      avx2_no_fma{.avx = true, .avx2 = true},
-      avx512{.avx = true, .avx2 = true, .fma = true, .avx512 = true},
+      avx2_no_fma{.avx = true, .avx2 = true}, avx512{.avx = true, .avx2 = true, .fma = true, .avx512 = true},
       bf16{.avx = true, .avx2 = true, .fma = true, .avx512 = true, .avx512_bf16 = true};
   CHECK(blas::best_kernels(sse).empty());
   CHECK(blas::best_kernels(avx) == "Sandybridge");
@@ -131,8 +131,7 @@ TEST_CASE("test_blas: cpu_features agrees with the flags in /proc/cpuinfo") {
   CHECK(cpu.avx == has("avx"));
   CHECK(cpu.avx2 == has("avx2"));
   CHECK(cpu.fma == has("fma"));
-  CHECK(cpu.avx512 ==
-        (has("avx512f") && has("avx512cd") && has("avx512bw") && has("avx512dq") && has("avx512vl")));
+  CHECK(cpu.avx512 == (has("avx512f") && has("avx512cd") && has("avx512bw") && has("avx512dq") && has("avx512vl")));
   CHECK(cpu.avx512_bf16 == (cpu.avx512 && has("avx512_bf16")));
 }
 

@@ -87,9 +87,9 @@ TEST_CASE("test_conv: fast conv2d against the reference, both dtypes, 1 and 2 th
       const auto magnitude = outputs_and_gradients(reference, {abs(x), abs(w), abs_or_undefined(b)}, abs(proj));
       // Terms per element: C·K·K products for out, O·K·K for dx, N·OH·OW for dw and db.
       const Shape& o = probe.shape();
-      const std::vector<double> terms = {static_cast<double>(c.x[1] * c.k * c.k),
-                                         static_cast<double>(c.out_channels * c.k * c.k),
-                                         static_cast<double>(o[0] * o[2] * o[3]), static_cast<double>(o[0] * o[2] * o[3])};
+      const std::vector<double> terms = {
+          static_cast<double>(c.x[1] * c.k * c.k), static_cast<double>(c.out_channels * c.k * c.k),
+          static_cast<double>(o[0] * o[2] * o[3]), static_cast<double>(o[0] * o[2] * o[3])};
       std::vector<std::vector<double>> on_one;
       for (int threads : {1, 2}) {
         CAPTURE(threads);
@@ -100,8 +100,10 @@ TEST_CASE("test_conv: fast conv2d against the reference, both dtypes, 1 and 2 th
           CAPTURE(t);  // 0 out, 1 dx, 2 dw, 3 db
           CHECK(beyond_bound(got[t], want[t], magnitude[t], terms[t], eps) == 0);
         }
-        if (threads == 1) on_one = got;
-        else CHECK(got == on_one);
+        if (threads == 1)
+          on_one = got;
+        else
+          CHECK(got == on_one);
       }
     }
   }
@@ -166,17 +168,22 @@ TEST_CASE("test_conv: fast pools against the reference, both dtypes, 1 and 2 thr
         set_num_threads(threads);
         const auto got = outputs_and_gradients(c.fast, {x}, proj);
         CHECK(got[0] == want[0]);
-        if (c.exact) CHECK(got[1] == want[1]);
-        else CHECK(beyond_bound(got[1], want[1], magnitude[1], 16, eps) == 0);
-        if (threads == 1) on_one = got;
-        else CHECK(got == on_one);
+        if (c.exact)
+          CHECK(got[1] == want[1]);
+        else
+          CHECK(beyond_bound(got[1], want[1], magnitude[1], 16, eps) == 0);
+        if (threads == 1)
+          on_one = got;
+        else
+          CHECK(got == on_one);
       }
     }
   }
   set_num_threads(2);
 }
 
-TEST_CASE("test_conv: max_pool2d passes NaN on, like PyTorch, and sends an all -inf window's gradient to its first tap") {
+TEST_CASE(
+    "test_conv: max_pool2d passes NaN on, like PyTorch, and sends an all -inf window's gradient to its first tap") {
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
   // One 2×4 plane, two 2×2 windows: [1, NaN; 3, 2] and [−inf, −inf; −inf, −inf].
   const Tensor x = tensor({1, nan, -inf, -inf, 3, 2, -inf, -inf}, {1, 1, 2, 4});
@@ -199,12 +206,21 @@ TEST_CASE("test_conv: the fast and readable paths reject bad arguments with the 
     return std::string("no error");
   };
   const Tensor x = zeros({1, 2, 5, 5});
-  CHECK(message([&] { nn::conv2d(x, zeros({3, 2, 3, 2})); }) ==
-        message([&] { nn::conv2d_reference(x, zeros({3, 2, 3, 2})); }));
-  CHECK(message([&] { nn::conv2d(x, zeros({3, 1, 3, 3})); }) ==
-        message([&] { nn::conv2d_reference(x, zeros({3, 1, 3, 3})); }));
-  CHECK(message([&] { nn::conv2d(x, zeros({3, 2, 3, 3}), zeros({2})); }) ==
-        message([&] { nn::conv2d_reference(x, zeros({3, 2, 3, 3}), zeros({2})); }));
+  CHECK(message([&] {
+          nn::conv2d(x, zeros({3, 2, 3, 2}));
+        }) == message([&] {
+          nn::conv2d_reference(x, zeros({3, 2, 3, 2}));
+        }));
+  CHECK(message([&] {
+          nn::conv2d(x, zeros({3, 1, 3, 3}));
+        }) == message([&] {
+          nn::conv2d_reference(x, zeros({3, 1, 3, 3}));
+        }));
+  CHECK(message([&] {
+          nn::conv2d(x, zeros({3, 2, 3, 3}), zeros({2}));
+        }) == message([&] {
+          nn::conv2d_reference(x, zeros({3, 2, 3, 3}), zeros({2}));
+        }));
   CHECK(message([&] { nn::max_pool2d(x, 2, 1, 2); }) == message([&] { nn::max_pool2d_reference(x, 2, 1, 2); }));
   CHECK(message([&] { nn::avg_pool2d(x, 7); }) == message([&] { nn::avg_pool2d_reference(x, 7); }));
   CHECK(message([&] { nn::max_pool2d(x, 2, 1, 2); }).find("[max_pool2d] padding 2") == 0);

@@ -103,7 +103,8 @@ TEST_CASE("test_profile: ops inside a frame belong to it; the JSON and the table
   CHECK(report.ops.count("matmul") == 0);
   const nlohmann::json doc = nlohmann::json::parse(report.json());
   CHECK(doc.at("ops").at("my.region").at("calls") == 1);
-  CHECK(doc.at("ops").at("my.region").at("seconds").get<double>() == doctest::Approx(report.ops.at("my.region").seconds));
+  CHECK(doc.at("ops").at("my.region").at("seconds").get<double>() ==
+        doctest::Approx(report.ops.at("my.region").seconds));
   CHECK(doc.at("gemm_share").get<double>() == doctest::Approx(report.gemm_share()));
   const std::string table = report.table();
   CHECK(table.find("humble profile:") == 0);

@@ -159,8 +159,11 @@ void write_metrics_json(const Config& config, const std::vector<std::vector<Run>
   }
   doc["runs"] = runs;
   const humble::BlasInfo blas = humble::blas_info();
-  doc["blas"] = {{"vendor", blas.vendor}, {"version", blas.version}, {"kernels", blas.kernels},
-                 {"threads", blas.threads}, {"replaced", blas.replaced}};
+  doc["blas"] = {{"vendor", blas.vendor},
+                 {"version", blas.version},
+                 {"kernels", blas.kernels},
+                 {"threads", blas.threads},
+                 {"replaced", blas.replaced}};
   write_file(path, doc.dump(2) + "\n");
 }
 
