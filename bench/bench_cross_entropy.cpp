@@ -20,37 +20,15 @@
 #include <thread>
 #include <vector>
 
+#include "time_samples.hpp"
+
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+using bench::time_samples;
 
 struct Shape2 {
   int64_t rows, classes;
 };
-
-// Runs `body` `batch` times per sample for about `budget` seconds (at least `min_samples`
-// samples) after a calibration that doubles as warm-up; returns seconds per call, one per sample.
-template <class Body>
-std::vector<double> time_samples(Body&& body, double budget, int min_samples) {
-  int64_t batch = 1;
-  for (;;) {  // warm-up and calibration: grow the batch until it lasts 1 ms
-    const auto start = Clock::now();
-    for (int64_t i = 0; i < batch; ++i) body();
-    const double t = seconds_since(start);
-    if (t >= 1e-3) break;
-    batch *= 2;
-  }
-  std::vector<double> samples;
-  const auto begin = Clock::now();
-  while (static_cast<int>(samples.size()) < min_samples || seconds_since(begin) < budget) {
-    const auto start = Clock::now();
-    for (int64_t i = 0; i < batch; ++i) body();
-    samples.push_back(seconds_since(start) / static_cast<double>(batch));
-  }
-  return samples;
-}
 
 void bench_loss(const std::vector<Shape2>& shapes, const std::vector<int>& threads, double budget, int min_samples) {
   using namespace humble;

@@ -19,32 +19,14 @@
 #include <string>
 #include <vector>
 
+#include "time_samples.hpp"
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-// Samples of seconds per call as bench_cross_entropy.cpp takes them: `batch` calls per sample,
-// batch grown until a sample lasts 1 ms, samples for `budget` seconds (at least `min_samples`).
-template <class Body>
-std::vector<double> time_samples(Body&& body, double budget, int min_samples) {
-  int64_t batch = 1;
-  for (;;) {
-    const auto start = Clock::now();
-    for (int64_t i = 0; i < batch; ++i) body();
-    if (seconds_since(start) >= 1e-3) break;
-    batch *= 2;
-  }
-  std::vector<double> samples;
-  const auto begin = Clock::now();
-  while (static_cast<int>(samples.size()) < min_samples || seconds_since(begin) < budget) {
-    const auto start = Clock::now();
-    for (int64_t i = 0; i < batch; ++i) body();
-    samples.push_back(seconds_since(start) / static_cast<double>(batch));
-  }
-  return samples;
-}
+using bench::seconds_since;
+using bench::time_samples;
 
 void bench_loss(const std::vector<int>& threads) {
   const std::vector<std::pair<int64_t, int64_t>> shapes = {
