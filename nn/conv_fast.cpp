@@ -135,15 +135,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
     T* po = out.data<T>();
     with_stride(g.stride, [&]<int S>() {
       parallel_for(tiles.count, 1, [&](int64_t lo, int64_t hi) {
-        std::vector<T> cols(static_cast<std::size_t>(R * tiles.images * L));      // (R, T·L)
-        std::vector<T> products(static_cast<std::size_t>(O * tiles.images * L));  // (O, T·L)
+        const auto cols = std::make_unique_for_overwrite<T[]>(R * tiles.images * L);      // (R, T·L)
+        const auto products = std::make_unique_for_overwrite<T[]>(O * tiles.images * L);  // (O, T·L)
         for (int64_t tile = lo; tile < hi; ++tile) {
           const int64_t n0 = tiles.first(tile), n1 = std::min(g.n, n0 + tiles.images), width = (n1 - n0) * L;
-          im2col<T, S>(g, px, n0, n1, cols.data());
-          blas::gemm<T>(false, false, O, width, R, T{1}, pw, R, cols.data(), width, T{0}, products.data(), width);
+          im2col<T, S>(g, px, n0, n1, cols.get());
+          blas::gemm<T>(false, false, O, width, R, T{1}, pw, R, cols.get(), width, T{0}, products.get(), width);
           for (int64_t n = n0; n < n1; ++n)
             for (int64_t o = 0; o < O; ++o) {
-              const T* src = products.data() + o * width + (n - n0) * L;
+              const T* src = products.get() + o * width + (n - n0) * L;
               T* dst = po + (n * O + o) * L;
               const T b = pb ? pb[o] : T{0};
               for (int64_t l = 0; l < L; ++l) dst[l] = src[l] + b;
@@ -163,28 +163,31 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
           const T *px = x.data<T>(), *pw = w.data<T>(), *pg = grad.data<T>();
           with_stride(g.stride, [&]<int S>() {
             parallel_for(tiles.count, 1, [&](int64_t lo, int64_t hi) {
-              const auto size = static_cast<std::size_t>(tiles.images * L);
-              std::vector<T> g_tile(O * size), cols(need_w ? R * size : 0), dcols(need_x ? R * size : 0), dw(O * R);
+              const int64_t size = tiles.images * L;  // columns of a whole tile
+              const auto g_tile = std::make_unique_for_overwrite<T[]>(O * size);  // (O, T·L)
+              const auto cols = std::make_unique_for_overwrite<T[]>(need_w ? R * size : 0);
+              const auto dcols = std::make_unique_for_overwrite<T[]>(need_x ? R * size : 0);
+              const auto dw = std::make_unique_for_overwrite<T[]>(O * R);
               for (int64_t tile = lo; tile < hi; ++tile) {
                 const int64_t n0 = tiles.first(tile), n1 = std::min(g.n, n0 + tiles.images), width = (n1 - n0) * L;
                 for (int64_t o = 0; o < O; ++o) {  // g (N, O, L) of these images as (O, T·L), and its row sums
                   double total = 0;
                   for (int64_t n = n0; n < n1; ++n) {
                     const T* src = pg + (n * O + o) * L;
-                    std::copy_n(src, L, g_tile.data() + o * width + (n - n0) * L);
+                    std::copy_n(src, L, g_tile.get() + o * width + (n - n0) * L);
                     total += lane_sum(src, L);
                   }
                   db_parts[tile * O + o] = total;
                 }
                 if (need_w) {
-                  im2col<T, S>(g, px, n0, n1, cols.data());
-                  blas::gemm<T>(false, true, O, R, width, T{1}, g_tile.data(), width, cols.data(), width, T{0},
-                                dw.data(), R);
-                  std::copy(dw.begin(), dw.end(), dw_parts.begin() + tile * O * R);
+                  im2col<T, S>(g, px, n0, n1, cols.get());
+                  blas::gemm<T>(false, true, O, R, width, T{1}, g_tile.get(), width, cols.get(), width, T{0},
+                                dw.get(), R);
+                  std::copy_n(dw.get(), O * R, dw_parts.begin() + tile * O * R);
                 }
                 if (need_x) {
-                  blas::gemm<T>(true, false, R, width, O, T{1}, pw, R, g_tile.data(), width, T{0}, dcols.data(), width);
-                  col2im<T, S>(g, dcols.data(), n0, n1, dx.data<T>());
+                  blas::gemm<T>(true, false, R, width, O, T{1}, pw, R, g_tile.get(), width, T{0}, dcols.get(), width);
+                  col2im<T, S>(g, dcols.get(), n0, n1, dx.data<T>());
                 }
               }
             });
@@ -278,6 +281,29 @@ void max_pool_plane_2x2(const Window& g, const T* __restrict x, T* __restrict ou
   }
 }
 
+// Its backward, every input written once: the window's gradient at its max (as 0 + g, which is what
+// adding it to a zeroed input gives: −0 becomes +0), 0 at the window's other three inputs and at an
+// odd last row or column that no window covers.
+template <class T>
+void max_pool_plane_2x2_backward(const Window& g, const T* __restrict grad, const int32_t* __restrict arg,
+                                 T* __restrict dx) {
+  const auto w = static_cast<int32_t>(g.w), ow = static_cast<int32_t>(g.ow);
+  for (int32_t oy = 0; oy < g.oh; ++oy) {
+    T* top = dx + 2 * oy * w;
+    T* bottom = top + w;
+    for (int32_t ox = 0; ox < ow; ++ox) {
+      const int32_t first = 2 * oy * w + 2 * ox, at = arg[oy * ow + ox];
+      const T share = T{0} + grad[oy * ow + ox];
+      top[2 * ox] = at == first ? share : T{0};
+      top[2 * ox + 1] = at == first + 1 ? share : T{0};
+      bottom[2 * ox] = at == first + w ? share : T{0};
+      bottom[2 * ox + 1] = at == first + w + 1 ? share : T{0};
+    }
+    for (int32_t x = 2 * ow; x < w; ++x) top[x] = bottom[x] = T{0};
+  }
+  std::fill(dx + 2 * g.oh * g.w, dx + g.h * g.w, T{0});
+}
+
 }  // namespace
 
 // max_pool2d: out[o] = x[arg[o]], arg[o] the window's first max in row-major tap order (a NaN
@@ -291,7 +317,9 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
   const std::vector<int64_t> first_column = first_columns(g);
   const std::vector<Columns> taps = row_taps(g);
   Tensor out = empty({g.n, g.c, g.oh, g.ow}, x.dtype());
-  auto arg = std::make_shared<std::vector<int32_t>>(static_cast<std::size_t>(planes * L));  // (N, C, OH, OW)
+  const std::shared_ptr<int32_t[]> arg = std::make_shared_for_overwrite<int32_t[]>(planes * L);  // (N, C, OH, OW)
+  const bool two_by_two =
+      g.k == 2 && g.stride == 2 && g.padding == 0 && g.dilation == 1 && 2 * g.oh <= g.h && 2 * g.ow <= g.w;
   dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() {
     const T* px = x.data<T>();
     T* po = out.data<T>();
@@ -301,13 +329,13 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
       parallel_for(planes, g.grain(plane), [&](int64_t lo, int64_t hi) {
         for (int64_t q = lo; q < hi; ++q)
           if (two_by_two)
-            max_pool_plane_2x2(g, px + q * plane, po + q * L, arg->data() + q * L);
+            max_pool_plane_2x2(g, px + q * plane, po + q * L, arg.get() + q * L);
           else
-            max_pool_plane<T, S>(g, first_column, taps, px + q * plane, po + q * L, arg->data() + q * L);
+            max_pool_plane<T, S>(g, first_column, taps, px + q * plane, po + q * L, arg.get() + q * L);
       });
     });
   });
-  return record("max_pool2d", out, {x}, [g, arg, planes, plane, L](const Tensor& grad) -> Tensors {
+  return record("max_pool2d", out, {x}, [g, arg, planes, plane, L, two_by_two](const Tensor& grad) -> Tensors {
     Tensor dx = empty({g.n, g.c, g.h, g.w}, grad.dtype());
     dispatch_float(grad.dtype(), "max_pool2d", [&]<class T>() {
       const T* pg = grad.data<T>();
@@ -316,7 +344,11 @@ Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> s
         for (int64_t q = lo; q < hi; ++q) {
           T* d = pd + q * plane;
           const T* gq = pg + q * L;
-          const int32_t* a = arg->data() + q * L;
+          const int32_t* a = arg.get() + q * L;
+          if (two_by_two) {
+            max_pool_plane_2x2_backward(g, gq, a, d);
+            continue;
+          }
           std::fill_n(d, plane, T{0});
           for (int64_t o = 0; o < L; ++o) d[a[o]] += gq[o];
         }

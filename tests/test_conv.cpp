@@ -144,6 +144,7 @@ TEST_CASE("test_conv: fast pools against the reference, both dtypes, 1 and 2 thr
   add("max 3 s1 p1", {3, 2, 7, 9}, max_pool(3, 1, 1, 1, false), true);
   add("max 3 s2 p1 ceil", {2, 3, 8, 7}, max_pool(3, 2, 1, 1, true), true);
   add("max 3 s1 p1 d2", {2, 2, 9, 8}, max_pool(3, 1, 1, 2, false), true);
+  add("max 2 odd (a last row and column no window covers)", {3, 2, 7, 5}, max_pool(2, {}, 0, 1, false), true);
   add("max 2 ceil odd", {2, 2, 7, 5}, max_pool(2, {}, 0, 1, true), true);
   add("max 4 s3 p2 ceil", {2, 2, 10, 11}, max_pool(4, 3, 2, 1, true), true);
   add("avg 2", {16, 6, 28, 28}, avg_pool(2, {}, 0, false, true), false);
