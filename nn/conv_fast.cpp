@@ -6,6 +6,7 @@
 // an output or input plane), and GEMMs are cut by shape alone: the same bits on any thread count.
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <vector>
@@ -47,51 +48,80 @@ int64_t step_of(const Window& g) {
   return S ? S : g.stride;
 }
 
+// dst[0, n) = src[0, n) for a short row, inline: in blocks of 8 values (fixed-size copies become
+// vector moves) and an overlapping last block, since a library call would cost more than the copy.
+template <class T>
+[[gnu::always_inline]] inline void copy_row(const T* src, int64_t n, T* dst) {
+  constexpr int64_t block = 8;
+  if (n < block) {
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+    return;
+  }
+  for (int64_t i = 0; i + block <= n; i += block) std::memcpy(dst + i, src + i, block * sizeof(T));
+  std::memcpy(dst + n - block, src + n - block, block * sizeof(T));
+}
+
+// An input plane as the taps see it, zero-padded to (H + 2p, W + 2p) in `buffer` when p > 0: tap
+// (i, j) of output (oy, ox) is then element (oy·s + i·d, ox·s + j·d), inside for every output.
+template <class T>
+struct PaddedPlane {
+  const T* data;
+  int64_t width;  // its row stride
+};
+template <class T>
+PaddedPlane<T> padded(const Window& g, const T* plane, T* buffer) {
+  if (g.padding == 0) return {plane, g.w};
+  const int64_t width = g.w + 2 * g.padding;
+  std::fill_n(buffer, (g.h + 2 * g.padding) * width, T{0});
+  for (int64_t y = 0; y < g.h; ++y) copy_row(plane + y * g.w, g.w, buffer + (y + g.padding) * width + g.padding);
+  return {buffer, width};
+}
+int64_t padded_size(const Window& g) { return g.padding == 0 ? 0 : (g.h + 2 * g.padding) * (g.w + 2 * g.padding); }
+
 // The column matrix of images [n0, n1): cols[(c·K + i)·K + j, n − n0, oy·OW + ox] =
 // x[n, c, row(oy, i), col(ox, j)], 0 in the padding. (R, (n1 − n0)·L)
 template <class T, int S>
-void im2col(const Window& g, const T* x, int64_t n0, int64_t n1, T* cols) {
-  const int64_t L = g.oh * g.ow, images = n1 - n0, s = step_of<S>(g);
+void im2col(const Window& g, const T* x, int64_t n0, int64_t n1, T* cols, T* pad) {
+  const int64_t L = g.oh * g.ow, images = n1 - n0, s = step_of<S>(g), d = g.dilation;
   for (int64_t n = 0; n < images; ++n)
-    for (int64_t c = 0; c < g.c; ++c)
+    for (int64_t c = 0; c < g.c; ++c) {
+      const PaddedPlane<T> plane = padded(g, x + ((n0 + n) * g.c + c) * g.h * g.w, pad);
       for (int64_t i = 0; i < g.k; ++i)
         for (int64_t j = 0; j < g.k; ++j) {
-          const T* plane = x + ((n0 + n) * g.c + c) * g.h * g.w;
           T* dst = cols + (((c * g.k + i) * g.k + j) * images + n) * L;
-          const Columns tap(g, j);
           for (int64_t oy = 0; oy < g.oh; ++oy, dst += g.ow) {
-            const int64_t y = g.row(oy, i);
-            const bool row_inside = 0 <= y && y < g.h;
-            const int64_t first = row_inside ? tap.first : g.ow, end = row_inside ? tap.end : g.ow;
-            const T* src = plane + (row_inside ? y : 0) * g.w;
-            for (int64_t ox = 0; ox < first; ++ox) dst[ox] = T{0};
-            for (int64_t ox = first; ox < end; ++ox) dst[ox] = src[ox * s + tap.offset];
-            for (int64_t ox = end; ox < g.ow; ++ox) dst[ox] = T{0};
+            const T* src = plane.data + (oy * s + i * d) * plane.width + j * d;
+            if constexpr (S == 1)
+              copy_row(src, g.ow, dst);
+            else
+              for (int64_t ox = 0; ox < g.ow; ++ox) dst[ox] = src[ox * s];
           }
         }
+    }
 }
 
 // col2im, its adjoint: the planes dx[n] of images [n0, n1) = the sums of dcols (R, (n1 − n0)·L)
-// over the taps that read each input, added in (i, j, oy, ox) order.
+// over the taps that read each input, added in (i, j, oy, ox) order (into the padded plane in
+// `pad` when p > 0, whose inside is then copied out).
 template <class T, int S>
-void col2im(const Window& g, const T* dcols, int64_t n0, int64_t n1, T* dx) {
-  const int64_t L = g.oh * g.ow, plane = g.h * g.w, images = n1 - n0, s = step_of<S>(g);
-  std::fill_n(dx + n0 * g.c * plane, images * g.c * plane, T{0});
+void col2im(const Window& g, const T* dcols, int64_t n0, int64_t n1, T* dx, T* pad) {
+  const int64_t L = g.oh * g.ow, plane = g.h * g.w, images = n1 - n0, s = step_of<S>(g), d = g.dilation;
+  const int64_t width = g.w + 2 * g.padding;
   for (int64_t n = 0; n < images; ++n)
     for (int64_t c = 0; c < g.c; ++c) {
       T* out = dx + ((n0 + n) * g.c + c) * plane;
+      T* sums = g.padding == 0 ? out : pad;
+      std::fill_n(sums, g.padding == 0 ? plane : padded_size(g), T{0});
       for (int64_t i = 0; i < g.k; ++i)
         for (int64_t j = 0; j < g.k; ++j) {
           const T* src = dcols + (((c * g.k + i) * g.k + j) * images + n) * L;
-          const Columns tap(g, j);
-          for (int64_t oy = 0; oy < g.oh; ++oy) {
-            const int64_t y = g.row(oy, i);
-            if (y < 0 || y >= g.h) continue;
-            T* row = out + y * g.w;
-            const T* from = src + oy * g.ow;
-            for (int64_t ox = tap.first; ox < tap.end; ++ox) row[ox * s + tap.offset] += from[ox];
+          for (int64_t oy = 0; oy < g.oh; ++oy, src += g.ow) {
+            T* row = sums + (oy * s + i * d) * width + j * d;
+            for (int64_t ox = 0; ox < g.ow; ++ox) row[ox * s] += src[ox];
           }
         }
+      if (g.padding > 0)
+        for (int64_t y = 0; y < g.h; ++y) copy_row(pad + (y + g.padding) * width + g.padding, g.w, out + y * g.w);
     }
 }
 
@@ -137,9 +167,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
       parallel_for(tiles.count, 1, [&](int64_t lo, int64_t hi) {
         const auto cols = std::make_unique_for_overwrite<T[]>(R * tiles.images * L);      // (R, T·L)
         const auto products = std::make_unique_for_overwrite<T[]>(O * tiles.images * L);  // (O, T·L)
+        const auto pad = std::make_unique_for_overwrite<T[]>(padded_size(g));
         for (int64_t tile = lo; tile < hi; ++tile) {
           const int64_t n0 = tiles.first(tile), n1 = std::min(g.n, n0 + tiles.images), width = (n1 - n0) * L;
-          im2col<T, S>(g, px, n0, n1, cols.get());
+          im2col<T, S>(g, px, n0, n1, cols.get(), pad.get());
           blas::gemm<T>(false, false, O, width, R, T{1}, pw, R, cols.get(), width, T{0}, products.get(), width);
           for (int64_t n = n0; n < n1; ++n)
             for (int64_t o = 0; o < O; ++o) {
@@ -163,11 +194,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
           const T *px = x.data<T>(), *pw = w.data<T>(), *pg = grad.data<T>();
           with_stride(g.stride, [&]<int S>() {
             parallel_for(tiles.count, 1, [&](int64_t lo, int64_t hi) {
-              const int64_t size = tiles.images * L;  // columns of a whole tile
+              const int64_t size = tiles.images * L;                              // columns of a whole tile
               const auto g_tile = std::make_unique_for_overwrite<T[]>(O * size);  // (O, T·L)
               const auto cols = std::make_unique_for_overwrite<T[]>(need_w ? R * size : 0);
               const auto dcols = std::make_unique_for_overwrite<T[]>(need_x ? R * size : 0);
               const auto dw = std::make_unique_for_overwrite<T[]>(O * R);
+              const auto pad = std::make_unique_for_overwrite<T[]>(padded_size(g));
               for (int64_t tile = lo; tile < hi; ++tile) {
                 const int64_t n0 = tiles.first(tile), n1 = std::min(g.n, n0 + tiles.images), width = (n1 - n0) * L;
                 for (int64_t o = 0; o < O; ++o) {  // g (N, O, L) of these images as (O, T·L), and its row sums
@@ -180,14 +212,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
                   db_parts[tile * O + o] = total;
                 }
                 if (need_w) {
-                  im2col<T, S>(g, px, n0, n1, cols.get());
-                  blas::gemm<T>(false, true, O, R, width, T{1}, g_tile.get(), width, cols.get(), width, T{0},
-                                dw.get(), R);
+                  im2col<T, S>(g, px, n0, n1, cols.get(), pad.get());
+                  blas::gemm<T>(false, true, O, R, width, T{1}, g_tile.get(), width, cols.get(), width, T{0}, dw.get(),
+                                R);
                   std::copy_n(dw.get(), O * R, dw_parts.begin() + tile * O * R);
                 }
                 if (need_x) {
                   blas::gemm<T>(true, false, R, width, O, T{1}, pw, R, g_tile.get(), width, T{0}, dcols.get(), width);
-                  col2im<T, S>(g, dcols.get(), n0, n1, dx.data<T>());
+                  col2im<T, S>(g, dcols.get(), n0, n1, dx.data<T>(), pad.get());
                 }
               }
             });
