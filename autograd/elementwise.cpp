@@ -9,6 +9,7 @@
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
 #include "../core/kernels.hpp"
+#include "../core/simd.hpp"
 #include "graph.hpp"
 #include "ops.hpp"
 
@@ -123,11 +124,13 @@ Tensor sigmoid(const Tensor& x) {
 }
 
 // relu: out = max(x, 0) (NaN stays NaN; int64 stays int64);  dx = g ⊙ [x > 0]
+// (The slope is a bit-mask select: GCC vectorizes neither g · bool nor g · (x > 0 ? 1 : 0), core/simd.hpp.)
 Tensor relu(const Tensor& x) {
   if (!x.is_floating_point())
     return dispatch_all(x.dtype(), [&]<class T>() { return map<T>(x, [](T v) { return v < 0 ? T{0} : v; }); });
   return unary(
-      "relu", x, Slope::OfInput, [](auto v) { return v < 0 ? decltype(v){0} : v; }, [](auto v) { return v > 0; });
+      "relu", x, Slope::OfInput, [](auto v) { return v < 0 ? decltype(v){0} : v; },
+      [](auto v) { return select(v > 0, decltype(v){1}, decltype(v){0}); });
 }
 
 // leaky_relu: out = x if x > 0 else s·x;  dx = g ⊙ (1 if x > 0 else s)

@@ -18,6 +18,7 @@
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
 #include "../core/parallel.hpp"
+#include "../core/simd.hpp"
 #include "conv.hpp"
 #include "conv_window.hpp"
 
@@ -259,7 +260,8 @@ std::vector<Columns> row_taps(const Window& g) {
 
 // One plane of a max pool: out and arg (OH, OW), arg indexing the plane (H, W). Each output row
 // starts from −inf and its first tap inside the input, then takes its taps in row-major order,
-// each one strided pass over the row; int32 indices keep the lanes of values and indices alike.
+// each one strided pass over the row; int32 indices keep the lanes of values and indices alike,
+// and float choices are bit-mask selects (core/simd.hpp), both so that the loops vectorise.
 template <class T, int S>
 void max_pool_plane(const Window& g, const std::vector<int64_t>& first_column, const std::vector<Columns>& taps,
                     const T* x, T* out, int32_t* arg) {
@@ -279,7 +281,7 @@ void max_pool_plane(const Window& g, const std::vector<int64_t>& first_column, c
         for (auto ox = static_cast<int32_t>(tap.first); ox < tap.end; ++ox) {
           const T v = row[ox * s + offset];
           const bool take = v > max[ox] || v != v;
-          max[ox] = take ? v : max[ox];
+          max[ox] = select(take, v, max[ox]);
           a[ox] = take ? y * w + ox * s + offset : a[ox];
         }
       }
@@ -301,7 +303,7 @@ void max_pool_plane_2x2(const Window& g, const T* __restrict x, T* __restrict ou
       int32_t at = first;
       const auto consider = [&](T v, int32_t index) {
         const bool take = v > max || v != v;
-        max = take ? v : max;
+        max = select(take, v, max);
         at = take ? index : at;
       };
       consider(top[2 * ox + 1], first + 1);
@@ -326,10 +328,10 @@ void max_pool_plane_2x2_backward(const Window& g, const T* __restrict grad, cons
     for (int32_t ox = 0; ox < ow; ++ox) {
       const int32_t first = 2 * oy * w + 2 * ox, at = arg[oy * ow + ox];
       const T share = T{0} + grad[oy * ow + ox];
-      top[2 * ox] = at == first ? share : T{0};
-      top[2 * ox + 1] = at == first + 1 ? share : T{0};
-      bottom[2 * ox] = at == first + w ? share : T{0};
-      bottom[2 * ox + 1] = at == first + w + 1 ? share : T{0};
+      top[2 * ox] = select(at == first, share, T{0});
+      top[2 * ox + 1] = select(at == first + 1, share, T{0});
+      bottom[2 * ox] = select(at == first + w, share, T{0});
+      bottom[2 * ox + 1] = select(at == first + w + 1, share, T{0});
     }
     for (int32_t x = 2 * ow; x < w; ++x) top[x] = bottom[x] = T{0};
   }
