@@ -16,9 +16,12 @@ struct Step {
   bool decoupled;
 };
 
+// The scalars are read into locals first: the arrays could alias `step` as far as the compiler
+// knows, and it would then reload them on every element instead of vectorizing the loop.
 template <class T>
-[[gnu::always_inline]] inline void update_elements(const Step<T>& s, T* w, T* m, T* v, const T* d, int64_t lo,
+[[gnu::always_inline]] inline void update_elements(const Step<T>& step, T* w, T* m, T* v, const T* d, int64_t lo,
                                                    int64_t hi) {
+  const Step<T> s = step;
   for (int64_t i = lo; i < hi; ++i) {
     T grad = d[i];
     if (s.decoupled)
