@@ -7,6 +7,8 @@ Input: the samples folder of bench/run:
                   bench_libtorch: what is train (seconds per epoch), infer (seconds per pass over the
                   test set), accuracy (after training) or rss (peak resident MB of the process);
   conv.csv        `way,layer,threads,seconds` from bench_conv_layouts;
+  sched.csv       `category,percent` per round: perf's cpu-clock samples of humble's MLP epoch, by
+                  where they fell (bench/run pipes `perf report` through `report.py --sched-samples`);
   loss.csv        `impl,rows,classes,threads,value` from bench_cross_entropy, bench_torch.py and
                   bench_libtorch --loss (seconds per forward + backward; triad/copy in GB/s).
 Training and inference: median and min–max of every side, the ratios of the medians, and the
@@ -140,6 +142,52 @@ def conv_table(path):
     print()
 
 
+# perf report lines: "  12.34%  libopenblasp-r0.3.21.so  [.] sgemm_kernel_COOPERLAKE"
+SCHEDULER = ("schedule", "finish_task_switch", "sched_yield", "pick_next", "switch_to", "switch_mm", "yield_task",
+             "update_curr", "dequeue_task", "enqueue_task", "__x64_sys_sched_yield", "do_sched_yield")
+
+
+def sched_samples(lines):
+    shares = collections.Counter()
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 4 or not parts[0].endswith("%"):
+            continue
+        percent, dso, symbol = float(parts[0][:-1]), parts[1], " ".join(parts[3:])
+        if "openblas" in dso:
+            category = "OpenBLAS (GEMM kernels and packing)"
+        elif any(s in symbol for s in SCHEDULER):
+            category = "kernel scheduler and sched_yield"
+        elif "tbb" in dso:
+            category = "oneTBB (its workers finding work or waiting)"
+        elif dso.startswith("[kernel") or dso == "[unknown]":
+            category = "other kernel time (page faults, system calls)"
+        else:
+            category = "humble and the rest of the program"
+        shares[category] += percent
+    for category, percent in shares.items():
+        print(f"{category},{percent:.3f}")
+
+
+def sched_table(path):
+    if not os.path.exists(path):
+        return
+    shares = collections.defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            category, percent = line.strip().rsplit(",", 1)
+            shares[category].append(float(percent))
+    if not shares:
+        return
+    print("Where the CPU time of humble's MLP training (2 threads) goes, by perf's cpu-clock samples "
+          "(median share over the rounds):\n")
+    print("| | share of samples |")
+    print("|---|---|")
+    for category, values in sorted(shares.items(), key=lambda kv: -statistics.median(kv[1])):
+        print(f"| {category} | {statistics.median(values):.1f} % |")
+    print()
+
+
 def loss_table(path):
     samples = collections.defaultdict(list)
     with open(path) as f:
@@ -193,8 +241,12 @@ def main(folder):
           f"and job; load average (1, 5, 15 min) {c['load_start']} at the start, {c.get('load_end', '?')} at the end.\n")
     training_tables(os.path.join(folder, "train.csv"))
     conv_table(os.path.join(folder, "conv.csv"))
+    sched_table(os.path.join(folder, "sched.csv"))
     loss_table(os.path.join(folder, "loss.csv"))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    if sys.argv[1] == "--sched-samples":
+        sched_samples(sys.stdin)
+    else:
+        main(sys.argv[1])
