@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -59,7 +60,7 @@ bool user_chose_kernels() {
 std::string current_kernels() { return openblas_get_corename(); }
 
 // Set when run_on_best_blas_kernels has already told the user about the kernels.
-bool kernels_reported = false;
+std::atomic<bool> kernels_reported{false};
 
 bool same_name(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {

@@ -30,9 +30,11 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     return;
   }
   tbb::parallel_for(tbb::blocked_range<int64_t>(0, n, grain), [&](const tbb::blocked_range<int64_t>& r) {
-    ++task_depth;
+    struct InTask {  // also when body throws
+      InTask() { ++task_depth; }
+      ~InTask() { --task_depth; }
+    } in_task;
     body(r.begin(), r.end());
-    --task_depth;
   });
 }
 
