@@ -117,8 +117,10 @@ void for_each_pool_tap(const Window& g, F f) {
 
 // conv2d: out[n,o,oy,ox] = b[o] + Σ_{c,i,j} w[o,c,i,j]·x[n,c,oy·s−p+i·d, ox·s−p+j·d];
 //         dx[n,c,y,x] = Σ w[o,c,i,j]·g[n,o,oy,ox] over the taps reading it, dw[o,c,i,j] = Σ g·x, db[o] = Σ g
-Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
-                        int64_t dilation) {
+Tensor conv2d_reference(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, int64_t stride,
+                        int64_t padding, int64_t dilation) {
+  const Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
+  const Tensor bias = bias_in.defined() ? bias_in.contiguous() : bias_in;
   const Window g = conv_window("conv2d", x, weight, bias, stride, padding, dilation);
   const int64_t O = weight.shape()[0];
   Tensor out = zeros({g.n, O, g.oh, g.ow}, x.dtype());  // (N, O, OH, OW)
@@ -127,8 +129,9 @@ Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bia
     for (int64_t e = 0; bias.defined() && e < out.numel(); ++e) po[e] = bias.data<T>()[e / (g.oh * g.ow) % O];
     for_each_conv_tap(g, O, [&](int64_t o, int64_t w, int64_t in) { po[o] += weight.data<T>()[w] * x.data<T>()[in]; });
   });
-  return record("conv2d", out, {x, weight, bias},
-                [g, O, x = x.detach(), w = weight.detach(), has_bias = bias.defined()](const Tensor& grad) -> Tensors {
+  return record("conv2d", out, {x, weight, bias}, {x, weight},
+                [g, O, has_bias = bias.defined()](const Tensor& grad, const Tensors& saved) -> Tensors {
+                  const Tensor &x = saved[0], &w = saved[1];
                   Tensor dx = zeros(x.shape(), x.dtype()), dw = zeros(w.shape(), w.dtype());
                   dispatch_float(grad.dtype(), "conv2d", [&]<class T>() {
                     const T* pg = grad.data<T>();
@@ -143,8 +146,9 @@ Tensor conv2d_reference(const Tensor& x, const Tensor& weight, const Tensor& bia
 
 // max_pool2d: out[o] = x[arg[o]], arg[o] the window's first max (scanning taps in row-major order;
 //             a NaN counts as larger than anything, the last one wins);  dx[arg[o]] += g[o]
-Tensor max_pool2d_reference(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
+Tensor max_pool2d_reference(const Tensor& x_in, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
                             int64_t dilation, bool ceil_mode) {
+  const Tensor x = x_in.contiguous();
   const Window g = pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode);
   Tensor out = empty({g.n, g.c, g.oh, g.ow}, x.dtype());
   Tensor arg = full({g.n, g.c, g.oh, g.ow}, -1, Dtype::Int64);  // index into x of each window's max
@@ -172,8 +176,9 @@ Tensor max_pool2d_reference(const Tensor& x, int64_t kernel_size, std::optional<
 
 // avg_pool2d: out[o] = Σ_window x / d[o];  dx[in] += g[o] / d[o] for each window tap, with d[o] the
 // window's size: K² inside the padded input (pool_divisors for the exceptions)
-Tensor avg_pool2d_reference(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
+Tensor avg_pool2d_reference(const Tensor& x_in, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
                             bool ceil_mode, bool count_include_pad) {
+  const Tensor x = x_in.contiguous();
   const Window g = pool_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode);
   const std::vector<double> divisor = pool_divisors(g, count_include_pad);  // (OH·OW)
   const int64_t L = g.oh * g.ow;

@@ -155,8 +155,10 @@ Tiles tiles_for(const Window& g, int64_t R, std::size_t element_size) {
 
 // conv2d, per tile of images: cols = im2col(x) (R, T·L);  out = W (O, R) @ cols + b, placed as (N, O, L);
 //         dW = Σ_tiles g (O, T·L) @ colsᵀ,  dx = col2im(Wᵀ @ g),  db = Σ_{n,l} g[n, :, l]
-Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t stride, int64_t padding,
+Tensor conv2d(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in, int64_t stride, int64_t padding,
               int64_t dilation) {
+  const Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
+  const Tensor bias = bias_in.defined() ? bias_in.contiguous() : bias_in;
   const Window g = conv_window("conv2d", x, weight, bias, stride, padding, dilation);
   const int64_t O = weight.shape()[0], R = g.c * g.k * g.k, L = g.oh * g.ow;
   const Tiles tiles = tiles_for(g, R, dtype_size(x.dtype()));
@@ -185,9 +187,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t
     });
   });
   return record(
-      "conv2d", out, {x, weight, bias},
-      [g, O, R, L, tiles, x = x.detach(), w = weight.detach(), need_x = x.requires_grad(),
-       need_w = weight.requires_grad(), has_bias = bias.defined()](const Tensor& grad) -> Tensors {
+      "conv2d", out, {x, weight, bias}, {x, weight},
+      [g, O, R, L, tiles, need_x = x.requires_grad(), need_w = weight.requires_grad(), has_bias = bias.defined()](
+          const Tensor& grad, const Tensors& saved) -> Tensors {
+        const Tensor &x = saved[0], &w = saved[1];
         Tensor dx = need_x ? empty(x.shape(), x.dtype()) : Tensor();
         std::vector<double> dw_parts(static_cast<std::size_t>(need_w ? tiles.count * O * R : 0));  // (tiles, O, R)
         std::vector<double> db_parts(static_cast<std::size_t>(tiles.count * O));                   // (tiles, O)
@@ -342,8 +345,9 @@ void max_pool_plane_2x2_backward(const Window& g, const T* __restrict grad, cons
 
 // max_pool2d: out[o] = x[arg[o]], arg[o] the window's first max in row-major tap order (a NaN
 //             counting as the largest, the last one winning);  dx[arg[o]] += g[o]
-Tensor max_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
+Tensor max_pool2d(const Tensor& x_in, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
                   int64_t dilation, bool ceil_mode) {
+  const Tensor x = x_in.contiguous();
   const Window g = pool_window("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode);
   const int64_t planes = g.n * g.c, plane = g.h * g.w, L = g.oh * g.ow;
   if (plane > std::numeric_limits<int32_t>::max())
@@ -439,8 +443,9 @@ void avg_pool_plane_backward(const Window& g, const std::vector<Columns>& taps, 
 
 // avg_pool2d: out[o] = Σ_window x / d[o];  dx[in] += g[o] / d[o] for each window tap, with d[o] the
 // window's size (pool_divisors); taps summed in row-major order, as the readable path does
-Tensor avg_pool2d(const Tensor& x, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding, bool ceil_mode,
-                  bool count_include_pad) {
+Tensor avg_pool2d(const Tensor& x_in, int64_t kernel_size, std::optional<int64_t> stride, int64_t padding,
+                  bool ceil_mode, bool count_include_pad) {
+  const Tensor x = x_in.contiguous();
   const Window g = pool_window("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode);
   const int64_t planes = g.n * g.c, plane = g.h * g.w, L = g.oh * g.ow;
   const std::vector<double> divisor = pool_divisors(g, count_include_pad);  // (L)

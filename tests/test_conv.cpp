@@ -11,7 +11,8 @@
 //   2. conv2d on a large batch without a graph (inference; many tiles of images): same bound.
 //   3. max_pool2d: a NaN in a window is the window's output (and takes its gradient), as in
 //      PyTorch; an all −inf window gives −inf and its first tap the gradient; ties go to the first.
-//   4. Both paths reject bad arguments with the same message.
+//   4. Both paths reject bad arguments with the same message, and save what their backward reads
+//      (an input changed in place afterwards makes backward throw).
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -225,4 +226,16 @@ TEST_CASE("test_conv: the fast and readable paths reject bad arguments with the 
   CHECK(message([&] { nn::max_pool2d(x, 2, 1, 2); }) == message([&] { nn::max_pool2d_reference(x, 2, 1, 2); }));
   CHECK(message([&] { nn::avg_pool2d(x, 7); }) == message([&] { nn::avg_pool2d_reference(x, 7); }));
   CHECK(message([&] { nn::max_pool2d(x, 2, 1, 2); }).find("[max_pool2d] padding 2") == 0);
+}
+
+TEST_CASE("test_conv: an input or weight changed in place after conv2d makes its backward throw, on both paths") {
+  for (const auto& conv : {Op([](const Tensors& in) { return nn::conv2d(in[0], in[1]); }),
+                           Op([](const Tensors& in) { return nn::conv2d_reference(in[0], in[1]); })}) {
+    Generator gen(2);
+    Tensor x = randn({2, 2, 5, 5}, gen), w = randn({3, 2, 3, 3}, gen).requires_grad_();
+    const Tensor y = sum(conv({x, w}));
+    x.fill_(1.0);  // dW would be computed from the new x
+    CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("conv2d"), ValueError);
+    CHECK_FALSE(w.grad().defined());
+  }
 }
