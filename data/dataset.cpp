@@ -60,7 +60,8 @@ Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const
   float* image_values = images.data<float>();
   int64_t* label_values = labels.data<int64_t>();
 
-  for (int64_t b = 0; b < batch_size; ++b) label_values[b] = examples_->labels[checked_row("Dataset::batch", indices[b])];
+  for (int64_t b = 0; b < batch_size; ++b)
+    label_values[b] = examples_->labels[checked_row("Dataset::batch", indices[b])];
   parallel_for(batch_size, std::max<int64_t>(1, kElementwiseGrain / pixels_per_image), [&](int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) {
       const uint8_t* pixels = examples_->pixels.data() + rows_[indices[b]] * pixels_per_image;
