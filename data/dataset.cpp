@@ -28,8 +28,8 @@ Dataset::Dataset(std::vector<uint8_t> pixels, Shape image_shape, std::vector<int
       throw ValueError(str_cat("[Dataset] label ", labels[i], " of example ", i, " is outside [0, ", num_classes, ")"));
     }
   }
-  examples_ = std::make_shared<const Examples>(
-      Examples{std::move(pixels), std::move(image_shape), std::move(labels), num_classes});
+  examples_ = std::make_shared<const Examples>(Examples{std::move(pixels), std::move(image_shape), num_classes});
+  labels_ = std::make_shared<const Labels>(std::move(labels));
   rows_.resize(static_cast<std::size_t>(count));
   std::iota(rows_.begin(), rows_.end(), int64_t{0});
 }
@@ -41,7 +41,7 @@ int64_t Dataset::checked_row(const char* op, int64_t index) const {
   return rows_[index];
 }
 
-int64_t Dataset::label(int64_t index) const { return examples_->labels[checked_row("Dataset::label", index)]; }
+int64_t Dataset::label(int64_t index) const { return (*labels_)[checked_row("Dataset::label", index)]; }
 
 Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const {
   if (indices.empty()) throw ValueError("[Dataset::batch] indices must not be empty");
@@ -60,8 +60,7 @@ Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const
   float* image_values = images.data<float>();
   int64_t* label_values = labels.data<int64_t>();
 
-  for (int64_t b = 0; b < batch_size; ++b)
-    label_values[b] = examples_->labels[checked_row("Dataset::batch", indices[b])];
+  for (int64_t b = 0; b < batch_size; ++b) label_values[b] = (*labels_)[checked_row("Dataset::batch", indices[b])];
   parallel_for(batch_size, std::max<int64_t>(1, kElementwiseGrain / pixels_per_image), [&](int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) {
       const uint8_t* pixels = examples_->pixels.data() + rows_[indices[b]] * pixels_per_image;
@@ -75,14 +74,37 @@ Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const
 Dataset Dataset::subset(std::span<const int64_t> indices) const {
   std::vector<int64_t> rows(indices.size());
   for (std::size_t i = 0; i < indices.size(); ++i) rows[i] = checked_row("Dataset::subset", indices[i]);
-  return Dataset(examples_, std::move(rows));
+  return Dataset(examples_, labels_, std::move(rows));
 }
 
 Dataset Dataset::limit(int64_t count) const {
   if (count < 0 || count > size()) {
     throw ValueError(str_cat("[Dataset::limit] count must be in [0, ", size(), "], got ", count));
   }
-  return Dataset(examples_, std::vector<int64_t>(rows_.begin(), rows_.begin() + count));
+  return Dataset(examples_, labels_, std::vector<int64_t>(rows_.begin(), rows_.begin() + count));
+}
+
+Dataset Dataset::with_labels(std::vector<int64_t> labels) const {
+  if (static_cast<int64_t>(labels.size()) != size()) {
+    throw ShapeError(
+        str_cat("[Dataset::with_labels] got ", labels.size(), " labels for ", size(), " examples; expected one each"));
+  }
+  auto table = std::make_shared<Labels>(*labels_);
+  std::vector<bool> relabelled(table->size(), false);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] < 0 || labels[i] >= num_classes()) {
+      throw ValueError(
+          str_cat("[Dataset::with_labels] labels[", i, "] = ", labels[i], " is outside [0, ", num_classes(), ")"));
+    }
+    const auto row = static_cast<std::size_t>(rows_[i]);
+    if (relabelled[row] && (*table)[row] != labels[i]) {
+      throw ValueError(str_cat("[Dataset::with_labels] labels[", i, "] = ", labels[i], " gives example row ", row,
+                               " a second label (it already got ", (*table)[row], "); expected one label per row"));
+    }
+    (*table)[row] = labels[i];
+    relabelled[row] = true;
+  }
+  return Dataset(examples_, std::move(table), rows_);
 }
 
 Tensor Dataset::rows() const { return tensor(rows_, {size()}); }
@@ -92,11 +114,11 @@ Dataset Dataset::with_rows(const Tensor& rows) const {
     throw ValueError(str_cat("[Dataset::with_rows] rows must be a 1-D int64 tensor, got ", shape_str(rows.shape()), " ",
                              dtype_name(rows.dtype())));
   std::vector<int64_t> picked = rows.to_vector<int64_t>();
-  const auto count = static_cast<int64_t>(examples_->labels.size());
+  const auto count = static_cast<int64_t>(labels_->size());
   for (int64_t r : picked)
     if (r < 0 || r >= count)
       throw ValueError(str_cat("[Dataset::with_rows] row ", r, " is not one of the ", count, " loaded examples"));
-  return Dataset(examples_, std::move(picked));
+  return Dataset(examples_, labels_, std::move(picked));
 }
 
 NamedTensors TrainValidationSplit::state_dict() const {

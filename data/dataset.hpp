@@ -1,8 +1,10 @@
 // data/dataset.hpp — labelled uint8 images in memory, their subsets, and batches as tensors.
 //
-// A Dataset is a cheap handle: the pixels and labels live once in shared, immutable storage, and
-// each Dataset holds the list of example rows it sees. Subsets (limit, subset, split) therefore
-// copy indices, never pixels. Images stay uint8 until a batch is asked for; batch() converts just
+// A Dataset is a cheap handle: the pixels live once in shared, immutable storage, the labels in a
+// shared table by loaded row, and each Dataset holds the list of example rows it sees. Subsets
+// (limit, subset, split) therefore copy indices, never pixels; a relabelled copy (with_labels, e.g.
+// for label noise: data/noise.hpp) copies the label table once, so its subsets and restored rows
+// (with_rows) keep the new labels. Images stay uint8 until a batch is asked for; batch() converts just
 // those examples to Float32 in [0, 1] (pixel / 255, as torchvision's ToTensor does).
 //
 // A DataLoader walks a Dataset in batches, one epoch per begin(): with shuffling on, every epoch
@@ -54,6 +56,9 @@ class Dataset {
 
   Dataset subset(std::span<const int64_t> indices) const;  // the examples at `indices`, in that order
   Dataset limit(int64_t count) const;                      // the first `count` examples, count in [0, size()]
+  // The same images with new labels, one per example (size() of them), each in [0, num_classes());
+  // an example seen twice must get the same label twice.
+  Dataset with_labels(std::vector<int64_t> labels) const;
 
   // Which of the loaded examples this dataset sees, in order (what a state dict saves), and the
   // same examples seen through other rows (each checked to be one of them).
@@ -64,14 +69,15 @@ class Dataset {
   struct Examples {
     std::vector<uint8_t> pixels;  // (N, H, W)
     Shape image_shape;            // (H, W)
-    std::vector<int64_t> labels;  // (N)
     int64_t num_classes;
   };
-  Dataset(std::shared_ptr<const Examples> examples, std::vector<int64_t> rows)
-      : examples_(std::move(examples)), rows_(std::move(rows)) {}
+  using Labels = std::vector<int64_t>;  // (N) the label of every loaded example, by row
+  Dataset(std::shared_ptr<const Examples> examples, std::shared_ptr<const Labels> labels, std::vector<int64_t> rows)
+      : examples_(std::move(examples)), labels_(std::move(labels)), rows_(std::move(rows)) {}
   int64_t checked_row(const char* op, int64_t index) const;
 
   std::shared_ptr<const Examples> examples_;
+  std::shared_ptr<const Labels> labels_;
   std::vector<int64_t> rows_;  // rows of examples_ that this dataset sees, in order
 };
 

@@ -93,6 +93,7 @@ double softmax_row(const double* z, int64_t classes, double scale, std::vector<d
 struct RowSummary {
   std::vector<double> confidence;  // (N)
   std::vector<char> correct;       // (N), 0 or 1
+  std::vector<double> nll;         // (N), −log p_y
   double nll_sum = 0.0, brier_sum = 0.0, logit_gap_sum = 0.0;
 };
 
@@ -112,7 +113,8 @@ RowSummary summarize_rows(const char* op, const Tensor& logits_tensor, const Ten
     const int64_t predicted = std::max_element(z, z + classes) - z;  // first of ties, like argmax
     out.confidence.push_back(probs[predicted]);
     out.correct.push_back(predicted == label);
-    out.nll_sum += lse - scale * z[label];  // −log p_y; +inf when z_y = −inf
+    out.nll.push_back(lse - scale * z[label]);  // −log p_y; +inf when z_y = −inf
+    out.nll_sum += out.nll.back();
     double others = 0.0;
     for (int64_t c = 0; c < classes; ++c) {
       const double target = c == label ? 1.0 : 0.0;
@@ -217,6 +219,40 @@ CalibrationReport evaluate(const Tensor& logits, const Tensor& labels, double te
   report.frac_confidence_above_0_99 = mean(above_0_99, n);
   report.mean_logit_gap = mean(rows.logit_gap_sum, n);
   return report;
+}
+
+Predictions predictions(const Tensor& logits, const Tensor& labels, double temperature) {
+  RowSummary rows = summarize_rows("predictions", logits, labels, temperature);
+  return {std::move(rows.confidence), std::move(rows.nll), std::move(rows.correct)};
+}
+
+// The same sums as evaluate(), in the order of `rows`.
+RowSampleMetrics evaluate_rows(const Predictions& predictions, std::span<const int64_t> rows, int64_t bins) {
+  check_bins("evaluate_rows", bins);
+  const int64_t n = predictions.size();
+  if (predictions.nll.size() != predictions.confidence.size() ||
+      predictions.correct.size() != predictions.confidence.size()) {
+    throw ShapeError(str_cat("[evaluate_rows] predictions has ", predictions.confidence.size(), " confidences, ",
+                             predictions.nll.size(), " NLLs and ", predictions.correct.size(),
+                             " correct flags; expected one length"));
+  }
+  if (rows.empty()) throw ValueError("[evaluate_rows] rows is empty; expected at least one row");
+  ReliabilityBins width_bins(bins);
+  std::size_t correct = 0;
+  double nll_sum = 0.0;
+  for (const int64_t row : rows) {
+    if (row < 0 || row >= n) throw ValueError(str_cat("[evaluate_rows] row ", row, " is outside [0, ", n, ")"));
+    ReliabilityBin& bin = width_bins[equal_width_bin(predictions.confidence[row], bins)];
+    ++bin.count;
+    bin.mean_confidence += predictions.confidence[row];
+    bin.accuracy += predictions.correct[row];
+    correct += predictions.correct[row];
+    nll_sum += predictions.nll[row];
+  }
+  for (ReliabilityBin& bin : width_bins) finish_bin(bin);
+  return {.accuracy = mean(static_cast<double>(correct), rows.size()),
+          .nll = mean(nll_sum, rows.size()),
+          .ece = expected_calibration_error(width_bins)};
 }
 
 ReliabilityBins reliability_bins(const Tensor& logits, const Tensor& labels, int64_t bins, double temperature) {

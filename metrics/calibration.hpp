@@ -13,6 +13,9 @@
 //   logit gap    top logit − mean of the other C − 1 logits, of the scaled logits z / T
 // Temperature scaling (Guo et al. 2017) divides logits by one scalar T > 0 fitted on validation
 // data; fit_temperature() documents its Newton iteration.
+// predictions() keeps the per-row facts (confidence, −log p_y, correct) so that accuracy, NLL
+// and ECE can be recomputed on any sample of rows — what bootstrap intervals need
+// (metrics/statistics.hpp).
 //
 // Dimensions: N rows (examples), C classes, B bins. Inputs: logits (N, C) Float32/Float64, labels
 // (N) Int64 in [0, C). Logits may be −inf (masked classes) but not NaN or +inf, and every row
@@ -20,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "../core/tensor.hpp"
@@ -74,6 +78,23 @@ std::vector<double> confidences(const Tensor& logits, double temperature = 1.0);
 // Counts of `values` in B equal-width bins over [0, 1], bin b = (b / B, (b + 1) / B] (0 joins the
 // first bin). Values must lie in [0, 1].
 std::vector<int64_t> confidence_histogram(const std::vector<double>& values, int64_t bins = kDefaultBins);
+
+// Per-row facts of softmax(logits / temperature), each (N): what evaluate() reads, kept per row.
+struct Predictions {
+  std::vector<double> confidence;  // max_c p_c
+  std::vector<double> nll;         // −log p_y
+  std::vector<char> correct;       // 1 when the argmax is the label, else 0
+  int64_t size() const { return static_cast<int64_t>(confidence.size()); }
+};
+Predictions predictions(const Tensor& logits, const Tensor& labels, double temperature = 1.0);
+
+// Accuracy, NLL and equal-width ECE of the rows `rows` of `predictions` (indices in [0, N),
+// repeats allowed, at least one). On rows 0, 1, …, N − 1 they are evaluate()'s, bit for bit.
+struct RowSampleMetrics {
+  double accuracy = 0.0, nll = 0.0, ece = 0.0;
+};
+RowSampleMetrics evaluate_rows(const Predictions& predictions, std::span<const int64_t> rows,
+                               int64_t bins = kDefaultBins);
 
 // The temperature T > 0 minimising the NLL of softmax(logits / T) against labels — fit it on a
 // validation split, then pass it to evaluate() on the test split. Never returns a T whose NLL on

@@ -221,6 +221,9 @@ Look look_of(const Chart::Series& series) {
           },
           [](const ScatterSeries& s) {
             return Look{str_cat("fill=\"", escape(s.color), "\" fill-opacity=\"0.75\""), Swatch::Box};
+          },
+          [](const ErrorBarSeries& s) {
+            return Look{str_cat("fill=\"none\" stroke=\"", escape(s.color), "\" stroke-width=\"1.5\""), Swatch::Line};
           }},
       series);
 }
@@ -242,19 +245,47 @@ void draw_series(std::string& out, const Chart::Series& series, const Look& look
       if (finite(p)) out += circle_element(frame.to_px(p), radius, style);
     }
   };
-  std::visit(Overloaded{[&](const LineSeries& s) {
-                          path(s.points, "");
-                          if (s.markers) circles(s.points, 3.5, str_cat("fill=\"", escape(s.color), "\""));
-                        },
-                        [&](const BandSeries& s) { path(band_outline(s), "Z"); },
-                        [&](const BarSeries& s) {
-                          for (const Bar& bar : s.bars) {
-                            const Point a = frame.to_px({bar.left, bar.bottom}), b = frame.to_px({bar.right, bar.top});
-                            if (finite(a) && finite(b)) rect(a, b);
-                          }
-                        },
-                        [&](const ScatterSeries& s) { circles(s.points, s.radius, look.style); }},
-             series);
+  std::visit(
+      Overloaded{[&](const LineSeries& s) {
+                   path(s.points, "");
+                   if (s.markers) circles(s.points, 3.5, str_cat("fill=\"", escape(s.color), "\""));
+                 },
+                 [&](const BandSeries& s) { path(band_outline(s), "Z"); },
+                 [&](const BarSeries& s) {
+                   for (const Bar& bar : s.bars) {
+                     const Point a = frame.to_px({bar.left, bar.bottom}), b = frame.to_px({bar.right, bar.top});
+                     if (finite(a) && finite(b)) rect(a, b);
+                   }
+                 },
+                 [&](const ScatterSeries& s) { circles(s.points, s.radius, look.style); },
+                 [&](const ErrorBarSeries& s) {
+                   // Each whisker a subpath from low to high with 4 px caps across its ends.
+                   constexpr double kCap = 4.0;
+                   std::string d;
+                   const auto segment = [&](Point a, Point b) {
+                     d += str_cat("M", fixed(a.x), " ", fixed(a.y), " L", fixed(b.x), " ", fixed(b.y), " ");
+                   };
+                   std::vector<Point> centers;
+                   for (const ErrorBar& bar : s.bars) {
+                     if (!finite(bar.at)) continue;
+                     centers.push_back(bar.at);
+                     if (bar.x_low < bar.x_high) {
+                       const Point lo = frame.to_px({bar.x_low, bar.at.y}), hi = frame.to_px({bar.x_high, bar.at.y});
+                       segment(lo, hi);
+                       segment({lo.x, lo.y - kCap}, {lo.x, lo.y + kCap});
+                       segment({hi.x, hi.y - kCap}, {hi.x, hi.y + kCap});
+                     }
+                     if (bar.y_low < bar.y_high) {
+                       const Point lo = frame.to_px({bar.at.x, bar.y_low}), hi = frame.to_px({bar.at.x, bar.y_high});
+                       segment(lo, hi);
+                       segment({lo.x - kCap, lo.y}, {lo.x + kCap, lo.y});
+                       segment({hi.x - kCap, hi.y}, {hi.x + kCap, hi.y});
+                     }
+                   }
+                   if (!d.empty()) out += str_cat("<path d=\"", d, "\" ", look.style, "/>\n");
+                   circles(centers, 4.0, str_cat("fill=\"", escape(s.color), "\""));
+                 }},
+      series);
 }
 
 // A reference line y = slope·x + intercept, cut to the x interval where it stays in the y range.
@@ -377,6 +408,16 @@ Chart& Chart::add(S series) {
 }
 
 Chart& Chart::line(LineSeries series) { return add(std::move(series)); }
+
+Chart& Chart::error_bars(ErrorBarSeries series) {
+  for (const ErrorBar& bar : series.bars) {
+    if (!(bar.x_low <= bar.x_high && bar.y_low <= bar.y_high)) {
+      throw ValueError(str_cat("[Chart::error_bars] interval x [", bar.x_low, ", ", bar.x_high, "], y [", bar.y_low,
+                               ", ", bar.y_high, "] in '", series.label, "'; expected low <= high"));
+    }
+  }
+  return add(std::move(series));
+}
 Chart& Chart::scatter(ScatterSeries series) { return add(std::move(series)); }
 
 Chart& Chart::band(BandSeries series) {
@@ -435,6 +476,13 @@ void Chart::render(std::string& out, double left, double top, std::size_t panel)
                             for (const Bar& bar : s.bars) {
                               include({bar.left, bar.bottom});
                               include({bar.right, bar.top});
+                            }
+                          },
+                          [&](const ErrorBarSeries& s) {
+                            for (const ErrorBar& bar : s.bars) {
+                              if (!finite(bar.at)) continue;
+                              include({bar.x_low, bar.y_low});
+                              include({bar.x_high, bar.y_high});
                             }
                           },
                           [&](const auto& s) {

@@ -7,6 +7,8 @@
 //   BarSeries      one <rect> per bar, translucent so overlaid histograms stay visible; outlined
 //                  bars (border in the series colour) read well drawn over other bars
 //   ScatterSeries  one <circle> per point; one series per group, each with its own colour
+//   ErrorBarSeries one <path> holding every whisker (with end caps), plus one <circle> per point:
+//                  an estimate with its interval along x, along y, or both
 // plus ReferenceLines y = slope·x + intercept (dashed; the y = x diagonal, or y = c) and text
 // Annotations placed at data coordinates. Data marks are the only <path>, <rect> and <circle>
 // elements; axes, grid, frame, background and legend swatches use <line>, <polyline>,
@@ -62,6 +64,16 @@ struct ScatterSeries {
   std::string color{};
   double radius = 2.5;  // px
 };
+struct ErrorBar {
+  Point at{};                        // the estimate (a percentile interval need not contain it)
+  double x_low = 0.0, x_high = 0.0;  // its interval along x; x_low == x_high draws no whisker
+  double y_low = 0.0, y_high = 0.0;  // and along y
+};
+struct ErrorBarSeries {
+  std::string label{};
+  std::vector<ErrorBar> bars{};
+  std::string color{};
+};
 struct ReferenceLine {
   std::string label{};
   double slope = 1.0, intercept = 0.0;  // y = slope·x + intercept; the default is y = x
@@ -84,10 +96,11 @@ class Chart {
   Chart& band(BandSeries series);
   Chart& bars(BarSeries series);
   Chart& scatter(ScatterSeries series);
+  Chart& error_bars(ErrorBarSeries series);  // every interval with low <= high
   Chart& reference(ReferenceLine line);
   Chart& annotate(Annotation annotation);
 
-  using Series = std::variant<LineSeries, BandSeries, BarSeries, ScatterSeries>;
+  using Series = std::variant<LineSeries, BandSeries, BarSeries, ScatterSeries, ErrorBarSeries>;
 
  private:
   friend class Figure;

@@ -252,3 +252,29 @@ TEST_CASE("plot: overlaid confidence histograms and the penultimate projection")
   CHECK_THROWS_AS(plot::confidence_histograms(groups, "t", 0), humble::ValueError);
   CHECK_THROWS_AS(plot::penultimate_projection(points, {"airplane"}, "t"), humble::ShapeError);
 }
+
+TEST_CASE("svg: error bars draw every whisker in one path, a dot per estimate, and widen the axes") {
+  plot::Chart chart("accuracy against ECE", "ECE", "accuracy");
+  chart.error_bars({.label = "CE",
+                    .bars = {{.at = {0.01, 0.97}, .x_low = 0.005, .x_high = 0.02, .y_low = 0.96, .y_high = 0.98},
+                             {.at = {0.10, 0.98}, .x_low = 0.09, .x_high = 0.11}}});  // no y whisker
+  chart.error_bars(
+      {.label = "LS", .bars = {{.at = {0.3, 0.5}, .x_low = 0.31, .x_high = 0.4, .y_low = 0.5, .y_high = 0.5}}});
+  const plot::Figure figure = plot::Figure().add(chart);
+  const std::string svg = figure.to_svg();
+  CHECK(xmllint_exit_code(figure, "humble-svg-error-bars") == 0);
+  CHECK(occurrences(svg, "<path ") == 2);    // one per series
+  CHECK(occurrences(svg, "<circle ") == 3);  // one per estimate
+  // Whiskers: 2 + 1 + 1 intervals, each a line and two caps, each "M … L …".
+  CHECK(occurrences(svg, " L") == 3 * 4);
+  CHECK(contains(svg, ">CE<"));
+  CHECK(contains(svg, ">LS<"));
+  CHECK(contains(svg, ">0.4<"));  // the x axis reaches the whisker's end at 0.4
+  std::string message;
+  try {
+    plot::Chart("bad").error_bars({.label = "bad", .bars = {{.at = {1, 1}, .x_low = 2, .x_high = 0}}});
+  } catch (const humble::ValueError& e) {
+    message = e.what();
+  }
+  CHECK(contains(message, "[Chart::error_bars] interval x [2, 0]"));
+}
