@@ -26,7 +26,8 @@ std::string short_count(int64_t count) {
 
 Chart reliability_diagram(const metrics::ReliabilityBins& bins, const std::string& title, bool show_gap) {
   const std::string ece = format("%.3f", metrics::expected_calibration_error(bins));
-  Chart chart(str_cat(title, " (ECE ", ece, ")"), "confidence", "accuracy");
+  Chart chart(str_cat(title, " (ECE ", ece, ")"), "confidence (max softmax probability)",
+              "accuracy in the bin (fraction)");
   // Headroom for the counts over the top bars; the legend goes below, since bars of an
   // underconfident model fill the upper left corner.
   chart.x_range(0.0, 1.0).y_range(0.0, 1.1).legend(LegendCorner::Below);
@@ -46,7 +47,7 @@ Chart reliability_diagram(const metrics::ReliabilityBins& bins, const std::strin
 
 Chart confidence_histograms(const std::vector<std::pair<std::string, std::vector<double>>>& groups,
                             const std::string& title, int64_t bins) {
-  Chart chart(title, "confidence (max softmax probability)", "share of predictions");
+  Chart chart(title, "confidence (max softmax probability)", "share of predictions (fraction)");
   chart.x_range(0.0, 1.0);
   for (const auto& [label, confidences] : groups) {
     if (confidences.empty()) {
@@ -72,7 +73,7 @@ Chart penultimate_projection(const std::vector<std::vector<Point>>& points_per_c
     throw ShapeError(str_cat("[penultimate_projection] points_per_class has ", points_per_class.size(),
                              " classes but class_names has ", class_names.size(), "; expected one name per class"));
   }
-  Chart chart(title, "projection axis 1", "projection axis 2");
+  Chart chart(title, "projection axis 1 (activation units)", "projection axis 2 (activation units)");
   chart.legend(LegendCorner::Below);  // clusters can sit anywhere, so no corner is safe
   for (std::size_t k = 0; k < class_names.size(); ++k) {
     chart.scatter({.label = class_names[k], .points = points_per_class[k]});

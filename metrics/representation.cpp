@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "../core/factories.hpp"
 
 namespace humble::metrics {
 namespace {
@@ -96,30 +97,54 @@ ClusterTightness cluster_tightness(const Tensor& features, const Tensor& labels_
   return out;
 }
 
-double wrong_class_entropy(const Tensor& logits, const Tensor& labels_tensor) {
-  constexpr const char* op = "wrong_class_entropy";
+namespace {
+
+// Calls visit(row, label, q) with q = softmax of the row's logits without the label's (q_y = 0),
+// max-shifted so that the largest term is 1.
+template <class Visit>
+void for_each_wrong_class_distribution(const char* op, const Tensor& logits, const Tensor& labels_tensor, Visit visit) {
   const std::vector<double> z = read_rows(op, "logits", logits, 3);  // (N, C)
   const int64_t n = logits.shape()[0], classes = logits.shape()[1];
   const std::vector<int64_t> labels = read_labels(op, labels_tensor, n, classes);
-  double total = 0.0;
-  std::vector<double> q(static_cast<std::size_t>(classes));  // (C), q_y unused
+  std::vector<double> q(static_cast<std::size_t>(classes));  // (C)
   for (int64_t i = 0; i < n; ++i) {
     const double* row = z.data() + i * classes;
     double top = -INFINITY;
     for (int64_t c = 0; c < classes; ++c)
       if (c != labels[i]) top = std::max(top, row[c]);
     double sum = 0.0;
-    for (int64_t c = 0; c < classes; ++c)
-      if (c != labels[i]) sum += q[c] = std::exp(row[c] - top);  // max-shifted: the largest term is 1
-    double entropy = 0.0;
-    for (int64_t c = 0; c < classes; ++c) {
-      if (c == labels[i]) continue;
-      const double p = q[c] / sum;
-      if (p > 0.0) entropy -= p * std::log(p);
-    }
-    total += entropy;
+    for (int64_t c = 0; c < classes; ++c) sum += q[c] = c == labels[i] ? 0.0 : std::exp(row[c] - top);
+    for (double& v : q) v /= sum;
+    visit(i, labels[i], q);
   }
-  return total / static_cast<double>(n) / std::log(static_cast<double>(classes - 1));
+}
+
+}  // namespace
+
+double wrong_class_entropy(const Tensor& logits, const Tensor& labels) {
+  double total = 0.0;
+  for_each_wrong_class_distribution("wrong_class_entropy", logits, labels,
+                                    [&](int64_t, int64_t, const std::vector<double>& q) {
+                                      for (const double p : q)
+                                        if (p > 0.0) total -= p * std::log(p);
+                                    });
+  const auto n = static_cast<double>(logits.shape()[0]), classes = static_cast<double>(logits.shape()[1]);
+  return total / n / std::log(classes - 1);
+}
+
+Tensor mean_wrong_class_distribution(const Tensor& logits, const Tensor& labels) {
+  const int64_t classes = logits.defined() && logits.dim() == 2 ? logits.shape()[1] : 0;
+  std::vector<double> sums(static_cast<std::size_t>(classes * classes), 0.0);  // (C, C)
+  std::vector<int64_t> counts(static_cast<std::size_t>(classes), 0);
+  for_each_wrong_class_distribution("mean_wrong_class_distribution", logits, labels,
+                                    [&](int64_t, int64_t label, const std::vector<double>& q) {
+                                      ++counts[label];
+                                      for (int64_t c = 0; c < classes; ++c) sums[label * classes + c] += q[c];
+                                    });
+  for (int64_t k = 0; k < classes; ++k)
+    for (int64_t c = 0; c < classes; ++c)
+      if (counts[k] > 0) sums[k * classes + c] /= static_cast<double>(counts[k]);
+  return tensor(sums, {classes, classes}, Dtype::Float64);
 }
 
 }  // namespace humble::metrics

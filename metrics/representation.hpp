@@ -36,4 +36,9 @@ ClusterTightness cluster_tightness(const Tensor& features, const Tensor& labels)
 
 double wrong_class_entropy(const Tensor& logits, const Tensor& labels);  // in [0, 1]; C >= 3
 
+// The q of every row averaged per true class: row k of the (C, C) Float64 result is the mean q
+// over the rows labelled k (its diagonal entry 0, the row summing to 1), or all zeros when no row
+// has label k. It shows which wrong classes a model thinks each class resembles.
+Tensor mean_wrong_class_distribution(const Tensor& logits, const Tensor& labels);
+
 }  // namespace humble::metrics

@@ -90,6 +90,16 @@ TEST_CASE("wrong_class_entropy: 1 when the wrong classes are alike, near 0 when 
         doctest::Approx(0.5).epsilon(1e-12));
 }
 
+TEST_CASE("mean_wrong_class_distribution: per true class, the average spread over the wrong classes") {
+  // Two rows of class 0: q = (0, 1/2, 1/2) and (0, 3/4, 1/4) → mean (0, 5/8, 3/8); one row of class 2
+  // with z_0 = z_1: (1/2, 1/2, 0); no row of class 1: zeros.
+  const Tensor logits = rows_of({9, 0, 0, -4, std::log(3.0), 0, 0, 0, 7}, 3);
+  const std::vector<double> m = metrics::mean_wrong_class_distribution(logits, labels_of({0, 0, 2})).to_vector();
+  const std::vector<double> expected{0, 0.625, 0.375, 0, 0, 0, 0.5, 0.5, 0};
+  REQUIRE(m.size() == 9);
+  for (std::size_t i = 0; i < 9; ++i) CHECK(m[i] == doctest::Approx(expected[i]).epsilon(1e-15));
+}
+
 TEST_CASE("representation metrics: bad input throws naming the function and the argument") {
   const Tensor h = rows_of({0, 0, 1, 1}, 2);
   CHECK(contains(message_of([&] { metrics::cluster_tightness(h, labels_of({0, 0})); }), "expected at least 2"));

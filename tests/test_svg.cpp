@@ -221,10 +221,11 @@ TEST_CASE("plot: reliability diagram of the four-row example") {
   figure.add(plot::reliability_diagram(bins, "ε = 0")).add(plot::reliability_diagram(bins, "no gap", false));
   const std::string svg = figure.to_svg();
   CHECK(xmllint_exit_code(figure, "humble-svg-reliability") == 0);
-  CHECK(occurrences(svg, "<rect ") == 3 * 2 + 3);  // accuracy + gap bars, then accuracy bars alone
-  CHECK(contains(svg, ">ε = 0 (ECE 0.34"));        // ECE 0.3425 in the title
-  CHECK(contains(svg, ">confidence<"));
-  CHECK(contains(svg, ">accuracy<"));
+  CHECK(occurrences(svg, "<rect ") == 3 * 2 + 3);                  // accuracy + gap bars, then accuracy bars alone
+  CHECK(contains(svg, ">ε = 0 (ECE 0.34"));                        // ECE 0.3425 in the title
+  CHECK(contains(svg, ">confidence (max softmax probability)<"));  // the axes, with their units
+  CHECK(contains(svg, ">accuracy in the bin (fraction)<"));
+  CHECK(contains(svg, ">accuracy<"));  // the legend
   CHECK(contains(svg, ">perfect calibration<"));
   CHECK(contains(svg, ">gap to mean confidence<"));
   CHECK(occurrences(svg, ">2</text>") == 2);  // bin 10 holds 2 rows, once per panel
@@ -244,7 +245,7 @@ TEST_CASE("plot: overlaid confidence histograms and the penultimate projection")
   CHECK(occurrences(svg, "<rect ") == 4);
   CHECK(occurrences(svg, "<circle ") == 6);
   for (const std::string label :
-       {">ε = 0<", ">ε = 0.1<", ">airplane<", ">automobile<", ">bird<", ">share of predictions<"}) {
+       {">ε = 0<", ">ε = 0.1<", ">airplane<", ">automobile<", ">bird<", ">share of predictions (fraction)<"}) {
     CHECK_MESSAGE(contains(svg, label), label);
   }
   CHECK_THROWS_AS(plot::confidence_histograms({{"empty", {}}}, "t"), humble::ValueError);

@@ -1,5 +1,6 @@
-# Runs mnist_smoothing for 1 epoch on 10,000 real MNIST images with ε = 0 and ε = 0.1, then checks
-# metrics.json: both reach test accuracy >= 0.90, and ε = 0.1 gives lower mean test confidence.
+# Runs mnist_smoothing (the default experiment, calibration) for 1 epoch on 10,000 real MNIST
+# images with ε = 0 and ε = 0.1, then checks metrics.json: methods ce and ls with [low, high]
+# ECE intervals, both reach test accuracy >= 0.90, and ε = 0.1 gives lower mean test confidence.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_study.cmake
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${PROGRAM} --data-dir ${DATA_DIR} --epochs 1 --train-limit 10000 --eps 0,0.1 --out ${OUT}
@@ -8,6 +9,22 @@ if(NOT status EQUAL 0)
   message(FATAL_ERROR "mnist_smoothing exited with ${status}")
 endif()
 file(READ ${OUT}/metrics.json metrics)
+string(JSON experiment GET "${metrics}" experiment)
+if(NOT experiment STREQUAL "calibration")
+  message(FATAL_ERROR "the default experiment is '${experiment}', expected calibration")
+endif()
+foreach(i 0 1)
+  string(JSON method GET "${metrics}" runs ${i} method)
+  string(JSON intervals LENGTH "${metrics}" runs ${i} ece_ci95)
+  if(NOT intervals EQUAL 2)
+    message(FATAL_ERROR "runs ${i} (${method}): ece_ci95 has ${intervals} numbers, expected [low, high]")
+  endif()
+endforeach()
+string(JSON method_0 GET "${metrics}" runs 0 method)
+string(JSON method_1 GET "${metrics}" runs 1 method)
+if(NOT method_0 STREQUAL "ce" OR NOT method_1 STREQUAL "ls")
+  message(FATAL_ERROR "methods '${method_0}' and '${method_1}', expected ce and ls")
+endif()
 foreach(i 0 1)
   string(JSON eps GET "${metrics}" runs ${i} eps)
   string(JSON accuracy GET "${metrics}" runs ${i} test_accuracy)

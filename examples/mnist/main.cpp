@@ -1,112 +1,279 @@
-// examples/mnist/main.cpp — mnist_smoothing: train one model per ε on real MNIST (or
-// Fashion-MNIST) and show, in a table, metrics.json, history.csv and SVG pictures, how label
-// smoothing changes confidence and calibration.
+// examples/mnist/main.cpp — mnist_smoothing: experiments on how label smoothing changes
+// confidence, calibration, distillation and robustness to label noise, on real MNIST (or
+// Fashion-MNIST), each ending in a table, metrics.json, history.csv, SVG pictures and report.html.
 //
-//   mnist_smoothing                                  # MNIST, MLP, Adam, ε ∈ {0, 0.1}, 5 epochs
-//   mnist_smoothing --eps 0,0.05,0.1,0.2 --seeds 3   # a sweep, mean ± std over 3 seeds
+//   mnist_smoothing                                  # calibration: MLP, Adam, ε ∈ {0, 0.1}, 5 epochs
+//   mnist_smoothing --eps 0,0.05,0.1,0.2 --seeds 3   # calibration over more ε, mean ± std over 3 seeds
+//   mnist_smoothing --experiment compare             # CE, LS, confidence penalty, focal, ± temperature scaling
+//   mnist_smoothing --experiment distillation --quick
+//
+// An experiment is a list of independent runs (experiments.hpp); this program plans it, prints an
+// estimate of its time, executes the runs (or the --runs subset) with a progress bar, and hands
+// the finished runs to the report stage, which only gathers them.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <set>
 
+#include "experiments.hpp"
 #include "report.hpp"
-#include "study.hpp"
 
 namespace {
 
-// A progress bar on a terminal; nothing per batch otherwise (one line per epoch is printed).
-study::Progress progress_bar(double eps) {
-  if (!isatty(STDERR_FILENO)) return {};
-  return [eps](int epoch, int64_t batch, int64_t batches, double loss, double images_per_second) {
-    if (batch % 10 != 0 && batch != batches) return;
-    const int width = 30, filled = static_cast<int>(width * batch / batches);
-    const double eta = (batches - batch) * (static_cast<double>(batch) / batches > 0 ? 1.0 : 0.0) *
-                       (images_per_second > 0 ? 128.0 / images_per_second : 0.0);
-    std::fprintf(stderr, "\r  eps %-5g epoch %d [%.*s%*s] %4lld/%lld  loss %.4f  %6.0f img/s  ETA %4.1fs", eps, epoch,
-                 filled, "##############################", width - filled, "", static_cast<long long>(batch),
-                 static_cast<long long>(batches), loss, images_per_second, eta);
-    if (batch == batches) std::fprintf(stderr, "\r\033[K");
-  };
+using Clock = std::chrono::steady_clock;
+
+std::string duration_text(double seconds) {
+  char buffer[32];
+  if (seconds < 60)
+    std::snprintf(buffer, sizeof buffer, "%.0fs", seconds);
+  else
+    std::snprintf(buffer, sizeof buffer, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
+  return buffer;
+}
+
+// What each run should cost, from a few timed batches of every model the plan trains: training
+// images × epochs, plus evaluation (a forward pass, about a third of a training step) of the test
+// set every epoch and of validation and test at the end; a student also runs its teacher forward
+// on every batch.
+struct Estimate {
+  std::vector<double> seconds;  // per run
+  std::map<std::string, double> per_image;
+  double total() const {
+    double sum = 0;
+    for (const double s : seconds) sum += s;
+    return sum;
+  }
+};
+
+Estimate estimate(const study::Experiment& experiment, const std::vector<std::size_t>& chosen, const study::Data& data,
+                  int batch_size) {
+  Estimate out;
+  for (const std::size_t i : chosen) {
+    const study::RunSpec& spec = experiment.runs[i];
+    for (const study::RunSpec* s = &spec; s; s = s->teacher.get())
+      if (!out.per_image.count(s->training.model))
+        out.per_image[s->training.model] = study::seconds_per_training_image(s->training.model, data, batch_size);
+  }
+  const auto images = [](const humble::data::Dataset& d) { return static_cast<double>(d.size()); };
+  for (const std::size_t i : chosen) {
+    const study::RunSpec& spec = experiment.runs[i];
+    const double per_image = out.per_image.at(spec.training.model);
+    double seconds = spec.training.epochs * (images(data.train) + images(data.test) / 3) * per_image +
+                     (images(data.validation) + images(data.test)) / 3 * per_image;
+    if (spec.teacher)
+      seconds += spec.training.epochs * images(data.train) / 3 * out.per_image.at(spec.teacher->training.model);
+    out.seconds.push_back(seconds);
+  }
+  return out;
+}
+
+// The progress over runs: on a terminal one bar redrawn after every batch, elsewhere one line per
+// finished run. The time left is the estimate of the runs to come, scaled by how the finished ones
+// compared with theirs.
+class RunProgress {
+ public:
+  RunProgress(const Estimate& estimate) : estimate_(estimate), start_(Clock::now()), tty_(isatty(STDERR_FILENO)) {}
+
+  study::Progress for_run(std::size_t k, const std::string& label) {
+    current_ = k;
+    label_ = label;
+    if (!tty_) return {};
+    return [this](int epoch, int64_t batch, int64_t batches, double loss, double) {
+      if (batch % 10 != 0 && batch != batches) return;
+      const double within = (epoch - 1 + static_cast<double>(batch) / batches);
+      draw(within, epoch, loss);
+    };
+  }
+
+  void finished(const study::Run& run, std::size_t k) {
+    done_estimate_ += estimate_.seconds[k];
+    const double elapsed = seconds();
+    if (tty_) std::fprintf(stderr, "\r\033[K");
+    std::printf("[%zu/%zu] %-48s acc %.4f  NLL %.4f  ECE %.4f  %5.1fs  (elapsed %s, left ~%s)\n", k + 1,
+                estimate_.seconds.size(), label_.c_str(), run.test.accuracy, run.test.nll, run.test.ece, run.seconds,
+                duration_text(elapsed).c_str(), duration_text(left()).c_str());
+    std::fflush(stdout);
+  }
+
+  double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  double left() const {
+    const double speed = done_estimate_ > 0 ? seconds() / done_estimate_ : 1.0;
+    return (estimate_.total() - done_estimate_) * speed;
+  }
+
+  void draw(double epochs_done, int epoch, double loss) const {
+    const std::size_t total = estimate_.seconds.size();
+    const double share = (static_cast<double>(current_) + epochs_done / epochs_) / static_cast<double>(total);
+    const int width = 30, filled = static_cast<int>(width * std::min(share, 1.0));
+    std::fprintf(stderr, "\r  runs [%.*s%*s] %zu/%zu  %s, left ~%s | %s epoch %d loss %.4f\033[K", filled,
+                 "##############################", width - filled, "", current_ + 1, total,
+                 duration_text(seconds()).c_str(), duration_text(left()).c_str(), label_.c_str(), epoch, loss);
+  }
+
+ public:
+  int epochs_ = 1;
+
+ private:
+  const Estimate& estimate_;
+  Clock::time_point start_;
+  bool tty_;
+  std::size_t current_ = 0;
+  std::string label_;
+  double done_estimate_ = 0;
+};
+
+std::string command_line(int argc, char** argv) {
+  std::string out = "mnist_smoothing";
+  for (int i = 1; i < argc; ++i) out += std::string(" ") + argv[i];
+  return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  humble::run_on_best_blas_kernels(argv);
   study::Config config;
-  CLI::App app{"mnist_smoothing: how label smoothing changes confidence and calibration"};
+  bool list_runs = false;
+  CLI::App app{
+      "mnist_smoothing: how label smoothing changes confidence, calibration, distillation and robustness "
+      "to label noise"};
+  app.add_option("--experiment", config.experiment,
+                 "calibration (default), compare, sweep, distillation or label-noise")
+      ->check(CLI::IsMember(study::experiment_names()));
+  app.add_flag("--quick", config.quick,
+               "the CI-sized variant: 10,000 training images, 1 epoch (2 for distillation), 2 seeds");
   app.add_option("--dataset", config.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
   app.add_option("--data-dir", config.data_dir, "folder with the four IDX files (default: data/<dataset>)");
   app.add_option("--model", config.model, "mlp (784-512-256-10) or cnn (LeNet-style)")
       ->check(CLI::IsMember({"mlp", "cnn"}));
-  app.add_option("--epochs", config.epochs, "training epochs")->check(CLI::Range(1, 1000));
+  auto* epochs = app.add_option("--epochs", config.epochs, "training epochs")->check(CLI::Range(1, 1000));
   app.add_option("--batch-size", config.batch_size, "batch size")->check(CLI::Range(1, 60000));
   app.add_option("--optimizer", config.optimizer, "sgd (momentum 0.9), adam or adamw")
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
   app.add_option("--lr", config.lr, "learning rate")->check(CLI::PositiveNumber);
-  app.add_option("--eps", config.eps, "label smoothing values, comma separated (a sweep)")
-      ->delimiter(',')
-      ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--loss", config.loss, "ce (label-smoothed), confidence-penalty or focal")
+  auto* eps = app.add_option("--eps", config.eps, "label smoothing values, comma separated (calibration and sweep)")
+                  ->delimiter(',')
+                  ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--eps-schedule", config.eps_schedule,
+                 "one more smoothed configuration whose eps follows a schedule over the steps: E, linear:A:B or "
+                 "cosine:A:B (e.g. linear:0.2:0)")
+      ->check([](const std::string& text) {
+        try {
+          humble::losses::SmoothingSchedule::parse(text);
+          return std::string();
+        } catch (const std::exception& e) {
+          return std::string(e.what());
+        }
+      });
+  app.add_option("--loss", config.loss, "calibration only: ce (label-smoothed), confidence-penalty or focal")
       ->check(CLI::IsMember({"ce", "confidence-penalty", "focal"}));
   app.add_flag("--reference-loss", config.reference_loss,
                "train with cross_entropy_reference, the readable loss path (same science, slower)");
   app.add_option("--seed", config.seed, "first random seed");
-  app.add_option("--seeds", config.seeds, "repeat with seeds seed..seed+K-1 and report mean ± std")
-      ->check(CLI::Range(1, 100));
+  auto* seeds = app.add_option("--seeds", config.seeds, "repeat with seeds seed..seed+K-1 and report mean ± std")
+                    ->check(CLI::Range(1, 100));
   app.add_option("--threads", config.threads, "threads for OpenBLAS and oneTBB")->check(CLI::Range(1, 256));
-  app.add_option("--train-limit", config.train_limit, "train on the first N images only (0 = all)")
+  auto* limit = app.add_option("--train-limit", config.train_limit, "train on the first N images only (0 = all)")
+                    ->check(CLI::NonNegativeNumber);
+  app.add_option("--bootstrap", config.bootstrap_resamples, "bootstrap resamples of the test set for the intervals")
+      ->check(CLI::Range(1000, 100000));
+  app.add_option("--runs", config.only_runs,
+                 "execute only these runs of the plan (0-based, comma separated; see --list-runs)")
+      ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
+  app.add_flag("--list-runs", list_runs, "print the experiment's runs, one line each, and exit");
   app.add_option("--out", config.out, "output folder");
-  app.add_flag("--profile", config.profile, "record where the training time goes: OUT/profile.json and a table");
   CLI11_PARSE(app, argc, argv);
 
   try {
+    config = study::with_defaults(config, {.epochs = epochs->count() > 0,
+                                           .seeds = seeds->count() > 0,
+                                           .eps = eps->count() > 0,
+                                           .train_limit = limit->count() > 0});
+    const study::Experiment experiment = study::plan(config);
+    if (list_runs) {
+      for (std::size_t i = 0; i < experiment.runs.size(); ++i)
+        std::printf("%zu %s\n", i, experiment.runs[i].key().c_str());
+      return 0;
+    }
+    std::vector<std::size_t> chosen;
+    for (std::size_t i = 0; i < experiment.runs.size(); ++i)
+      if (config.only_runs.empty() ||
+          std::find(config.only_runs.begin(), config.only_runs.end(), static_cast<int>(i)) != config.only_runs.end())
+        chosen.push_back(i);
+    for (const int i : config.only_runs)
+      if (static_cast<std::size_t>(i) >= experiment.runs.size())
+        throw humble::ValueError("[mnist_smoothing] --runs " + std::to_string(i) + " is not a run of the plan (0 to " +
+                                 std::to_string(experiment.runs.size() - 1) + ")");
+
     humble::set_num_threads(config.threads);
     const study::Data data = study::load_data(config);
     std::printf(
-        "mnist_smoothing: %s, %s, %s lr %g, %d epochs, %s, %lld training / %lld validation / %lld test images\n",
-        config.dataset.c_str(), config.model.c_str(), config.optimizer.c_str(), config.lr, config.epochs,
-        config.reference_loss ? "loss by the reference path" : "fused loss kernel",
-        static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
-        static_cast<long long>(data.test.size()));
-    const humble::BlasInfo blas = humble::blas_info();
-    const std::string picked = blas.replaced.empty() ? "" : " (OpenBLAS had picked " + blas.replaced + ")";
-    std::printf("BLAS: %s %s, %s kernels%s, %d threads\n", blas.vendor.c_str(), blas.version.c_str(),
-                blas.kernels.c_str(), picked.c_str(), blas.threads);
-    std::vector<std::vector<study::Run>> groups;
-    for (double eps : config.eps) {
-      auto& runs = groups.emplace_back();
-      for (int k = 0; k < config.seeds; ++k) {
-        const uint64_t seed = config.seed + static_cast<uint64_t>(k);
-        runs.push_back(study::train_and_measure(config, data, eps, seed, progress_bar(eps)));
-        for (const study::EpochRecord& e : runs.back().history)
-          std::printf(
-              "eps %-5g seed %llu epoch %d  train loss %.4f (floor %.4f)  test acc %.4f  NLL %.4f  conf %.4f  %.1fs\n",
-              eps, static_cast<unsigned long long>(seed), e.epoch, e.train_loss, e.loss_floor, e.test_accuracy,
-              e.test_nll, e.test_mean_confidence, e.seconds);
-        std::fflush(stdout);
-      }
-    }
-    const std::string table = study::format_table(groups);
-    std::printf("%s", table.c_str());
+        "mnist_smoothing: experiment %s on %s, %s, %s lr %g, %d epoch%s, %lld training / %lld validation / "
+        "%lld test images, %d seed%s\n",
+        config.experiment.c_str(), config.dataset.c_str(), config.model.c_str(), config.optimizer.c_str(), config.lr,
+        config.epochs, config.epochs > 1 ? "s" : "", static_cast<long long>(data.train.size()),
+        static_cast<long long>(data.validation.size()), static_cast<long long>(data.test.size()), config.seeds,
+        config.seeds > 1 ? "s" : "");
+    const Estimate cost = estimate(experiment, chosen, data, config.batch_size);
+    std::string speeds;
+    for (const auto& [model, seconds] : cost.per_image)
+      speeds += (speeds.empty() ? "" : ", ") + model + " " + std::to_string(static_cast<long>(1 / seconds)) + " img/s";
+    std::printf(
+        "plan: %zu runs in %zu groups; estimated %s (training speed measured just now: %s; other work on "
+        "this machine makes the real time differ)\n",
+        chosen.size(), experiment.groups.size(), duration_text(cost.total()).c_str(), speeds.c_str());
+    std::fflush(stdout);
 
+    std::vector<std::optional<study::Run>> runs(experiment.runs.size());
+    study::Teachers teachers;
+    RunProgress progress(cost);
+    progress.epochs_ = config.epochs;
+    for (std::size_t k = 0; k < chosen.size(); ++k) {
+      const std::size_t i = chosen[k];
+      const std::string label = [&] {
+        for (const study::Group& g : experiment.groups)
+          if (!g.scaled && std::find(g.runs.begin(), g.runs.end(), i) != g.runs.end())
+            return g.label + " seed " + std::to_string(experiment.runs[i].seed);
+        return experiment.runs[i].key();
+      }();
+      runs[i] = study::execute(experiment.runs[i], data, teachers, progress.for_run(k, label));
+      if (config.experiment == "calibration")
+        for (const study::EpochRecord& e : runs[i]->history)
+          std::printf("%s epoch %d  train loss %.4f (floor %.4f)  test acc %.4f  NLL %.4f  conf %.4f  %.1fs\n",
+                      label.c_str(), e.epoch, e.train_loss, e.loss_floor, e.test_accuracy, e.test_nll,
+                      e.test_mean_confidence, e.seconds);
+      progress.finished(*runs[i], k);
+    }
+
+    const std::vector<study::Summary> summaries = study::summarize(experiment, runs, config);
     const std::filesystem::path out(config.out);
     std::filesystem::create_directories(out);
-    study::write_metrics_json(config, groups, out / "metrics.json");
-    study::write_history_csv(groups, out / "history.csv");
-    const auto pictures = study::write_pictures(config, groups, out);
-    study::write_report_html(config, pictures, table, out / "report.html");
-    if (config.profile) {
-      humble::profile::Report total;
-      for (const auto& runs : groups)
-        for (const study::Run& r : runs) total += r.profile;
-      std::printf("\n%s", total.table().c_str());
-      study::write_profile_json(groups, out / "profile.json");
+    std::vector<std::string> files;
+    const study::Context ctx{.config = config,
+                             .experiment = experiment,
+                             .summaries = summaries,
+                             .class_names = data.class_names,
+                             .out = out,
+                             .files = &files};
+    const double wall = progress.seconds();
+    if (config.only_runs.empty()) {
+      const study::ExperimentReport report = study::experiment_report(ctx);
+      std::printf("%s", report.console.c_str());
+      study::write_report_html(ctx, report, wall, command_line(argc, argv));
+    } else {  // a part of the plan: its groups' numbers, without the experiment's pictures and text
+      std::printf("%s", study::console_rows(study::all_rows(summaries), {"test_accuracy", "test_nll", "ece"}).c_str());
     }
-    std::printf("\nwrote %s/{metrics.json, history.csv, report.html} and %zu pictures\n", config.out.c_str(),
-                pictures.size());
+    study::write_metrics_json(ctx, wall);
+    study::write_history_csv(ctx);
+    std::printf("\nwrote %zu files to %s/ in %s:", files.size(), config.out.c_str(), duration_text(wall).c_str());
+    for (const std::string& file : files) std::printf(" %s", file.c_str());
+    std::printf("\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mnist_smoothing: %s\n", e.what());
     return 1;

@@ -1,4 +1,5 @@
-// examples/mnist/study.cpp — data loading, the models, the training loop and the measurements.
+// examples/mnist/study.cpp — data loading, the models, the training loop and the measurements of
+// one run (contract in study.hpp).
 //
 // Legend: N images, B a batch, D = 784 pixels, H hidden units, K = 10 classes.
 #include "study.hpp"
@@ -6,8 +7,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <numeric>
-#include <optional>
 
 namespace study {
 namespace {
@@ -15,8 +16,19 @@ namespace {
 using namespace humble;
 using Clock = std::chrono::steady_clock;
 
+constexpr int64_t kClasses = 10;
+constexpr double kConfidencePenaltyBeta = 0.1;   // Pereyra et al. 2017 tune β per task; 0.1 is in their range
+constexpr double kFocalGamma = 2.0;              // Lin et al. 2017's best value
+constexpr uint64_t kNoiseStream = 0x6e6f697365;  // "noise": the label-noise generator is seed ^ this
+
 const std::vector<std::string> kFashionClasses = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                   "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
+
+std::string number(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
 
 // The network split at its penultimate layer: logits = head(features(x)).
 struct Classifier : nn::Module {
@@ -25,7 +37,7 @@ struct Classifier : nn::Module {
 
   Classifier(std::shared_ptr<nn::Sequential> body, int64_t width)
       : features(register_module("features", std::move(body))),
-        head(register_module("head", std::make_shared<nn::Linear>(width, 10))) {}
+        head(register_module("head", std::make_shared<nn::Linear>(width, kClasses))) {}
   Tensor forward(const Tensor& x) override { return (*head)((*features)(x)); }  // (B, K)
 };
 
@@ -36,6 +48,9 @@ std::shared_ptr<Classifier> make_model(const std::string& kind) {
         make_shared<nn::Sequential>(nn::Sequential{make_shared<nn::Linear>(784, 512), make_shared<nn::ReLU>(),
                                                    make_shared<nn::Linear>(512, 256), make_shared<nn::ReLU>()}),
         256);
+  if (kind == "student")  // the distillation student: one hidden layer of 128
+    return make_shared<Classifier>(
+        make_shared<nn::Sequential>(nn::Sequential{make_shared<nn::Linear>(784, 128), make_shared<nn::ReLU>()}), 128);
   // LeNet-5 style: (B, 1, 28, 28) → conv 6@5×5 pad 2 → pool → conv 16@5×5 → pool → 120 → 84 → K.
   return make_shared<Classifier>(
       make_shared<nn::Sequential>(
@@ -46,26 +61,51 @@ std::shared_ptr<Classifier> make_model(const std::string& kind) {
       84);
 }
 
-std::unique_ptr<optim::Optimizer> make_optimizer(const Config& config, const std::vector<Tensor>& params) {
-  if (config.optimizer == "sgd")
-    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = config.lr, .momentum = 0.9});
-  if (config.optimizer == "adamw") return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = config.lr});
-  return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = config.lr});
+std::unique_ptr<optim::Optimizer> make_optimizer(const Training& training, const std::vector<Tensor>& params) {
+  if (training.optimizer == "sgd")
+    return std::make_unique<optim::SGD>(params, optim::SGDOptions{.lr = training.lr, .momentum = 0.9});
+  if (training.optimizer == "adamw")
+    return std::make_unique<optim::AdamW>(params, optim::AdamWOptions{.lr = training.lr});
+  return std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = training.lr});
 }
 
-// The training objective for one batch; `eps` smooths every variant's targets where it applies. The
-// reference path computes the same loss and gradient as the fast kernel, row by row (slower).
-Tensor objective(const Config& config, const Tensor& logits, const Tensor& labels, double eps) {
-  if (config.loss == "confidence-penalty") return losses::confidence_penalty(logits, labels, {.beta = 0.1});
-  if (config.loss == "focal") return losses::focal_loss(logits, labels, {.gamma = 2.0});
-  const losses::CrossEntropyOptions options{.label_smoothing = eps};
-  return config.reference_loss ? losses::cross_entropy_reference(logits, labels, options)
-                               : losses::cross_entropy(logits, labels, options);
+data::ImageLayout layout_for(const std::string& model) {
+  return model == "cnn" ? data::ImageLayout::NCHW : data::ImageLayout::Flat;
 }
 
-data::ImageLayout layout_for(const Config& config) {
-  return config.model == "cnn" ? data::ImageLayout::NCHW : data::ImageLayout::Flat;
+// A batch of images in another model's layout: (B, 784) ↔ (B, 1, 28, 28), the same pixels.
+Tensor as_layout(const Tensor& images, data::ImageLayout layout) {
+  const int64_t b = images.shape()[0];
+  return layout == data::ImageLayout::NCHW ? images.reshape({b, 1, 28, 28}) : images.reshape({b, 784});
 }
+
+// The training objective of one batch; `eps` is this step's smoothing. The reference path computes
+// the same loss and gradient as the fast kernel, row by row (slower).
+struct Objective {
+  const RunSpec& spec;
+  Tensor noise_transition{};              // forward correction: T of the noise, (K, K)
+  std::shared_ptr<nn::Module> teacher{};  // distillation
+  data::ImageLayout teacher_layout = data::ImageLayout::Flat;
+
+  Tensor operator()(const Tensor& logits, const data::Batch& batch, double eps) const {
+    if (spec.loss == "confidence-penalty")
+      return losses::confidence_penalty(logits, batch.labels, {.beta = kConfidencePenaltyBeta});
+    if (spec.loss == "focal") return losses::focal_loss(logits, batch.labels, {.gamma = kFocalGamma});
+    if (spec.loss == "forward-correction")
+      return losses::forward_corrected_cross_entropy(logits, batch.labels, noise_transition);
+    if (spec.loss == "distillation") {
+      Tensor teacher_logits;  // (B, K)
+      {
+        NoGradGuard no_grad;
+        teacher_logits = (*teacher)(as_layout(batch.images, teacher_layout));
+      }
+      return losses::distillation_loss(logits, teacher_logits, spec.distill_temperature);
+    }
+    const losses::CrossEntropyOptions options{.label_smoothing = eps};
+    return spec.training.reference_loss ? losses::cross_entropy_reference(logits, batch.labels, options)
+                                        : losses::cross_entropy(logits, batch.labels, options);
+  }
+};
 
 // Logits (N, K) and penultimate activations (N, H) for a whole dataset, in eval mode and no-grad.
 struct Outputs {
@@ -144,46 +184,56 @@ Projection project_penultimate(const Outputs& out, const Classifier& model, cons
   return projection;
 }
 
-}  // namespace
+// A trained model and how its training went.
+struct Trained {
+  std::shared_ptr<Classifier> model;
+  std::vector<EpochRecord> history;
+  double train_seconds = 0, flipped_share = 0;
+};
 
-Data load_data(const Config& config) {
-  const std::string dir = config.data_dir.empty() ? "data/" + config.dataset : config.data_dir;
-  const data::Dataset all = data::load_mnist_split(dir, "train");
-  Generator gen(config.seed);
-  auto [fit, held_out] = data::split(all, std::min(config.validation_size, all.size() / 10), gen);
-  if (config.train_limit > 0) fit = fit.limit(std::min(config.train_limit, fit.size()));
-  return {fit, held_out, data::load_mnist_split(dir, "t10k")};
-}
+Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress) {
+  Trained out;
+  data::Dataset train_set = data.train;
+  if (spec.label_noise > 0) {
+    Generator noise(spec.seed ^ kNoiseStream);
+    const data::NoisyDataset noisy = data::with_symmetric_label_noise(data.train, spec.label_noise, noise);
+    train_set = noisy.dataset;
+    out.flipped_share = static_cast<double>(noisy.flipped) / static_cast<double>(train_set.size());
+  }
+  Objective objective{.spec = spec};
+  if (spec.loss == "forward-correction")
+    objective.noise_transition = losses::symmetric_noise_transition(kClasses, spec.label_noise);
+  if (spec.loss == "distillation") {
+    objective.teacher = teachers.get(*spec.teacher, data);
+    objective.teacher->eval();
+    objective.teacher_layout = layout_for(spec.teacher->training.model);
+  }
+  const losses::SmoothingSchedule schedule =
+      spec.eps_schedule.empty()
+          ? losses::SmoothingSchedule(losses::SmoothingSchedule::Shape::Constant, spec.eps, spec.eps)
+          : losses::SmoothingSchedule::parse(spec.eps_schedule);
 
-Run train_and_measure(const Config& config, const Data& data, double eps, uint64_t seed, const Progress& progress) {
-  manual_seed(seed);  // the layers' initialisation
-  auto model = make_model(config.model);
-  auto optimizer = make_optimizer(config, model->parameters());
-  const data::ImageLayout layout = layout_for(config);
-  data::DataLoader loader(data.train, {.batch_size = config.batch_size, .layout = layout, .seed = seed});
-  const auto names = config.dataset == "fashion"
-                         ? kFashionClasses
-                         : std::vector<std::string>{"digit 0", "digit 1", "digit 2", "digit 3", "digit 4",
-                                                    "digit 5", "digit 6", "digit 7", "digit 8", "digit 9"};
-  Run run;
-  run.eps = eps;
-  run.seed = seed;
-  run.optimal_logit_gap = eps > 0 ? losses::optimal_logit_gap(10, eps) : INFINITY;
-  double total_seconds = 0;
-  for (int epoch = 1; epoch <= config.epochs; ++epoch) {
-    std::optional<profile::Session> profiling;  // training only, not the evaluation below
-    if (config.profile) profiling.emplace();
+  manual_seed(spec.seed);  // the layers' initialisation
+  out.model = make_model(spec.training.model);
+  auto optimizer = make_optimizer(spec.training, out.model->parameters());
+  const data::ImageLayout layout = layout_for(spec.training.model);
+  data::DataLoader loader(train_set, {.batch_size = spec.training.batch_size, .layout = layout, .seed = spec.seed});
+  const int64_t total_steps = spec.training.epochs * loader.num_batches();
+  int64_t step = 0;
+  for (int epoch = 1; epoch <= spec.training.epochs; ++epoch) {
     const auto start = Clock::now();
-    double loss_sum = 0, nll_sum = 0;
+    double loss_sum = 0, nll_sum = 0, floor_sum = 0;
     int64_t seen = 0, batch_index = 0;
     for (const data::Batch& batch : loader) {
-      const Tensor logits = (*model)(batch.images);  // (B, K)
-      const Tensor loss = objective(config, logits, batch.labels, eps);
+      const double eps = schedule.at(step++, total_steps);
+      const Tensor logits = (*out.model)(batch.images);  // (B, K)
+      const Tensor loss = objective(logits, batch, eps);
       optimizer->zero_grad();
       loss.backward();
       optimizer->step();
       const auto b = static_cast<double>(batch.labels.numel());
       loss_sum += loss.item() * b;
+      floor_sum += spec.loss == "ce" ? losses::loss_floor(kClasses, eps) * b : 0.0;
       {
         NoGradGuard no_grad;
         nll_sum += losses::cross_entropy(logits.detach(), batch.labels).item() * b;
@@ -193,15 +243,13 @@ Run train_and_measure(const Config& config, const Data& data, double eps, uint64
       if (progress) progress(epoch, ++batch_index, loader.num_batches(), loss_sum / seen, seen / elapsed);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-    total_seconds += seconds;
-    if (profiling) run.profile += profiling->report();
-    profiling.reset();
-    const Outputs test = predict(*model, data.test, layout);
+    out.train_seconds += seconds;
+    const Outputs test = predict(*out.model, data.test, layout);
     const metrics::CalibrationReport report = metrics::evaluate(test.logits, test.labels);
     const std::vector<double> gaps = sorted_logit_gaps(test.logits);
-    run.history.push_back({.epoch = epoch,
+    out.history.push_back({.epoch = epoch,
                            .train_loss = loss_sum / seen,
-                           .loss_floor = config.loss == "ce" ? losses::loss_floor(10, eps) : 0.0,
+                           .loss_floor = floor_sum / seen,
                            .train_nll = nll_sum / seen,
                            .test_nll = report.nll,
                            .test_accuracy = report.accuracy,
@@ -211,19 +259,104 @@ Run train_and_measure(const Config& config, const Data& data, double eps, uint64
                            .gap_q3 = quantile(gaps, 0.75),
                            .seconds = seconds});
   }
-  run.seconds_per_epoch = total_seconds / config.epochs;
+  return out;
+}
 
-  const Outputs validation = predict(*model, data.validation, layout);
+}  // namespace
+
+std::string RunSpec::key() const {
+  std::string key = training.model + " " + training.optimizer + " lr=" + number(training.lr) +
+                    " batch=" + std::to_string(training.batch_size) + " epochs=" + std::to_string(training.epochs) +
+                    " loss=" + loss + (training.reference_loss ? " reference_loss" : "");
+  if (eps_schedule.empty())
+    key += " eps=" + number(eps);
+  else
+    key += " eps_schedule=" + eps_schedule;
+  if (label_noise > 0) key += " label_noise=" + number(label_noise);
+  if (teacher) key += " T=" + number(distill_temperature) + " teacher=(" + teacher->key() + ")";
+  return key + " seed=" + std::to_string(seed);
+}
+
+double RunSpec::final_eps() const {
+  return eps_schedule.empty() ? eps : losses::SmoothingSchedule::parse(eps_schedule).end();
+}
+
+Data load_data(const Config& config) {
+  const std::string dir = config.data_dir.empty() ? "data/" + config.dataset : config.data_dir;
+  const data::Dataset all = data::load_mnist_split(dir, "train");
+  Generator gen(config.seed);
+  auto [fit, held_out] = data::split(all, std::min(config.validation_size, all.size() / 10), gen);
+  if (config.train_limit > 0) fit = fit.limit(std::min(config.train_limit, fit.size()));
+  std::vector<std::string> names = kFashionClasses;
+  if (config.dataset != "fashion")
+    for (int k = 0; k < kClasses; ++k) names[k] = "digit " + std::to_string(k);
+  return {fit, held_out, data::load_mnist_split(dir, "t10k"), names};
+}
+
+std::shared_ptr<nn::Module> Teachers::get(const RunSpec& spec, const Data& data) {
+  const auto found = trained_.find(spec.key());
+  if (found != trained_.end()) return found->second;
+  std::shared_ptr<nn::Module> model = train(spec, data, *this, {}).model;
+  trained_[spec.key()] = model;
+  return model;
+}
+
+void Teachers::put(const RunSpec& spec, std::shared_ptr<nn::Module> model) { trained_[spec.key()] = std::move(model); }
+
+Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress) {
+  const auto start = Clock::now();
+  Trained trained = train(spec, data, teachers, progress);
+  teachers.put(spec, trained.model);  // a student may learn from this run's model
+  Classifier& model = *trained.model;
+  const data::ImageLayout layout = layout_for(spec.training.model);
+
+  Run run;
+  run.spec = spec;
+  run.history = std::move(trained.history);
+  run.flipped_share = trained.flipped_share;
+  run.seconds_per_epoch = trained.train_seconds / spec.training.epochs;
+  const double final_eps = spec.loss == "ce" ? spec.final_eps() : 0.0;
+  run.optimal_logit_gap = final_eps > 0 ? losses::optimal_logit_gap(kClasses, final_eps) : INFINITY;
+
+  const Outputs validation = predict(model, data.validation, layout);
   run.temperature = metrics::fit_temperature(validation.logits, validation.labels);
   run.validation_nll = metrics::evaluate(validation.logits, validation.labels).nll;
   run.validation_nll_scaled = metrics::evaluate(validation.logits, validation.labels, run.temperature).nll;
-  const Outputs test = predict(*model, data.test, layout);
+  const Outputs test = predict(model, data.test, layout);
   run.test = metrics::evaluate(test.logits, test.labels);
   run.test_scaled = metrics::evaluate(test.logits, test.labels, run.temperature);
+  run.predictions = metrics::predictions(test.logits, test.labels);
+  run.predictions_scaled = metrics::predictions(test.logits, test.labels, run.temperature);
   run.bins = metrics::reliability_bins(test.logits, test.labels);
+  run.bins_scaled = metrics::reliability_bins(test.logits, test.labels, metrics::kDefaultBins, run.temperature);
   run.confidences = metrics::confidences(test.logits);
-  run.projection = project_penultimate(test, *model, names);
+  run.projection = project_penultimate(test, model, data.class_names);
+  run.clusters = metrics::cluster_tightness(test.features, test.labels);
+  run.wrong_class_entropy = metrics::wrong_class_entropy(test.logits, test.labels);
+  run.wrong_class_distribution = metrics::mean_wrong_class_distribution(test.logits, test.labels).to_vector();
+  run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return run;
+}
+
+double seconds_per_training_image(const std::string& model_kind, const Data& data, int batch_size) {
+  constexpr int kWarmup = 2, kTimed = 8;
+  auto model = make_model(model_kind);
+  auto optimizer = make_optimizer(Training{}, model->parameters());
+  data::DataLoader loader(data.train, {.batch_size = batch_size, .layout = layout_for(model_kind)});
+  int done = 0;
+  int64_t images = 0;
+  Clock::time_point start;
+  for (const data::Batch& batch : loader) {
+    if (done == kWarmup) start = Clock::now();
+    if (done == kWarmup + kTimed) break;
+    const Tensor loss = losses::cross_entropy((*model)(batch.images), batch.labels);
+    optimizer->zero_grad();
+    loss.backward();
+    optimizer->step();
+    if (done++ >= kWarmup) images += batch.labels.numel();
+  }
+  if (images == 0) return 0.0;  // too few images to time: the estimate says nothing
+  return std::chrono::duration<double>(Clock::now() - start).count() / static_cast<double>(images);
 }
 
 }  // namespace study

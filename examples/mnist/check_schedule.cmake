@@ -1,0 +1,36 @@
+# --eps-schedule adds a configuration whose ε follows the schedule over the training steps:
+# calibration --quick over 2 epochs with linear:0.2:0 must show it in metrics.json (ending at
+# ε = 0, so its confidence ceiling is 1) and in history.csv, where the floor H(q′) of the smoothed
+# loss — the mean over each epoch's steps — falls from the first epoch to the second.
+# Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_schedule.cmake
+file(REMOVE_RECURSE ${OUT})
+execute_process(COMMAND ${PROGRAM} --quick --epochs 2 --eps-schedule linear:0.2:0 --data-dir ${DATA_DIR} --out ${OUT}
+                RESULT_VARIABLE status)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "mnist_smoothing exited with ${status}")
+endif()
+file(READ ${OUT}/metrics.json metrics)
+string(JSON groups LENGTH "${metrics}" runs)
+if(NOT groups EQUAL 3)
+  message(FATAL_ERROR "${groups} groups, expected eps 0, eps 0.1 and the schedule")
+endif()
+string(JSON schedule GET "${metrics}" runs 2 eps_schedule)
+string(JSON final_eps GET "${metrics}" runs 2 eps)
+string(JSON ceiling GET "${metrics}" runs 2 max_confidence)
+if(NOT schedule STREQUAL "linear:0.2:0" OR NOT final_eps EQUAL 0 OR NOT ceiling EQUAL 1)
+  message(FATAL_ERROR "the scheduled group has eps_schedule '${schedule}', eps ${final_eps}, max_confidence ${ceiling}")
+endif()
+file(STRINGS ${OUT}/history.csv lines REGEX "eps_schedule=linear:0.2:0")
+list(LENGTH lines count)
+if(NOT count EQUAL 2)
+  message(FATAL_ERROR "history.csv has ${count} epochs of the scheduled run, expected 2")
+endif()
+foreach(epoch 0 1)
+  list(GET lines ${epoch} line)
+  string(REPLACE "," ";" fields "${line}")
+  list(GET fields 4 floor_${epoch})
+endforeach()
+message(STATUS "loss floor H(q') of the scheduled run: epoch 1 ${floor_0}, epoch 2 ${floor_1}")
+if(NOT floor_0 GREATER floor_1 OR NOT floor_1 GREATER 0)
+  message(FATAL_ERROR "the floor should fall from epoch 1 to epoch 2 and stay above 0")
+endif()
