@@ -10,6 +10,7 @@
 #include "../autograd/ops.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "reduction.hpp"
 
 namespace humble::losses {
 namespace {
@@ -24,10 +25,7 @@ void check_arguments(const Tensor& logits, const Tensor& target, const Tensor& t
                              shape_str(logits.shape()), ", target ", shape_str(target.shape()), " ",
                              dtype_name(target.dtype())));
   const int64_t classes = logits.shape()[1];
-  const int64_t* y = target.data<int64_t>();
-  for (int64_t i = 0; i < target.numel(); ++i)
-    if (y[i] < 0 || y[i] >= classes)
-      throw ValueError(str_cat("[", kOp, "] target[", i, "] = ", y[i], " is not a class in [0, ", classes, ")"));
+  check_class_indices(kOp, target, classes);
   if (!transition.defined() || transition.shape() != Shape{classes, classes})
     throw ShapeError(str_cat("[", kOp, "] transition must be (C, C) = (", classes, ", ", classes, "), got ",
                              transition.defined() ? shape_str(transition.shape()) : "undefined"));
@@ -121,16 +119,7 @@ Tensor forward_corrected_rows(const Tensor& logits, const Tensor& target, const 
 Tensor forward_corrected_cross_entropy(const Tensor& logits, const Tensor& target, const Tensor& transition,
                                        const ForwardCorrectionOptions& options) {
   check_arguments(logits, target, transition);
-  const Tensor per_row = forward_corrected_rows(logits, target, transition);  // (N)
-  switch (options.reduction) {
-    case Reduction::None:
-      return per_row;
-    case Reduction::Sum:
-      return sum(per_row);
-    case Reduction::Mean:
-      break;
-  }
-  return mean(per_row);
+  return reduce(forward_corrected_rows(logits, target, transition), options.reduction);  // of (N) per-row losses
 }
 
 Tensor symmetric_noise_transition(int64_t num_classes, double rate, Dtype dtype) {

@@ -22,7 +22,7 @@
 #include <cstdint>
 
 #include "../core/tensor.hpp"
-#include "cross_entropy.hpp"
+#include "reduction.hpp"
 
 namespace humble::losses {
 

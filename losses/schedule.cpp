@@ -9,14 +9,10 @@
 #include <vector>
 
 #include "../core/error.hpp"
+#include "reduction.hpp"
 
 namespace humble::losses {
 namespace {
-
-void check_eps(const char* what, double eps) {
-  if (!std::isfinite(eps) || eps < 0 || eps > 1)
-    throw ValueError(str_cat("[SmoothingSchedule] ", what, " must be a finite number in [0, 1], got ", eps));
-}
 
 // The shortest "%g" form that reads back as the same double.
 std::string shortest(double value) {
@@ -41,8 +37,8 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
 }  // namespace
 
 SmoothingSchedule::SmoothingSchedule(Shape shape, double start, double end) : shape_(shape), start_(start), end_(end) {
-  check_eps("start", start);
-  check_eps("end", end);
+  check_smoothing("SmoothingSchedule", "start", start);
+  check_smoothing("SmoothingSchedule", "end", end);
   if (shape == Shape::Constant && start != end)
     throw ValueError(str_cat("[SmoothingSchedule] a constant schedule needs start == end, got ", start, " and ", end));
 }
@@ -57,7 +53,7 @@ SmoothingSchedule SmoothingSchedule::parse(std::string_view spec) {
     double value = 0;
     const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (error != std::errc() || end != text.data() + text.size() || text.empty()) fail("not a number");
-    check_eps("eps", value);
+    check_smoothing("SmoothingSchedule", "eps", value);
     return value;
   };
   const std::string_view kind = parts.front();

@@ -187,11 +187,11 @@ ExperimentReport calibration_report(const Context& ctx) {
         "the number written over each bar.";
     s.literature = "Reliability diagrams and the 15-bin ECE are the tools of " + cite("guo2017") +
                    ", whose deep ResNets sat below the diagonal while a 1998 LeNet sat on it.";
-    s.this_run = "";
-    for (const Summary& g : ctx.summaries)
-      s.this_run += g.group->label + ": ECE " + fixed(g.runs.front()->test.ece) + ", " +
-                    confidence_side(g.runs.front()->test.signed_gap) + " (confidence − accuracy " +
-                    fixed(g.runs.front()->test.signed_gap) + "). ";
+    s.this_run = each(all_rows(ctx.summaries), [](const Summary& g) {
+      const humble::metrics::CalibrationReport& first = g.runs.front()->test;
+      return g.group->label + ": ECE " + fixed(first.ece) + ", " + confidence_side(first.signed_gap) +
+             " (confidence − accuracy " + fixed(first.signed_gap) + ")";
+    });
     s.body = figure_html("reliability.svg",
                          "Reliability diagrams (15 bins; bar = accuracy, outline = gap to the bin's "
                          "mean confidence, number = test images in the bin).");
@@ -211,17 +211,16 @@ ExperimentReport calibration_report(const Context& ctx) {
     s.literature = "Guo et al. show the same histograms for overconfident networks " + cite("guo2017") +
                    "; Müller et al. note that smoothing keeps the logits from growing without bound " +
                    cite("muller2019") + ".";
-    for (const Summary& g : ctx.summaries) {
+    s.this_run = each(all_rows(ctx.summaries), [](const Summary& g) {
       const double ceiling = g.mean("max_confidence");
       const std::vector<double>& c = g.runs.front()->confidences;
       const auto above = std::count_if(c.begin(), c.end(), [&](double v) { return v > ceiling + 1e-3; });
-      s.this_run += g.group->label + ": " + percent(g.runs.front()->test.frac_confidence_above_0_99, 1) +
-                    " of predictions above 0.99" +
-                    (ceiling < 1 ? ", " + percent(static_cast<double>(above) / c.size(), 2) + " above the ceiling " +
-                                       fixed(ceiling, 3)
-                                 : std::string()) +
-                    ". ";
-    }
+      return g.group->label + ": " + percent(g.runs.front()->test.frac_confidence_above_0_99, 1) +
+             " of predictions above 0.99" +
+             (ceiling < 1
+                  ? ", " + percent(static_cast<double>(above) / c.size(), 2) + " above the ceiling " + fixed(ceiling, 3)
+                  : std::string());
+    });
     s.body = figure_html("confidence_histograms.svg",
                          "Share of test predictions per confidence bin (20 bins), the configurations overlaid.");
     report.sections.push_back(s);
@@ -247,14 +246,13 @@ ExperimentReport calibration_report(const Context& ctx) {
         "can only do by growing the logits.";
     s.literature = "The smoothed loss is (1 − ε)·NLL + ε·CE(u, p) " + cite("szegedy2016") +
                    "; its minimum is reached at p = q′, not at a one-hot p " + cite("muller2019") + ".";
-    for (const Summary& g : ctx.summaries) {
+    s.this_run = each(all_rows(ctx.summaries), [](const Summary& g) {
       const EpochRecord& last = g.runs.front()->history.back();
-      s.this_run += g.group->label + ": final training loss " + fixed(last.train_loss) +
-                    (last.loss_floor > 0 ? ", " + fixed(last.train_loss - last.loss_floor) + " above its floor " +
-                                               fixed(last.loss_floor)
-                                         : std::string()) +
-                    ". ";
-    }
+      return g.group->label + ": final training loss " + fixed(last.train_loss) +
+             (last.loss_floor > 0
+                  ? ", " + fixed(last.train_loss - last.loss_floor) + " above its floor " + fixed(last.loss_floor)
+                  : std::string());
+    });
     s.body = figure_html("training_curves.svg",
                          "Training loss (with its floor H(q′)), test NLL, test accuracy and "
                          "test mean confidence after each epoch (first seed).");
@@ -290,14 +288,12 @@ ExperimentReport calibration_report(const Context& ctx) {
         "Müller et al. derive that smoothing drives the logit of the correct class and the others to a "
         "fixed distance set by ε, and that this is what bounds the confidence " +
         cite("muller2019") + ".";
-    for (const Summary& g : ctx.summaries) {
+    s.this_run = each(all_rows(ctx.summaries), [](const Summary& g) {
       const Run& r = *g.runs.front();
-      s.this_run +=
-          g.group->label + ": median gap " + fixed(r.history.front().gap_median, 2) + " after epoch 1, " +
-          fixed(r.history.back().gap_median, 2) + " after epoch " + std::to_string(r.history.back().epoch) +
-          (std::isfinite(r.optimal_logit_gap) ? " (optimum " + fixed(r.optimal_logit_gap, 2) + ")" : std::string()) +
-          ". ";
-    }
+      return g.group->label + ": median gap " + fixed(r.history.front().gap_median, 2) + " after epoch 1, " +
+             fixed(r.history.back().gap_median, 2) + " after epoch " + std::to_string(r.history.back().epoch) +
+             (std::isfinite(r.optimal_logit_gap) ? " (optimum " + fixed(r.optimal_logit_gap, 2) + ")" : std::string());
+    });
     s.body = figure_html("logit_gap.svg",
                          "Median and quartiles of the test logit gap after each epoch (first seed), "
                          "with the optimum log(1 + C(1 − ε)/ε) where ε > 0.");

@@ -1,7 +1,9 @@
 # Every run is a function of its spec and the data alone: executing one run of an experiment on
 # its own (--runs K) must give the numbers it gets inside the whole experiment, bit for bit. The
 # run checked is a distilled student, whose teacher is another run of the plan: alone, it trains
-# its teacher itself.
+# its teacher itself. Then the gathering: the whole experiment again, with that run taken from the
+# file the lone process saved (--save-runs, --load-runs), must give every group's numbers and
+# intervals of the single-process experiment.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_independence.cmake
 file(REMOVE_RECURSE ${OUT})
 set(common --experiment distillation --quick --seeds 1 --data-dir ${DATA_DIR})
@@ -21,7 +23,8 @@ endif()
 message(STATUS "run ${index}: ${last_line}")
 
 execute_process(COMMAND ${PROGRAM} ${common} --out ${OUT}/all RESULT_VARIABLE all_status)
-execute_process(COMMAND ${PROGRAM} ${common} --runs ${index} --out ${OUT}/alone RESULT_VARIABLE alone_status)
+execute_process(COMMAND ${PROGRAM} ${common} --runs ${index} --save-runs ${OUT}/saved --out ${OUT}/alone
+                RESULT_VARIABLE alone_status)
 if(NOT all_status EQUAL 0 OR NOT alone_status EQUAL 0)
   message(FATAL_ERROR "mnist_smoothing exited with ${all_status} (all runs) and ${alone_status} (run ${index} alone)")
 endif()
@@ -59,3 +62,30 @@ foreach(end 0 1)
   endif()
 endforeach()
 message(STATUS "'${label}': the same bits alone and among all runs")
+
+execute_process(COMMAND ${PROGRAM} ${common} --load-runs ${OUT}/saved --out ${OUT}/gathered OUTPUT_VARIABLE log
+                RESULT_VARIABLE gathered_status)
+string(FIND "${log}" "loaded 1 finished runs" loaded)
+if(NOT gathered_status EQUAL 0 OR loaded EQUAL -1)
+  message(FATAL_ERROR "--load-runs exited with ${gathered_status}; its log:\n${log}")
+endif()
+file(READ ${OUT}/gathered/metrics.json gathered)
+foreach(i RANGE ${last})
+  string(JSON label GET "${all}" runs ${i} label)
+  foreach(key test_accuracy test_nll ece signed_gap temperature)
+    string(JSON a GET "${all}" runs ${i} ${key})
+    string(JSON b GET "${gathered}" runs ${i} ${key})
+    if(NOT a STREQUAL b)
+      message(FATAL_ERROR "'${label}' ${key}: ${a} in one process, ${b} gathered")
+    endif()
+  endforeach()
+  foreach(key accuracy_ci95 nll_ci95 ece_ci95)
+    string(JSON a GET "${all}" runs ${i} ${key})
+    string(JSON b GET "${gathered}" runs ${i} ${key})
+    string(JSON same EQUAL "${a}" "${b}")
+    if(NOT same)
+      message(FATAL_ERROR "'${label}' ${key}: ${a} in one process, ${b} gathered")
+    endif()
+  endforeach()
+endforeach()
+message(STATUS "all ${groups} groups: the same numbers and intervals gathered from two processes")

@@ -137,9 +137,10 @@ ExperimentReport compare_report(const Context& ctx) {
         "move the bars of an accurate model above the diagonal (underconfident); cross-entropy sits at or "
         "below it; after scaling all of them should hug the diagonal.";
     s.literature = "The diagrams follow " + cite("guo2017") + ".";
-    for (const Summary* r : trained)
-      s.this_run += r->group->label + ": confidence − accuracy " + fixed(r->mean("signed_gap")) +
-                    ", T = " + fixed(r->mean("temperature"), 2) + ". ";
+    s.this_run = each(trained, [](const Summary& r) {
+      return r.group->label + ": confidence − accuracy " + fixed(r.mean("signed_gap")) +
+             ", T = " + fixed(r.mean("temperature"), 2);
+    });
     s.body = figure_html("compare_reliability.svg",
                          "Reliability diagrams of each method (first seed), as trained "
                          "(top) and after temperature scaling (bottom).");

@@ -8,8 +8,9 @@
 //   mnist_smoothing --experiment distillation --quick
 //
 // An experiment is a list of independent runs (experiments.hpp); this program plans it, prints an
-// estimate of its time, executes the runs (or the --runs subset) with a progress bar, and hands
-// the finished runs to the report stage, which only gathers them.
+// estimate of its time, executes the runs (or the --runs subset; runs finished elsewhere come from
+// --load-runs) with a progress bar, and hands the finished runs to the report stage, which only
+// gathers them.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,7 @@
 
 #include "experiments.hpp"
 #include "report.hpp"
+#include "run_file.hpp"
 
 namespace {
 
@@ -187,6 +189,9 @@ int main(int argc, char** argv) {
       ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--list-runs", list_runs, "print the experiment's runs, one line each, and exit");
+  app.add_option("--save-runs", config.save_runs, "write every executed run to DIR/run-<index>.json");
+  app.add_option("--load-runs", config.load_runs,
+                 "take the runs found in DIR (written by --save-runs for the same plan) instead of executing them");
   app.add_option("--out", config.out, "output folder");
   CLI11_PARSE(app, argc, argv);
 
@@ -220,22 +225,33 @@ int main(int argc, char** argv) {
         config.epochs, config.epochs > 1 ? "s" : "", static_cast<long long>(data.train.size()),
         static_cast<long long>(data.validation.size()), static_cast<long long>(data.test.size()), config.seeds,
         config.seeds > 1 ? "s" : "");
-    const Estimate cost = estimate(experiment, chosen, data, config.batch_size);
+    // Runs finished elsewhere come from files; the others are executed here.
+    std::vector<std::optional<study::Run>> runs(experiment.runs.size());
+    std::vector<std::size_t> to_execute;
+    for (const std::size_t i : chosen) {
+      if (!config.load_runs.empty())
+        runs[i] = study::load_run(study::run_file(config.load_runs, i), experiment.runs[i]);
+      if (!runs[i]) to_execute.push_back(i);
+    }
+    if (to_execute.size() < chosen.size())
+      std::printf("loaded %zu finished runs from %s/\n", chosen.size() - to_execute.size(), config.load_runs.c_str());
+    const Estimate cost = estimate(experiment, to_execute, data, config.batch_size);
     std::string speeds;
     for (const auto& [model, seconds] : cost.per_image)
       speeds += (speeds.empty() ? "" : ", ") + model + " " + std::to_string(static_cast<long>(1 / seconds)) + " img/s";
     std::printf(
-        "plan: %zu runs in %zu groups; estimated %s (training speed measured just now: %s; other work on "
-        "this machine makes the real time differ)\n",
-        chosen.size(), experiment.groups.size(), duration_text(cost.total()).c_str(), speeds.c_str());
+        "plan: %zu runs in %zu groups, %zu to execute here; estimated %s (training speed measured just now: %s; "
+        "other work on this machine makes the real time differ)\n",
+        experiment.runs.size(), experiment.groups.size(), to_execute.size(), duration_text(cost.total()).c_str(),
+        speeds.c_str());
     std::fflush(stdout);
 
-    std::vector<std::optional<study::Run>> runs(experiment.runs.size());
     study::Teachers teachers;
     RunProgress progress(cost);
     progress.epochs_ = config.epochs;
-    for (std::size_t k = 0; k < chosen.size(); ++k) {
-      const std::size_t i = chosen[k];
+    if (!config.save_runs.empty()) std::filesystem::create_directories(config.save_runs);
+    for (std::size_t k = 0; k < to_execute.size(); ++k) {
+      const std::size_t i = to_execute[k];
       const std::string label = [&] {
         for (const study::Group& g : experiment.groups)
           if (!g.scaled && std::find(g.runs.begin(), g.runs.end(), i) != g.runs.end())
@@ -249,6 +265,7 @@ int main(int argc, char** argv) {
                       label.c_str(), e.epoch, e.train_loss, e.loss_floor, e.test_accuracy, e.test_nll,
                       e.test_mean_confidence, e.seconds);
       progress.finished(*runs[i], k);
+      if (!config.save_runs.empty()) study::save_run(*runs[i], study::run_file(config.save_runs, i));
     }
 
     const std::vector<study::Summary> summaries = study::summarize(experiment, runs, config);

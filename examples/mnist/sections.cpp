@@ -41,6 +41,15 @@ std::string more_or_less(double a, double b, const std::string& more, const std:
   return a > b ? more : a < b ? less : "the same as";
 }
 
+std::string each(const std::vector<const Summary*>& rows, const std::function<std::string(const Summary&)>& sentence) {
+  std::string out;
+  for (const Summary* s : rows) {
+    if (!out.empty()) out += ' ';
+    out += sentence(*s) + '.';
+  }
+  return out;
+}
+
 std::string data_name(const Config& config) { return config.dataset == "fashion" ? "Fashion-MNIST" : "MNIST"; }
 
 Figure reliability_figure(const std::string& title, const std::vector<const Summary*>& rows, int columns) {

@@ -28,6 +28,8 @@ std::string with_interval(const Summary& s, const std::string& key, int decimals
 std::string difference_text(const Summary& s, const std::string& key, int decimals = 4);
 bool beyond_noise(const Summary& s, const std::string& key);  // the difference's interval excludes 0
 std::string more_or_less(double a, double b, const std::string& more, const std::string& less);
+// One sentence per row, "A. B. C.": `sentence` writes one without its full stop.
+std::string each(const std::vector<const Summary*>& rows, const std::function<std::string(const Summary&)>& sentence);
 
 std::string data_name(const Config& config);  // "MNIST" or "Fashion-MNIST"
 

@@ -315,8 +315,7 @@ Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Pro
   run.history = std::move(trained.history);
   run.flipped_share = trained.flipped_share;
   run.seconds_per_epoch = trained.train_seconds / spec.training.epochs;
-  const double final_eps = spec.loss == "ce" ? spec.final_eps() : 0.0;
-  run.optimal_logit_gap = final_eps > 0 ? losses::optimal_logit_gap(kClasses, final_eps) : INFINITY;
+  run.optimal_logit_gap = optimal_logit_gap_of(spec);
 
   const Outputs validation = predict(model, data.validation, layout);
   run.temperature = metrics::fit_temperature(validation.logits, validation.labels);
@@ -336,6 +335,11 @@ Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Pro
   run.wrong_class_distribution = metrics::mean_wrong_class_distribution(test.logits, test.labels).to_vector();
   run.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return run;
+}
+
+double optimal_logit_gap_of(const RunSpec& spec) {
+  const double eps = spec.loss == "ce" ? spec.final_eps() : 0.0;
+  return eps > 0 ? losses::optimal_logit_gap(kClasses, eps) : INFINITY;
 }
 
 double seconds_per_training_image(const std::string& model_kind, const Data& data, int batch_size) {

@@ -44,6 +44,8 @@ struct Config {
   int64_t validation_size = 5000;  // held out of the training set for fitting T
   int64_t bootstrap_resamples = 1000;
   std::vector<int> only_runs;  // execute only these runs of the plan (empty = all)
+  std::string save_runs;       // write every executed run to this folder (run_file.hpp)
+  std::string load_runs;       // take the runs found in this folder instead of executing them
   std::string out = "out";
 };
 
@@ -123,6 +125,9 @@ class Teachers {
 };
 
 Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress = {});
+
+// log(1 + C(1 − ε)/ε) at the run's final ε for the ce loss; +inf without smoothing or for other losses.
+double optimal_logit_gap_of(const RunSpec& spec);
 
 // Seconds one training image costs `model` (forward + backward + step) on this machine now,
 // from a few timed batches: what the time estimate is made of.

@@ -168,14 +168,15 @@ ExperimentReport sweep_report(const Context& ctx) {
         "those grey curves from below; the smaller ε, the larger the optimum gap and the longer training "
         "needs to get there.";
     s.literature = "Both closed forms follow from the optimum of the smoothed loss " + cite("muller2019") + ".";
-    for (const Summary* g : grid) {
-      if (g->spec().eps == 0) continue;
-      s.this_run += g->group->label + ": confidence " + fixed(g->mean("mean_confidence"), 3) + " of " +
-                    fixed(g->mean("max_confidence"), 3) + ", gap " + fixed(g->mean("mean_logit_gap"), 2) + " of " +
-                    fixed(g->mean("optimal_logit_gap"), 2) + ". ";
-    }
-    s.this_run +=
-        "Without smoothing the mean gap is " + fixed(plain->mean("mean_logit_gap"), 2) + " and has no optimum.";
+    const std::vector<const Summary*> smoothed(grid.begin() + (plain->spec().eps == 0 ? 1 : 0), grid.end());
+    s.this_run = each(smoothed,
+                      [](const Summary& g) {
+                        return g.group->label + ": confidence " + fixed(g.mean("mean_confidence"), 3) + " of " +
+                               fixed(g.mean("max_confidence"), 3) + ", gap " + fixed(g.mean("mean_logit_gap"), 2) +
+                               " of " + fixed(g.mean("optimal_logit_gap"), 2);
+                      }) +
+                 " Without smoothing the mean gap is " + fixed(plain->mean("mean_logit_gap"), 2) +
+                 " and has no optimum.";
     report.sections.push_back(s);
   }
   {
