@@ -358,8 +358,12 @@ ExperimentReport calibration_report(const Context& ctx) {
         "How each number moves as ε grows (a band is ± one std over the seeds). The sweep experiment "
         "(<code>--experiment sweep</code>) does this on a finer grid, with the point where the model "
         "turns from over- to underconfident.";
-    s.literature =
-        "Müller et al. pick ε per task and find the calibration optimum at small ε " + cite("muller2019") + ".";
+    s.literature = "Szegedy et al. used ε = 0.1 " + cite("szegedy2016") +
+                   "; Müller et al. show that smoothing calibrates "
+                   "networks that were overconfident without it " +
+                   cite("muller2019") +
+                   ", so the best ε for calibration "
+                   "depends on how overconfident the unsmoothed model is.";
     const Summary* best = *std::min_element(constant.begin(), constant.end(), [](const Summary* a, const Summary* b) {
       return a->mean("ece") < b->mean("ece");
     });

@@ -176,7 +176,7 @@ ExperimentReport distillation_report(const Context& ctx) {
     s.literature =
         "Smoothing makes each class a tight cluster equally far from all others and so erases the "
         "relative information in the logits that distillation transfers " +
-        cite("muller2019") + " (§4–5).";
+        cite("muller2019") + ".";
     const Summary* smooth_teacher = teachers.size() > 1 ? teachers[1] : nullptr;
     if (smooth_teacher) {
       const auto& d0 = plain_teacher->runs.front()->wrong_class_distribution;

@@ -1,17 +1,10 @@
 // examples/mnist/experiments.cpp — the runs and groups of every experiment (see experiments.hpp).
 #include "experiments.hpp"
 
-#include <cstdio>
 #include <map>
 
 namespace study {
 namespace {
-
-std::string number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
-}
 
 // Builds an experiment: each configuration is run once per seed and becomes a group.
 class Planner {
@@ -67,7 +60,7 @@ class Planner {
   Experiment experiment_;
 };
 
-std::string eps_label(double eps) { return "eps " + number(eps); }
+std::string eps_label(double eps) { return "eps " + shortest_text(eps); }
 std::string smoothing_method(double eps) { return eps > 0 ? "ls" : "ce"; }
 
 // One configuration per ε (and the schedule), every other one compared with ε = 0: the
@@ -93,7 +86,7 @@ Experiment compare(const Config& config) {
   const std::size_t ce = p.add("CE", "ce", p.smoothed(0.0));
   const std::size_t ce_ts = p.add_scaled(ce, ce);
   std::vector<std::size_t> trained;
-  for (const double eps : {0.05, 0.1}) trained.push_back(p.add("LS eps " + number(eps), "ls", p.smoothed(eps)));
+  for (const double eps : {0.05, 0.1}) trained.push_back(p.add("LS eps " + shortest_text(eps), "ls", p.smoothed(eps)));
   if (!config.eps_schedule.empty()) trained.push_back(p.add("LS " + config.eps_schedule, "ls", p.scheduled()));
   RunSpec penalty = p.smoothed(0.0), focal = p.smoothed(0.0);
   penalty.loss = "confidence-penalty";
@@ -124,7 +117,8 @@ Experiment distillation(const Config& config) {
       student.loss = "distillation";
       student.teacher = std::make_shared<RunSpec>(spec);
       student.distill_temperature = temperature;
-      const std::size_t g = p.add("student of teacher eps " + name + ", T " + number(temperature), "student", student);
+      const std::size_t g =
+          p.add("student of teacher eps " + name + ", T " + shortest_text(temperature), "student", student);
       // Students of the unsmoothed teacher against hard labels; of a smoothed teacher, against
       // the unsmoothed teacher's students at the same T (Müller et al.'s comparison).
       if (name == "0") {
@@ -141,7 +135,7 @@ Experiment distillation(const Config& config) {
 Experiment label_noise(const Config& config) {
   Planner p(config);
   for (const double rate : {0.0, 0.2, 0.4}) {
-    const std::string at = ", noise " + number(rate);
+    const std::string at = ", noise " + shortest_text(rate);
     RunSpec ce = p.smoothed(0.0);
     ce.label_noise = rate;
     const std::size_t baseline = p.add("CE" + at, "ce", ce);
@@ -149,7 +143,7 @@ Experiment label_noise(const Config& config) {
     for (const double eps : {0.1, 0.2}) {
       RunSpec ls = ce;
       ls.eps = eps;
-      others.push_back({"LS eps " + number(eps) + at, ls});
+      others.push_back({"LS eps " + shortest_text(eps) + at, ls});
     }
     if (!config.eps_schedule.empty()) {
       RunSpec scheduled = p.scheduled();

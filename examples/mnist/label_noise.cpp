@@ -66,8 +66,8 @@ ExperimentReport label_noise_report(const Context& ctx) {
         "Forward correction is told the true noise matrix, which a real data set would not give away: it "
         "is the informed baseline smoothing is measured against.";
     s.literature =
-        "Label smoothing is competitive with loss-correction methods under label noise, and larger ε "
-        "helps more as the noise grows " +
+        "Label smoothing is competitive with loss-correction methods under symmetric label noise, and "
+        "can be read as a form of loss correction itself " +
         cite("lukasik2020") +
         "; forward correction trains through the "
         "noise matrix so that the model's own probabilities estimate the clean label " +

@@ -14,11 +14,12 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
-#include <set>
+#include <optional>
 
 #include "experiments.hpp"
 #include "report.hpp"
@@ -28,14 +29,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string duration_text(double seconds) {
-  char buffer[32];
-  if (seconds < 60)
-    std::snprintf(buffer, sizeof buffer, "%.0fs", seconds);
-  else
-    std::snprintf(buffer, sizeof buffer, "%dm%02ds", static_cast<int>(seconds) / 60, static_cast<int>(seconds) % 60);
-  return buffer;
-}
+using study::duration_text;
 
 // What each run should cost, from a few timed batches of every model the plan trains: training
 // images × epochs, plus evaluation (a forward pass, about a third of a training step) of the test
@@ -78,7 +72,8 @@ Estimate estimate(const study::Experiment& experiment, const std::vector<std::si
 // compared with theirs.
 class RunProgress {
  public:
-  RunProgress(const Estimate& estimate) : estimate_(estimate), start_(Clock::now()), tty_(isatty(STDERR_FILENO)) {}
+  RunProgress(const Estimate& estimate, int epochs)
+      : estimate_(estimate), epochs_(epochs), start_(Clock::now()), tty_(isatty(STDERR_FILENO)) {}
 
   study::Progress for_run(std::size_t k, const std::string& label) {
     current_ = k;
@@ -118,11 +113,8 @@ class RunProgress {
                  duration_text(seconds()).c_str(), duration_text(left()).c_str(), label_.c_str(), epoch, loss);
   }
 
- public:
-  int epochs_ = 1;
-
- private:
   const Estimate& estimate_;
+  int epochs_;
   Clock::time_point start_;
   bool tty_;
   std::size_t current_ = 0;
@@ -185,7 +177,8 @@ int main(int argc, char** argv) {
   app.add_option("--bootstrap", config.bootstrap_resamples, "bootstrap resamples of the test set for the intervals")
       ->check(CLI::Range(1000, 100000));
   app.add_option("--runs", config.only_runs,
-                 "execute only these runs of the plan (0-based, comma separated; see --list-runs)")
+                 "execute only these runs of the plan (0-based, comma separated; see --list-runs) and write the "
+                 "metrics of the groups they complete (no report.html)")
       ->delimiter(',')
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--list-runs", list_runs, "print the experiment's runs, one line each, and exit");
@@ -219,12 +212,13 @@ int main(int argc, char** argv) {
     humble::set_num_threads(config.threads);
     const study::Data data = study::load_data(config);
     std::printf(
-        "mnist_smoothing: experiment %s on %s, %s, %s lr %g, %d epoch%s, %lld training / %lld validation / "
+        "mnist_smoothing: experiment %s on %s, %s, %s lr %g, %d epoch%s, %s, %lld training / %lld validation / "
         "%lld test images, %d seed%s\n",
         config.experiment.c_str(), config.dataset.c_str(), config.model.c_str(), config.optimizer.c_str(), config.lr,
-        config.epochs, config.epochs > 1 ? "s" : "", static_cast<long long>(data.train.size()),
-        static_cast<long long>(data.validation.size()), static_cast<long long>(data.test.size()), config.seeds,
-        config.seeds > 1 ? "s" : "");
+        config.epochs, config.epochs > 1 ? "s" : "",
+        config.reference_loss ? "loss by the reference path" : "fused loss kernel",
+        static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
+        static_cast<long long>(data.test.size()), config.seeds, config.seeds > 1 ? "s" : "");
     // Runs finished elsewhere come from files; the others are executed here.
     std::vector<std::optional<study::Run>> runs(experiment.runs.size());
     std::vector<std::size_t> to_execute;
@@ -246,9 +240,8 @@ int main(int argc, char** argv) {
         speeds.c_str());
     std::fflush(stdout);
 
-    study::Teachers teachers;
-    RunProgress progress(cost);
-    progress.epochs_ = config.epochs;
+    study::Teachers teachers(experiment.runs);
+    RunProgress progress(cost, config.epochs);
     if (!config.save_runs.empty()) std::filesystem::create_directories(config.save_runs);
     for (std::size_t k = 0; k < to_execute.size(); ++k) {
       const std::size_t i = to_execute[k];

@@ -169,6 +169,16 @@ std::string fixed(double value, int decimals) {
   return buffer;
 }
 
+std::string duration_text(double seconds) {
+  char buffer[32];
+  if (seconds < 60)
+    std::snprintf(buffer, sizeof buffer, "%.0f s", seconds);
+  else
+    std::snprintf(buffer, sizeof buffer, "%d min %02d s", static_cast<int>(seconds) / 60,
+                  static_cast<int>(seconds) % 60);
+  return buffer;
+}
+
 std::string percent(double share, int decimals) { return fixed(100.0 * share, decimals) + " %"; }
 
 std::string signed_fixed(double value, int decimals) {
@@ -464,17 +474,6 @@ ExperimentReport experiment_report(const Context& ctx) {
 
 namespace {
 
-std::string format_seconds(double seconds) {
-  char buffer[32];
-  if (seconds < 60) {
-    std::snprintf(buffer, sizeof buffer, "%.0f s", seconds);
-  } else {
-    std::snprintf(buffer, sizeof buffer, "%d min %02d s", static_cast<int>(seconds) / 60,
-                  static_cast<int>(seconds) % 60);
-  }
-  return buffer;
-}
-
 const char* kStyle =
     "body{font-family:'DejaVu Sans',Helvetica,Arial,sans-serif;margin:2em auto;max-width:1320px;color:#222;"
     "line-height:1.45;padding:0 1em}h1{font-size:1.7em}h2{border-bottom:2px solid #0072B2;padding-bottom:.2em;"
@@ -506,22 +505,23 @@ void write_report_html(const Context& ctx, const ExperimentReport& report, doubl
   html << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>humble: "
        << html_escape(experiment_title(c.experiment)) << " (" << data_name << ")</title>\n<style>" << kStyle
        << "</style></head><body>\n<h1>" << html_escape(experiment_title(c.experiment)) << "</h1>\n";
-  const std::size_t run_count = [&] {
-    std::vector<const Run*> seen;
-    for (const Summary& s : ctx.summaries)
-      for (const Run* r : s.runs)
-        if (std::find(seen.begin(), seen.end(), r) == seen.end()) seen.push_back(r);
-    return seen.size();
-  }();
+  std::vector<const Run*> unique;  // a run can serve several groups (as trained, after scaling)
+  for (const Summary& s : ctx.summaries)
+    for (const Run* r : s.runs)
+      if (std::find(unique.begin(), unique.end(), r) == unique.end()) unique.push_back(r);
+  double run_seconds = 0;
+  for (const Run* r : unique) run_seconds += r->seconds;
+
   html << "<div class=\"setup\"><p><b>Setup.</b> " << data_name << ", "
        << (c.train_limit > 0 ? std::to_string(c.train_limit) : std::string("55,000"))
        << " training images (5,000 more held out to fit the temperature T), all 10,000 test images. Model "
        << (c.model == "cnn" ? "LeNet-style CNN" : "MLP 784-512-256-10")
        << (c.experiment == "distillation" ? " (the teachers; students are MLPs 784-128-10)" : "") << ", " << c.optimizer
        << " lr " << c.lr << ", batch " << c.batch_size << ", " << c.epochs << " epoch" << (c.epochs > 1 ? "s" : "")
-       << ", seeds " << c.seed << "…" << c.seed + c.seeds - 1 << " (" << run_count << " runs, "
-       << format_seconds(wall_seconds) << " of wall time on " << humble::get_num_threads() << " threads"
-       << (c.quick ? "; the --quick variant" : "") << ").</p>\n"
+       << ", seeds " << c.seed << "…" << c.seed + c.seeds - 1 << " (" << unique.size() << " runs taking "
+       << duration_text(run_seconds) << " in all; this report's process " << duration_text(wall_seconds)
+       << " of wall time on " << humble::get_num_threads() << " threads" << (c.quick ? "; the --quick variant" : "")
+       << ").</p>\n"
        << "<p><b>Reading the numbers.</b> <i>mean ± std</i> is over the seeds: how much another training run "
           "moves a number. <i>[low, high]</i> is a 95 % bootstrap interval over the test images "
        << cite("efron1993") << ", " << c.bootstrap_resamples

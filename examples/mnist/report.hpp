@@ -89,6 +89,7 @@ void save_figure(const Context& ctx, const humble::plot::Figure& figure, const s
 std::string figure_html(const std::string& file, const std::string& caption);
 
 std::string fixed(double value, int decimals = 4);
+std::string duration_text(double seconds);                 // "42 s", "7 min 05 s"
 std::string percent(double share, int decimals = 2);       // 0.0123 → "1.23 %"
 std::string signed_fixed(double value, int decimals = 4);  // "+0.0950", "-0.0012"
 std::string interval_text(const humble::metrics::Interval& interval, int decimals = 4);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <numeric>
 
 namespace study {
@@ -23,12 +24,6 @@ constexpr uint64_t kNoiseStream = 0x6e6f697365;  // "noise": the label-noise gen
 
 const std::vector<std::string> kFashionClasses = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                                   "Sandal",      "Shirt",   "Sneaker",  "Bag",   "Ankle boot"};
-
-std::string number(double value) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%g", value);
-  return buffer;
-}
 
 // The network split at its penultimate layer: logits = head(features(x)).
 struct Classifier : nn::Module {
@@ -264,16 +259,25 @@ Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const P
 
 }  // namespace
 
+std::string shortest_text(double value) {
+  char buffer[32];
+  for (int digits = 1; digits <= 17; ++digits) {
+    std::snprintf(buffer, sizeof buffer, "%.*g", digits, value);
+    if (std::strtod(buffer, nullptr) == value) break;
+  }
+  return buffer;
+}
+
 std::string RunSpec::key() const {
-  std::string key = training.model + " " + training.optimizer + " lr=" + number(training.lr) +
+  std::string key = training.model + " " + training.optimizer + " lr=" + shortest_text(training.lr) +
                     " batch=" + std::to_string(training.batch_size) + " epochs=" + std::to_string(training.epochs) +
                     " loss=" + loss + (training.reference_loss ? " reference_loss" : "");
   if (eps_schedule.empty())
-    key += " eps=" + number(eps);
+    key += " eps=" + shortest_text(eps);
   else
     key += " eps_schedule=" + eps_schedule;
-  if (label_noise > 0) key += " label_noise=" + number(label_noise);
-  if (teacher) key += " T=" + number(distill_temperature) + " teacher=(" + teacher->key() + ")";
+  if (label_noise > 0) key += " label_noise=" + shortest_text(label_noise);
+  if (teacher) key += " T=" + shortest_text(distill_temperature) + " teacher=(" + teacher->key() + ")";
   return key + " seed=" + std::to_string(seed);
 }
 
@@ -293,20 +297,26 @@ Data load_data(const Config& config) {
   return {fit, held_out, data::load_mnist_split(dir, "t10k"), names};
 }
 
+Teachers::Teachers(const std::vector<RunSpec>& plan) {
+  for (const RunSpec& spec : plan)
+    if (spec.teacher) trained_[spec.teacher->key()] = nullptr;
+}
+
 std::shared_ptr<nn::Module> Teachers::get(const RunSpec& spec, const Data& data) {
-  const auto found = trained_.find(spec.key());
-  if (found != trained_.end()) return found->second;
-  std::shared_ptr<nn::Module> model = train(spec, data, *this, {}).model;
-  trained_[spec.key()] = model;
+  std::shared_ptr<nn::Module>& model = trained_[spec.key()];
+  if (!model) model = train(spec, data, *this, {}).model;
   return model;
 }
 
-void Teachers::put(const RunSpec& spec, std::shared_ptr<nn::Module> model) { trained_[spec.key()] = std::move(model); }
+void Teachers::offer(const RunSpec& spec, std::shared_ptr<nn::Module> model) {
+  const auto found = trained_.find(spec.key());
+  if (found != trained_.end()) found->second = std::move(model);
+}
 
 Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress) {
   const auto start = Clock::now();
   Trained trained = train(spec, data, teachers, progress);
-  teachers.put(spec, trained.model);  // a student may learn from this run's model
+  teachers.offer(spec, trained.model);  // a later student may learn from this run's model
   Classifier& model = *trained.model;
   const data::ImageLayout layout = layout_for(spec.training.model);
 

@@ -80,6 +80,9 @@ struct RunSpec {
   double final_eps() const;  // the ε of the last step (eps, or the schedule's end)
 };
 
+// The shortest decimal text that reads back as `value` (0.1, 0.001, 1e-05): keys never confuse two numbers.
+std::string shortest_text(double value);
+
 struct EpochRecord {
   int epoch = 0;
   double train_loss = 0, loss_floor = 0;  // the training objective and its floor (H(q′) for ce, else 0)
@@ -115,13 +118,15 @@ using Progress = std::function<void(int, int64_t, int64_t, double, double)>;
 
 // Trained teachers by spec key: a teacher that several students share is trained once per
 // process. It changes no number: a teacher trained here has the bits of one trained anywhere else.
+// Only the specs named at construction (the plan's teachers) are kept.
 class Teachers {
  public:
-  std::shared_ptr<humble::nn::Module> get(const RunSpec& spec, const Data& data);
-  void put(const RunSpec& spec, std::shared_ptr<humble::nn::Module> model);
+  explicit Teachers(const std::vector<RunSpec>& plan);                             // keeps the teachers of these runs
+  std::shared_ptr<humble::nn::Module> get(const RunSpec& spec, const Data& data);  // trains it if not kept yet
+  void offer(const RunSpec& spec, std::shared_ptr<humble::nn::Module> model);      // kept if a teacher
 
  private:
-  std::map<std::string, std::shared_ptr<humble::nn::Module>> trained_;
+  std::map<std::string, std::shared_ptr<humble::nn::Module>> trained_;  // by key; null until trained
 };
 
 Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress = {});
