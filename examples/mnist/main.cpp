@@ -68,8 +68,8 @@ Estimate estimate(const study::Experiment& experiment, const std::vector<std::si
 }
 
 // The progress over runs: on a terminal one bar redrawn after every batch, elsewhere one line per
-// finished run. The time left is the estimate of the runs to come, scaled by how the finished ones
-// compared with theirs.
+// finished run. The time left is the estimate of the work to come, scaled by how long the work done
+// so far took against its estimate.
 class RunProgress {
  public:
   RunProgress(const Estimate& estimate, int epochs)
@@ -81,8 +81,7 @@ class RunProgress {
     if (!tty_) return {};
     return [this](int epoch, int64_t batch, int64_t batches, double loss, double) {
       if (batch % 10 != 0 && batch != batches) return;
-      const double within = (epoch - 1 + static_cast<double>(batch) / batches);
-      draw(within, epoch, loss);
+      draw((epoch - 1 + static_cast<double>(batch) / static_cast<double>(batches)) / epochs_, epoch, loss);
     };
   }
 
@@ -92,25 +91,27 @@ class RunProgress {
     if (tty_) std::fprintf(stderr, "\r\033[K");
     std::printf("[%zu/%zu] %-48s acc %.4f  NLL %.4f  ECE %.4f  %5.1fs  (elapsed %s, left ~%s)\n", k + 1,
                 estimate_.seconds.size(), label_.c_str(), run.test.accuracy, run.test.nll, run.test.ece, run.seconds,
-                duration_text(elapsed).c_str(), duration_text(left()).c_str());
+                duration_text(elapsed).c_str(), duration_text(left(done_estimate_)).c_str());
     std::fflush(stdout);
   }
 
   double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
-  double left() const {
-    const double speed = done_estimate_ > 0 ? seconds() / done_estimate_ : 1.0;
-    return (estimate_.total() - done_estimate_) * speed;
+  // `done`: the estimated seconds of the work finished so far.
+  double left(double done) const {
+    const double speed = done > 0 ? seconds() / done : 1.0;
+    return (estimate_.total() - done) * speed;
   }
 
-  void draw(double epochs_done, int epoch, double loss) const {
+  void draw(double current_share, int epoch, double loss) const {  // current_share: of the current run, in [0, 1]
     const std::size_t total = estimate_.seconds.size();
-    const double share = (static_cast<double>(current_) + epochs_done / epochs_) / static_cast<double>(total);
+    const double share = (static_cast<double>(current_) + current_share) / static_cast<double>(total);
     const int width = 30, filled = static_cast<int>(width * std::min(share, 1.0));
+    const double done = done_estimate_ + current_share * estimate_.seconds[current_];
     std::fprintf(stderr, "\r  runs [%.*s%*s] %zu/%zu  %s, left ~%s | %s epoch %d loss %.4f\033[K", filled,
                  "##############################", width - filled, "", current_ + 1, total,
-                 duration_text(seconds()).c_str(), duration_text(left()).c_str(), label_.c_str(), epoch, loss);
+                 duration_text(seconds()).c_str(), duration_text(left(done)).c_str(), label_.c_str(), epoch, loss);
   }
 
   const Estimate& estimate_;
