@@ -84,8 +84,8 @@ ExperimentReport compare_report(const Context& ctx) {
                  " scaled methods differ from CE + TS in ECE beyond test-set noise. The lowest NLL of all is " +
                  best_nll->group->label + "'s, " + with_interval(*best_nll, "test_nll") + ".";
     s.body = html_rows(rows, kKeys, {.intervals = true, .differences = true}) +
-             "<p class=\"note\">Δ columns: the method minus CE as trained (for + TS rows: minus CE + TS), mean over "
-             "the seeds, with the paired 95 % bootstrap interval.</p>\n";
+             "<p class=\"note\">Second table: each method minus its baseline (CE as trained; for + TS rows, CE + TS), "
+             "mean over the seeds, with the paired 95 % bootstrap interval.</p>\n";
     report.sections.push_back(s);
   }
 
@@ -121,7 +121,8 @@ ExperimentReport compare_report(const Context& ctx) {
     s.body = figure_html("compare.svg",
                          "Test accuracy (top) and NLL (bottom) against ECE for every method, as trained "
                          "(left) and after temperature scaling (right); mean over the seeds, error bars "
-                         "are 95 % bootstrap intervals over the test images.");
+                         "are 95 % bootstrap intervals over the test images. A dot left of its ECE whisker "
+                         "is no mistake: the last section says why.");
     report.sections.push_back(s);
   }
 

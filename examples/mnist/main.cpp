@@ -234,11 +234,14 @@ int main(int argc, char** argv) {
     std::string speeds;
     for (const auto& [model, seconds] : cost.per_image)
       speeds += (speeds.empty() ? "" : ", ") + model + " " + std::to_string(static_cast<long>(1 / seconds)) + " img/s";
-    std::printf(
-        "plan: %zu runs in %zu groups, %zu to execute here; estimated %s (training speed measured just now: %s; "
-        "other work on this machine makes the real time differ)\n",
-        experiment.runs.size(), experiment.groups.size(), to_execute.size(), duration_text(cost.total()).c_str(),
-        speeds.c_str());
+    std::printf("plan: %zu runs in %zu groups, %zu to execute here", experiment.runs.size(), experiment.groups.size(),
+                to_execute.size());
+    if (!to_execute.empty())
+      std::printf(
+          "; estimated %s (training speed measured just now: %s; other work on this machine makes the real "
+          "time differ)",
+          duration_text(cost.total()).c_str(), speeds.c_str());
+    std::printf("\n");
     std::fflush(stdout);
 
     study::Teachers teachers(experiment.runs);

@@ -344,7 +344,8 @@ std::string console_rows(const std::vector<const Summary*>& rows, const std::vec
   return out;
 }
 
-// The same table for the page: each interval on a second line of its cell, so it stays narrow.
+// The same table for the page: each interval on a second line of its cell, so it stays narrow, and
+// the differences from the baseline in a second table.
 std::string html_rows(const std::vector<const Summary*>& rows, const std::vector<std::string>& keys,
                       const TableOptions& options) {
   const auto has_interval = [&](const std::string& key) {
@@ -357,9 +358,6 @@ std::string html_rows(const std::vector<const Summary*>& rows, const std::vector
     label.erase(0, label.find_first_not_of(' '));
     out += "<th>" + html_escape(label) + (has_interval(key) ? "<br><small>[95% CI]</small>" : "") + "</th>";
   }
-  if (options.differences)
-    for (const auto& [key, name] : kIntervalKeys)
-      out += "<th>Δ " + name + " vs baseline<br><small>[95% CI]</small></th>";
   out += "</tr>\n";
   for (const Summary* s : rows) {
     out += "<tr><td>" + html_escape(s->group->label) + "</td>";
@@ -368,14 +366,19 @@ std::string html_rows(const std::vector<const Summary*>& rows, const std::vector
       if (has_interval(key)) out += "<br><small>" + interval_text(*interval_of(*s, key, false)) + "</small>";
       out += "</td>";
     }
-    if (options.differences)
-      for (const auto& [key, name] : kIntervalKeys) {
-        out += "<td>";
-        if (s->baseline)
-          out += signed_fixed(s->mean(key) - s->baseline->mean(key)) + "<br><small>" +
-                 interval_text(*interval_of(*s, key, true)) + "</small>";
-        out += "</td>";
-      }
+    out += "</tr>\n";
+  }
+  out += "</table>\n";
+  if (!options.differences) return out;
+  out += "<table>\n<tr><th>configuration</th><th>baseline</th>";
+  for (const auto& [key, name] : kIntervalKeys) out += "<th>Δ " + name + "<br><small>[95% CI, paired]</small></th>";
+  out += "</tr>\n";
+  for (const Summary* s : rows) {
+    if (!s->baseline) continue;
+    out += "<tr><td>" + html_escape(s->group->label) + "</td><td>" + html_escape(s->baseline->group->label) + "</td>";
+    for (const auto& [key, name] : kIntervalKeys)
+      out += "<td>" + signed_fixed(s->mean(key) - s->baseline->mean(key)) + "<br><small>" +
+             interval_text(*interval_of(*s, key, true)) + "</small></td>";
     out += "</tr>\n";
   }
   return out + "</table>\n";

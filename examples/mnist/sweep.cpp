@@ -15,17 +15,12 @@ using humble::plot::LineSeries;
 
 constexpr int64_t kClasses = 10;
 
-const std::vector<std::string> kKeys = {"test_accuracy",
-                                        "test_nll",
-                                        "ece",
-                                        "signed_gap",
-                                        "mean_confidence",
-                                        "max_confidence",
-                                        "mean_logit_gap",
-                                        "optimal_logit_gap",
-                                        "temperature",
-                                        "ece_after_temperature",
-                                        "cluster_tightness"};
+// The table in two halves: calibration, then what is held against the closed forms.
+const std::vector<std::string> kCalibrationKeys = {"test_accuracy",        "test_nll",    "ece",
+                                                   "signed_gap",           "temperature", "test_nll_after_temperature",
+                                                   "ece_after_temperature"};
+const std::vector<std::string> kOptimumKeys = {"mean_confidence", "max_confidence", "mean_logit_gap",
+                                               "optimal_logit_gap", "cluster_tightness"};
 
 // y = f(ε) on a fine grid over (0, hi]: the closed forms the measured curves are held against.
 LineSeries closed_form(const std::string& label, double hi, const std::function<double(double)>& f) {
@@ -57,7 +52,9 @@ ExperimentReport sweep_report(const Context& ctx) {
   }
   std::vector<const Summary*> rows = grid;
   if (scheduled) rows.push_back(scheduled);
-  report.console = console_rows(rows, kKeys, {.intervals = true});
+  std::vector<std::string> all_keys = kCalibrationKeys;
+  all_keys.insert(all_keys.end(), kOptimumKeys.begin(), kOptimumKeys.end());
+  report.console = console_rows(rows, all_keys, {.intervals = true});
   const std::optional<double> crossing = humble::metrics::zero_crossing(eps, signed_gap);
   const double hi = eps.back();
 
@@ -86,7 +83,9 @@ ExperimentReport sweep_report(const Context& ctx) {
   Chart gap = mean_std_chart("confidence - accuracy", x_label, "mean confidence - accuracy", eps,
                              {{.label = "signed gap", .key = "signed_gap", .points = grid}});
   gap.reference({.label = "calibrated on average", .slope = 0, .intercept = 0});
-  if (crossing) gap.annotate({.at = {*crossing, 0.0}, .text = "0 at eps " + fixed(*crossing, 3)});
+  if (crossing)
+    gap.scatter({.label = "crosses 0 at eps " + fixed(*crossing, 3), .points = {{*crossing, 0.0}}, .radius = 5.0});
+  gap.legend(humble::plot::LegendCorner::BottomLeft);
   mark_schedule(gap, "signed_gap");
   Chart confidence = mean_std_chart("mean confidence and its ceiling", x_label, "confidence (fraction)", eps,
                                     {{.label = "mean confidence", .key = "mean_confidence", .points = grid},
@@ -130,7 +129,7 @@ ExperimentReport sweep_report(const Context& ctx) {
                  lowest(grid, "test_nll")->group->label + "; after temperature scaling it is lowest at " +
                  best_nll->group->label + " (" + fixed(best_nll->mean("test_nll_after_temperature")) + " against " +
                  fixed(plain->mean("test_nll_after_temperature")) + " at " + plain->group->label + ").";
-    s.body = figure_block + html_rows(rows, kKeys, {.intervals = true});
+    s.body = figure_block + html_rows(rows, kCalibrationKeys, {.intervals = true});
     report.sections.push_back(s);
   }
   {
@@ -163,10 +162,11 @@ ExperimentReport sweep_report(const Context& ctx) {
   {
     Section s{.title = "Confidence against its ceiling, logit gap against its optimum"};
     s.look_for =
-        "Trained with ε, a model can do no better than p = q′: confidence 1 − ε + ε/C and a gap of "
-        "log(1 + C(1 − ε)/ε) between the top logit and the others. The measured points should approach "
-        "those grey curves from below; the smaller ε, the larger the optimum gap and the longer training "
-        "needs to get there.";
+        "Trained with ε, a model does best at p = q′: confidence 1 − ε + ε/C and a gap of "
+        "log(1 + C(1 − ε)/ε) between the top logit and the others, the grey curves. The measured means "
+        "should lie near them: the mean confidence a little below its ceiling (hard and misclassified "
+        "images pull it down), the mean gap close to its optimum — at small ε it can pass it, because the "
+        "images the model is surest of carry gaps far beyond the optimum while their confidence cannot pass 1.";
     s.literature = "Both closed forms follow from the optimum of the smoothed loss " + cite("muller2019") + ".";
     const std::vector<const Summary*> smoothed(grid.begin() + (plain->spec().eps == 0 ? 1 : 0), grid.end());
     s.this_run = each(smoothed,
