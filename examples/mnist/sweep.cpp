@@ -177,6 +177,7 @@ ExperimentReport sweep_report(const Context& ctx) {
                       }) +
                  " Without smoothing the mean gap is " + fixed(plain->mean("mean_logit_gap"), 2) +
                  " and has no optimum.";
+    s.body = html_rows(rows, kOptimumKeys, {.intervals = false});
     report.sections.push_back(s);
   }
   {
