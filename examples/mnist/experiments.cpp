@@ -16,7 +16,8 @@ class Planner {
                  .batch_size = config.batch_size,
                  .optimizer = config.optimizer,
                  .lr = config.lr,
-                 .reference_loss = config.reference_loss};
+                 .reference_loss = config.reference_loss,
+                 .profile = config.profile};
   }
   const Training& training() const { return training_; }
 

@@ -132,6 +132,7 @@ std::string command_line(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  humble::run_on_best_blas_kernels(argv);
   study::Config config;
   bool list_runs = false;
   CLI::App app{
@@ -187,6 +188,7 @@ int main(int argc, char** argv) {
   app.add_option("--load-runs", config.load_runs,
                  "take the runs found in DIR (written by --save-runs for the same plan) instead of executing them");
   app.add_option("--out", config.out, "output folder");
+  app.add_flag("--profile", config.profile, "record where the training time goes: OUT/profile.json and a table");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -220,6 +222,10 @@ int main(int argc, char** argv) {
         config.reference_loss ? "loss by the reference path" : "fused loss kernel",
         static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
         static_cast<long long>(data.test.size()), config.seeds, config.seeds > 1 ? "s" : "");
+    const humble::BlasInfo blas = humble::blas_info();
+    const std::string picked = blas.replaced.empty() ? "" : " (OpenBLAS had picked " + blas.replaced + ")";
+    std::printf("BLAS: %s %s, %s kernels%s, %d threads\n", blas.vendor.c_str(), blas.version.c_str(),
+                blas.kernels.c_str(), picked.c_str(), blas.threads);
     // Runs finished elsewhere come from files; the others are executed here.
     std::vector<std::optional<study::Run>> runs(experiment.runs.size());
     std::vector<std::size_t> to_execute;
@@ -285,6 +291,17 @@ int main(int argc, char** argv) {
     }
     study::write_metrics_json(ctx, wall);
     study::write_history_csv(ctx);
+    if (config.profile) {  // the runs executed here (a loaded run has no profile)
+      std::vector<const study::Run*> executed;
+      humble::profile::Report total;
+      for (const std::size_t i : to_execute) {
+        executed.push_back(&*runs[i]);
+        total += runs[i]->profile;
+      }
+      std::printf("\n%s", total.table().c_str());
+      study::write_profile_json(executed, out / "profile.json");
+      files.push_back("profile.json");
+    }
     std::printf("\nwrote %zu files to %s/ in %s:", files.size(), config.out.c_str(), duration_text(wall).c_str());
     for (const std::string& file : files) std::printf(" %s", file.c_str());
     std::printf("\n");

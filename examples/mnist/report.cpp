@@ -442,8 +442,30 @@ void write_metrics_json(const Context& ctx, double wall_seconds) {
     runs.push_back(entry);
   }
   doc["runs"] = runs;
+  const humble::BlasInfo blas = humble::blas_info();
+  doc["blas"] = {{"vendor", blas.vendor},
+                 {"version", blas.version},
+                 {"kernels", blas.kernels},
+                 {"threads", blas.threads},
+                 {"replaced", blas.replaced}};
   write_file(ctx.out / "metrics.json", doc.dump(2) + "\n");
   ctx.files->push_back("metrics.json");
+}
+
+void write_profile_json(const std::vector<const Run*>& runs, const std::filesystem::path& path) {
+  humble::profile::Report total;
+  double epoch_seconds = 0;
+  std::size_t epochs = 0;
+  for (const Run* r : runs) {
+    total += r->profile;
+    for (const EpochRecord& e : r->history) {
+      epoch_seconds += e.seconds;
+      ++epochs;
+    }
+  }
+  nlohmann::json doc = nlohmann::json::parse(total.json());
+  doc["epoch_seconds"] = epochs ? epoch_seconds / static_cast<double>(epochs) : 0.0;
+  write_file(path, doc.dump(2) + "\n");
 }
 
 void write_history_csv(const Context& ctx) {

@@ -79,6 +79,8 @@ ExperimentReport experiment_report(const Context& ctx);
 
 void write_metrics_json(const Context& ctx, double wall_seconds);
 void write_history_csv(const Context& ctx);
+// OUT/profile.json for --profile: the executed runs' profiles together, with their mean epoch time.
+void write_profile_json(const std::vector<const Run*>& runs, const std::filesystem::path& path);
 void write_report_html(const Context& ctx, const ExperimentReport& report, double wall_seconds,
                        const std::string& command);
 

@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <optional>
 
 namespace study {
 namespace {
@@ -184,6 +185,7 @@ struct Trained {
   std::shared_ptr<Classifier> model;
   std::vector<EpochRecord> history;
   double train_seconds = 0, flipped_share = 0;
+  profile::Report profile;  // with Training::profile
 };
 
 Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress) {
@@ -216,6 +218,8 @@ Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const P
   const int64_t total_steps = spec.training.epochs * loader.num_batches();
   int64_t step = 0;
   for (int epoch = 1; epoch <= spec.training.epochs; ++epoch) {
+    std::optional<profile::Session> profiling;  // training only, not the evaluation below
+    if (spec.training.profile) profiling.emplace();
     const auto start = Clock::now();
     double loss_sum = 0, nll_sum = 0, floor_sum = 0;
     int64_t seen = 0, batch_index = 0;
@@ -239,6 +243,8 @@ Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const P
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     out.train_seconds += seconds;
+    if (profiling) out.profile += profiling->report();
+    profiling.reset();
     const Outputs test = predict(*out.model, data.test, layout);
     const metrics::CalibrationReport report = metrics::evaluate(test.logits, test.labels);
     const std::vector<double> gaps = sorted_logit_gaps(test.logits);
@@ -324,6 +330,7 @@ Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Pro
   run.spec = spec;
   run.history = std::move(trained.history);
   run.flipped_share = trained.flipped_share;
+  run.profile = trained.profile;
   run.seconds_per_epoch = trained.train_seconds / spec.training.epochs;
   run.optimal_logit_gap = optimal_logit_gap_of(spec);
 

@@ -47,6 +47,7 @@ struct Config {
   std::string save_runs;       // write every executed run to this folder (run_file.hpp)
   std::string load_runs;       // take the runs found in this folder instead of executing them
   std::string out = "out";
+  bool profile = false;  // record where the training time goes (Run::profile, OUT/profile.json)
 };
 
 struct Data {
@@ -63,6 +64,7 @@ struct Training {
   std::string optimizer = "adam";
   double lr = 1e-3;
   bool reference_loss = false;  // ce through cross_entropy_reference (same science, slower)
+  bool profile = false;         // record where the training time goes (Run::profile); changes no number
 };
 
 // One run: everything that decides its numbers.
@@ -111,6 +113,7 @@ struct Run {
   std::vector<double> wrong_class_distribution;  // (C, C): mean q per true class
   double flipped_share = 0;                      // training labels changed by the noise
   double seconds_per_epoch = 0, seconds = 0;     // training per epoch; the whole run
+  humble::profile::Report profile;               // the training epochs', with Training::profile
 };
 
 // Called after every batch: epoch, batch index, batches per epoch, running loss, images/s.
