@@ -6,6 +6,8 @@
 // gradient on — to the producing node, or into .grad() of a leaf. Gradients accumulate (+=), so
 // a tensor used twice gets both contributions. The order vector owns every node while the sweep
 // runs; unless retain_graph, each node's closure and edges are released right after it runs.
+// Leaves with grad-ready hooks also count their incoming edges in (1); the hooks run in (2) when
+// the last of those edges has delivered.
 #include <unordered_map>
 
 #include "../core/error.hpp"
@@ -78,19 +80,29 @@ Tensors run_node(Node& node, const Tensor& grad) {
   return node.backward(grad, node.saved);
 }
 
+// A copy of the list, so that a hook may add or remove hooks.
+void run_grad_ready_hooks(const AutogradMeta& leaf) {
+  const auto hooks = leaf.grad_ready_hooks;
+  for (const auto& [id, hook] : hooks) hook();
+}
+
 void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   const profile::Frame frame("autograd.engine");
   AutogradMeta& root_meta = *root.impl()->autograd;
   if (!root_meta.grad_fn) {  // a leaf: its gradient is the seed itself
     accumulate_into_leaf(root_meta.grad, seed);
+    run_grad_ready_hooks(root_meta);
     return;
   }
-  // (1) Reachable nodes and their consumer counts.
+  // (1) Reachable nodes and their consumer counts; the edges into each hooked leaf.
   std::vector<std::shared_ptr<Node>> nodes{root_meta.grad_fn};
   std::unordered_map<Node*, int64_t> consumers{{root_meta.grad_fn.get(), 0}};
+  std::unordered_map<const AutogradMeta*, int64_t> hooked_leaf_edges;
   for (std::size_t i = 0; i < nodes.size(); ++i)
-    for (const auto& input : nodes[i]->inputs)
+    for (const auto& input : nodes[i]->inputs) {
       if (input && input->grad_fn && consumers[input->grad_fn.get()]++ == 0) nodes.push_back(input->grad_fn);
+      if (input && !input->grad_fn && !input->grad_ready_hooks.empty()) ++hooked_leaf_edges[input.get()];
+    }
 
   // (2) Kahn's sweep from the root.
   std::unordered_map<Node*, Tensor> pending{{root_meta.grad_fn.get(), seed}};
@@ -119,6 +131,8 @@ void run_backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
       if (has_grad) check_gradient(*node, i, *input, input_grads[i]);
       if (!input->grad_fn) {
         if (has_grad) accumulate_into_leaf(input->grad, std::move(input_grads[i]));
+        const auto edges = hooked_leaf_edges.find(input.get());
+        if (edges != hooked_leaf_edges.end() && --edges->second == 0) run_grad_ready_hooks(*input);
         continue;
       }
       Node* producer = input->grad_fn.get();
@@ -157,6 +171,21 @@ void Tensor::set_grad(const Tensor& grad) const {
                    str_cat("[set_grad] gradient ", shape_str(grad.shape()), " ", dtype_name(grad.dtype()),
                            " does not match tensor ", shape_str(shape()), " ", dtype_name(dtype())));
   ensure_meta(*this).grad = grad;
+}
+
+int64_t add_grad_ready_hook(const Tensor& leaf, std::function<void()> hook) {
+  if (!leaf.requires_grad() || !leaf.is_leaf())
+    throw ValueError("[add_grad_ready_hook] the tensor must be a leaf that requires grad");
+  static std::atomic<int64_t> next_id{0};
+  const int64_t id = next_id++;
+  ensure_meta(leaf).grad_ready_hooks.emplace_back(id, std::move(hook));
+  return id;
+}
+
+void remove_grad_ready_hook(const Tensor& leaf, int64_t id) {
+  if (!leaf.defined() || !leaf.impl()->autograd) return;
+  auto& hooks = leaf.impl()->autograd->grad_ready_hooks;
+  std::erase_if(hooks, [id](const auto& entry) { return entry.first == id; });
 }
 
 void Tensor::retain_grad() const {

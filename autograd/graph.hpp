@@ -9,7 +9,8 @@
 // that one check covers every op: before a node runs, the engine (engine.cpp) compares each
 // saved tensor's version with the one recorded and throws, naming the op and the tensor, when an
 // in-place write changed it since. The engine runs nodes in reverse topological order,
-// accumulates gradients, and frees each closure and its saved tensors once it has run.
+// accumulates gradients, and frees each closure and its saved tensors once it has run; a leaf's
+// grad-ready hooks run as soon as the pass can add nothing more to its gradient.
 #pragma once
 
 #include <atomic>
@@ -37,6 +38,7 @@ struct AutogradMeta {
   std::shared_ptr<Node> grad_fn;  // the op that produced this tensor; null for leaves
   Shape shape;                    // of the tensor, to check incoming gradients
   Dtype dtype = Dtype::Float32;
+  std::vector<std::pair<int64_t, std::function<void()>>> grad_ready_hooks;  // leaves: (id, hook)
 };
 
 struct Node {
@@ -74,5 +76,14 @@ class NoGradGuard {
 Tensor record(const char* name, Tensor out, const Tensors& inputs, const Tensors& saved, SavedBackwardFn backward);
 // For an op whose backward reads no tensor values (shapes and scalars only).
 Tensor record(const char* name, Tensor out, const Tensors& inputs, BackwardFn backward);
+
+// Runs `hook` once in every backward pass that reaches the leaf `leaf` (which must require grad), as
+// soon as no node left in that pass can add to leaf.grad(): .grad() then holds its final value for
+// the pass (as it was before, when no gradient arrived). Hooks run on the thread that called
+// backward(), leaf by leaf in the order they finish; an exception from one ends the pass. This is
+// how distributed::DataParallel starts reducing gradients while the rest of backward still runs.
+// Returns an id for remove_grad_ready_hook.
+int64_t add_grad_ready_hook(const Tensor& leaf, std::function<void()> hook);
+void remove_grad_ready_hook(const Tensor& leaf, int64_t id);  // an unknown id is ignored
 
 }  // namespace humble

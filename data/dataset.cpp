@@ -44,7 +44,6 @@ int64_t Dataset::checked_row(const char* op, int64_t index) const {
 int64_t Dataset::label(int64_t index) const { return (*labels_)[checked_row("Dataset::label", index)]; }
 
 Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const {
-  if (indices.empty()) throw ValueError("[Dataset::batch] indices must not be empty");
   const auto batch_size = static_cast<int64_t>(indices.size());
   const int64_t pixels_per_image = shape_numel(image_shape());
 
@@ -145,10 +144,23 @@ TrainValidationSplit split(const Dataset& dataset, int64_t validation_count, Gen
           .validation = dataset.subset(order.first(static_cast<std::size_t>(validation_count)))};
 }
 
+Range shard_range(int64_t count, int64_t shards, int64_t shard) {
+  if (count < 0 || shards < 1 || shard < 0 || shard >= shards)
+    throw ValueError(str_cat("[shard_range] needs count >= 0 and 0 <= shard < shards, got count ", count, ", shard ",
+                             shard, " of ", shards));
+  const int64_t base = count / shards, extra = count % shards;
+  const int64_t begin = shard * base + std::min(shard, extra);
+  return {begin, begin + base + (shard < extra ? 1 : 0)};
+}
+
 DataLoader::DataLoader(Dataset dataset, DataLoaderOptions options)
     : dataset_(std::move(dataset)), options_(options), generator_(options.seed) {
   if (options_.batch_size < 1) {
     throw ValueError(str_cat("[DataLoader] batch_size must be >= 1, got ", options_.batch_size));
+  }
+  if (options_.shards < 1 || options_.shard < 0 || options_.shard >= options_.shards) {
+    throw ValueError(str_cat("[DataLoader] shard must be in [0, shards) with shards >= 1, got shard ", options_.shard,
+                             " of ", options_.shards));
   }
   order_.resize(static_cast<std::size_t>(dataset_.size()));
   std::iota(order_.begin(), order_.end(), int64_t{0});
@@ -237,7 +249,9 @@ Batch DataLoader::batch_at(int64_t batch_index) const {
   const profile::Frame frame("DataLoader.batch");
   const int64_t first = batch_index * options_.batch_size;
   const int64_t count = std::min(options_.batch_size, dataset_.size() - first);
-  return dataset_.batch(std::span<const int64_t>(order_).subspan(first, count), options_.layout);
+  const Range part = shard_range(count, options_.shards, options_.shard);
+  return dataset_.batch(std::span<const int64_t>(order_).subspan(first + part.begin, part.end - part.begin),
+                        options_.layout);
 }
 
 }  // namespace humble::data

@@ -14,6 +14,10 @@
 // load_state_dict of a state taken mid-epoch, the next begin() continues that epoch at the next
 // batch instead of starting a new one, so a resumed run sees exactly the batches of an
 // uninterrupted one. A split's state (its two datasets' rows) is saved and restored the same way.
+// For data-parallel training each process makes a loader with the same seed and batch size (the
+// global batch) and its own shard: every shard draws the same permutation, and each batch is
+// split into `shards` contiguous parts whose sizes differ by at most one (shard_range), so the
+// processes together see exactly the batches one process would, the last partial one included.
 //
 // Dimension legend: N examples, B examples in a batch, H × W pixels per image, K classes.
 #pragma once
@@ -51,7 +55,8 @@ class Dataset {
   int64_t num_classes() const { return examples_->num_classes; }
   int64_t label(int64_t index) const;
 
-  // Examples at `indices` (positions in this dataset, each in [0, size())), converted to tensors.
+  // Examples at `indices` (positions in this dataset, each in [0, size())), converted to tensors;
+  // no indices give tensors of 0 rows.
   Batch batch(std::span<const int64_t> indices, ImageLayout layout = ImageLayout::Flat) const;
 
   Dataset subset(std::span<const int64_t> indices) const;  // the examples at `indices`, in that order
@@ -94,21 +99,33 @@ struct TrainValidationSplit {
 // training set; both keep the permutation's order. The same generator state gives the same split.
 TrainValidationSplit split(const Dataset& dataset, int64_t validation_count, Generator& gen);
 
+// Part `shard` of `count` items split into `shards` contiguous parts in order, sizes differing by
+// at most one (the first count % shards parts are one larger): items [begin, end).
+struct Range {
+  int64_t begin = 0, end = 0;
+};
+Range shard_range(int64_t count, int64_t shards, int64_t shard);
+
 struct DataLoaderOptions {
-  int64_t batch_size = 64;  // >= 1
+  int64_t batch_size = 64;  // >= 1; with shards, the global batch
   bool shuffle = true;      // a fresh permutation every epoch; otherwise dataset order
   bool drop_last = false;   // drop a last batch smaller than batch_size
   ImageLayout layout = ImageLayout::Flat;
-  uint64_t seed = 0;  // seeds the loader's own Generator
+  uint64_t seed = 0;   // seeds the loader's own Generator
+  int64_t shards = 1;  // >= 1: the processes that share every batch
+  int64_t shard = 0;   // in [0, shards): this process's part of each batch (it may be empty)
 };
 
 class DataLoader {
  public:
   DataLoader(Dataset dataset, DataLoaderOptions options);
 
-  int64_t num_batches() const;  // per epoch
+  int64_t num_batches() const;  // per epoch, the same for every shard
   const Dataset& dataset() const { return dataset_; }
   const DataLoaderOptions& options() const { return options_; }
+  // The generator the permutations are drawn from: a checkpoint saves it, taken before begin(), to
+  // resume the epoch.
+  Generator& generator() { return generator_; }
 
   // Input iterator over one epoch's batches; each batch is converted when dereferenced (and then
   // counts as handed out, for state_dict).

@@ -1,5 +1,5 @@
 // tests/test_autograd.cpp — the engine: accumulation, shared subgraphs, retain_graph, grad mode,
-// detach, retain_grad, explicit output gradients, and graph lifetime.
+// detach, retain_grad, explicit output gradients, grad-ready hooks, and graph lifetime.
 //
 // Every expected gradient is derived by hand next to its check. Graph lifetime is measured with
 // Node::live_count(): a backward pass without retain_graph must release every closure (and the
@@ -267,6 +267,47 @@ TEST_CASE("autograd: a branch that returns no gradient does not block the others
   sum(a + b).backward();
   REQUIRE(x.grad().defined());
   CHECK(x.grad().to_vector() == Values{6, 6});
+}
+
+TEST_CASE("autograd: a grad-ready hook runs once per pass, when the leaf's gradient is final") {
+  // L = Σ (w2 · (w1 · x) + w2): w2 feeds two nodes, so its hook must wait for both; w2's gradient
+  // is final before w1's is computed (w1 sits deeper), which is what lets an all-reduce of w2
+  // overlap the rest of backward. dL/dw2 = w1·x + 1 = 7 (w1 = 2, x = 3), dL/dw1 = w2·x = 15.
+  const Tensor x = tensor({3}, {}, Dtype::Float64);
+  const Tensor w1 = leaf({2}, {}), w2 = leaf({5}, {});
+  std::vector<std::string> events;
+  bool w1_had_gradient = false;
+  const int64_t id2 = add_grad_ready_hook(w2, [&] {
+    events.push_back("w2 " + std::to_string(w2.grad().item()));
+    w1_had_gradient = w1.grad().defined();
+  });
+  const int64_t id1 = add_grad_ready_hook(w1, [&] { events.push_back("w1 " + std::to_string(w1.grad().item())); });
+  (w2 * (w1 * x) + w2).backward();
+  CHECK(events == std::vector<std::string>{"w2 7.000000", "w1 15.000000"});
+  CHECK_FALSE(w1_had_gradient);
+
+  // A leaf the pass does not reach gets no call; one reached with no gradient still does.
+  events.clear();
+  (w1 * x).backward();  // + x = 3
+  CHECK(events == std::vector<std::string>{"w1 18.000000"});
+  events.clear();
+  custom("stop", w2, [](const Tensor&) -> Tensors { return {Tensor()}; }).backward();
+  CHECK(events == std::vector<std::string>{"w2 7.000000"});  // unchanged: no gradient arrived
+
+  // A leaf that is itself the root; removed hooks stay silent.
+  events.clear();
+  w1.backward();
+  CHECK(events == std::vector<std::string>{"w1 19.000000"});
+  remove_grad_ready_hook(w1, id1);
+  remove_grad_ready_hook(w2, id2);
+  (w2 * w1).backward();
+  CHECK(events.size() == 1);
+
+  // Only leaves that require grad take hooks; an exception from a hook ends the pass.
+  CHECK_THROWS_WITH_AS(add_grad_ready_hook(x, [] {}), doctest::Contains("[add_grad_ready_hook]"), ValueError);
+  CHECK_THROWS_AS(add_grad_ready_hook(w1 * 2.0, [] {}), ValueError);
+  add_grad_ready_hook(w1, [] { throw IoError("[hook] failed"); });
+  CHECK_THROWS_WITH_AS((w1 * 2.0).backward(), "[hook] failed", IoError);
 }
 
 TEST_CASE("graph lifetime: backward frees closures and saved tensors, dropping tensors frees nodes") {

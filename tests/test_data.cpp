@@ -283,7 +283,10 @@ TEST_CASE("Dataset batch converts uint8 pixels to Float32 in [0, 1] in either la
                    dataset.batch(std::vector<int64_t>{0, 4});
                  }),
                  "index 4 is outside [0, 4)"));
-  CHECK(contains(thrown_message<ValueError>([&] { dataset.batch(std::vector<int64_t>{}); }), "empty"));
+  // No indices: a batch of 0 rows (a data-parallel shard's part of a short last batch).
+  const humble::data::Batch none = dataset.batch(std::vector<int64_t>{}, ImageLayout::NCHW);
+  CHECK(none.images.shape() == humble::Shape{0, 1, 2, 2});
+  CHECK(none.labels.shape() == humble::Shape{0});
 }
 
 TEST_CASE("Dataset construction validates pixels against labels and labels against classes") {
@@ -369,6 +372,58 @@ TEST_CASE("DataLoader reshuffles every epoch, the same way for the same seed") {
 TEST_CASE("DataLoader rejects a batch size below 1") {
   const std::string message = thrown_message<ValueError>([] { DataLoader(numbered_dataset(4), {.batch_size = 0}); });
   CHECK(contains(message, "batch_size must be >= 1, got 0"));
+}
+
+TEST_CASE("shard_range splits items into contiguous parts in order, sizes differing by at most one") {
+  using humble::data::shard_range;
+  const auto parts = [](int64_t count, int64_t shards) {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    for (int64_t s = 0; s < shards; ++s)
+      out.emplace_back(shard_range(count, shards, s).begin, shard_range(count, shards, s).end);
+    return out;
+  };
+  CHECK(parts(10, 3) == std::vector<std::pair<int64_t, int64_t>>{{0, 4}, {4, 7}, {7, 10}});
+  CHECK(parts(128, 2) == std::vector<std::pair<int64_t, int64_t>>{{0, 64}, {64, 128}});
+  CHECK(parts(1, 3) == std::vector<std::pair<int64_t, int64_t>>{{0, 1}, {1, 1}, {1, 1}});
+  CHECK(parts(0, 2) == std::vector<std::pair<int64_t, int64_t>>{{0, 0}, {0, 0}});
+  CHECK(contains(thrown_message<ValueError>([] { shard_range(4, 2, 2); }), "got count 4, shard 2 of 2"));
+  CHECK_THROWS_AS(shard_range(-1, 2, 0), ValueError);
+  CHECK_THROWS_AS(shard_range(4, 0, 0), ValueError);
+}
+
+TEST_CASE("DataLoader shards: every shard draws the same permutation and takes its part of each batch") {
+  // 11 examples in batches of 5: 5, 5, 1. Over 3 shards the parts are 2, 2, 1 and then 1, 0, 0;
+  // joined in shard order they are exactly one process's batches, epoch after epoch.
+  for (int64_t shards : {1, 2, 3, 4}) {
+    CAPTURE(shards);
+    DataLoader whole(numbered_dataset(11), {.batch_size = 5, .seed = 9});
+    std::vector<DataLoader> parts;
+    for (int64_t s = 0; s < shards; ++s)
+      parts.emplace_back(numbered_dataset(11),
+                         DataLoaderOptions{.batch_size = 5, .seed = 9, .shards = shards, .shard = s});
+    for (int epoch = 0; epoch < 2; ++epoch) {
+      const auto expected = epoch_batches(whole);
+      std::vector<std::vector<std::vector<int64_t>>> got;
+      for (DataLoader& part : parts) {
+        CHECK(part.num_batches() == whole.num_batches());
+        got.push_back(epoch_batches(part));
+      }
+      for (std::size_t b = 0; b < expected.size(); ++b) {
+        std::vector<int64_t> joined;
+        for (int64_t s = 0; s < shards; ++s) {
+          const auto& mine = got[static_cast<std::size_t>(s)][b];
+          const humble::data::Range range =
+              humble::data::shard_range(static_cast<int64_t>(expected[b].size()), shards, s);
+          CHECK(static_cast<int64_t>(mine.size()) == range.end - range.begin);
+          joined.insert(joined.end(), mine.begin(), mine.end());
+        }
+        CHECK(joined == expected[b]);
+      }
+    }
+  }
+  const std::string message =
+      thrown_message<ValueError>([] { DataLoader(numbered_dataset(4), {.batch_size = 2, .shards = 2, .shard = 2}); });
+  CHECK(contains(message, "shard must be in [0, shards) with shards >= 1, got shard 2 of 2"));
 }
 
 TEST_CASE("MNIST real data: the test split has 10000 images and the published label counts") {
