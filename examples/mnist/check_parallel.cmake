@@ -1,0 +1,71 @@
+# The study under mpirun against the same flags in one process (both with --threads 1).
+#   MODE=data:  one epoch on all 55,000 training images with ε = 0.1; the 2-process data-parallel
+#               run's test accuracy is within 0.3 % (0.003) of the one-process run's, metrics.json
+#               says world_size 2, and only rank 0 printed the table.
+#   MODE=sweep: 2 ε × 2 seeds on 3,000 images, dealt out to 2 processes; every number in
+#               metrics.json and history.csv, and every picture, equals the one-process run's bit
+#               for bit (all but the seconds, the world size and the mode).
+# Usage: cmake -DPROGRAM=... -DMPIRUN="mpiexec;--oversubscribe;...;-n" -DDATA_DIR=... -DOUT=... -DMODE=data|sweep -P check_parallel.cmake
+file(REMOVE_RECURSE ${OUT})
+if(MODE STREQUAL "data")
+  set(flags --data-dir ${DATA_DIR} --epochs 1 --eps 0.1 --threads 1)
+else()
+  set(flags --data-dir ${DATA_DIR} --epochs 1 --eps 0,0.1 --seeds 2 --train-limit 3000 --threads 1)
+endif()
+execute_process(COMMAND ${PROGRAM} ${flags} --out ${OUT}/alone RESULT_VARIABLE status TIMEOUT 300)
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "mnist_smoothing alone exited with ${status}")
+endif()
+execute_process(COMMAND ${MPIRUN} 2 ${PROGRAM} ${flags} --parallel ${MODE} --out ${OUT}/parallel
+                RESULT_VARIABLE status OUTPUT_VARIABLE stdout TIMEOUT 300)
+message(STATUS "${stdout}")
+if(NOT status EQUAL 0)
+  message(FATAL_ERROR "mpirun -np 2 mnist_smoothing --parallel ${MODE} exited with ${status}")
+endif()
+file(READ ${OUT}/alone/metrics.json alone)
+file(READ ${OUT}/parallel/metrics.json parallel)
+string(JSON world_size GET "${parallel}" world_size)
+if(NOT world_size EQUAL 2)
+  message(FATAL_ERROR "metrics.json says world_size ${world_size}, expected 2")
+endif()
+string(REGEX MATCHALL "test set  " tables "${stdout}")
+list(LENGTH tables count)
+if(NOT count EQUAL 1)
+  message(FATAL_ERROR "the table was printed ${count} times, expected once (by rank 0)")
+endif()
+
+if(MODE STREQUAL "data")
+  string(JSON a GET "${alone}" runs 0 test_accuracy)
+  string(JSON b GET "${parallel}" runs 0 test_accuracy)
+  message(STATUS "test accuracy: one process ${a}, 2 processes ${b}")
+  # math() is integer only: compare accuracies in parts per 10,000 test images.
+  string(REGEX REPLACE "^0\\.([0-9][0-9][0-9][0-9]).*" "\\1" a4 "${a}0000")
+  string(REGEX REPLACE "^0\\.([0-9][0-9][0-9][0-9]).*" "\\1" b4 "${b}0000")
+  math(EXPR gap "${a4} - ${b4}")
+  if(gap GREATER 30 OR gap LESS -30)
+    message(FATAL_ERROR "test accuracy differs by ${gap} in 10,000: one process ${a}, 2 processes ${b}")
+  endif()
+else()
+  foreach(file metrics.json history.csv)
+    file(STRINGS ${OUT}/alone/${file} a)
+    file(STRINGS ${OUT}/parallel/${file} b)
+    list(FILTER a EXCLUDE REGEX "seconds|\"parallel\"|\"world_size\"")
+    list(FILTER b EXCLUDE REGEX "seconds|\"parallel\"|\"world_size\"")
+    if(file STREQUAL "history.csv")  # every column but the last, seconds
+      list(TRANSFORM a REPLACE ",[^,]*$" "")
+      list(TRANSFORM b REPLACE ",[^,]*$" "")
+    endif()
+    if(NOT a STREQUAL b)
+      message(FATAL_ERROR "${file} of the sweep differs from the one-process run's")
+    endif()
+  endforeach()
+  file(GLOB pictures RELATIVE ${OUT}/alone ${OUT}/alone/*.svg)
+  foreach(picture IN LISTS pictures)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${OUT}/alone/${picture} ${OUT}/parallel/${picture}
+                    RESULT_VARIABLE different)
+    if(different)
+      message(FATAL_ERROR "${picture} of the sweep differs from the one-process run's")
+    endif()
+  endforeach()
+  message(STATUS "metrics.json, history.csv and ${pictures} are bit-identical")
+endif()
