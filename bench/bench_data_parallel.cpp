@@ -1,0 +1,104 @@
+// bench/bench_data_parallel.cpp — where the time of a data-parallel training epoch goes.
+//
+// The study's job (its MLP 784-512-256-10 or its LeNet-style CNN, Adam lr 1e-3, ε = 0.1, global
+// batch 128, the first 55,000 MNIST training images, reshuffled every epoch), trained with
+// distributed::DataParallel by every rank of the job, in five settings of the gradient all-reduce:
+//   overlap        the defaults: buckets of ≤ 1 MiB first, then ≤ 25 MiB, each started when ready
+//   after          the same buckets, all started after the last gradient (no overlap)
+//   one-bucket     one bucket of everything (started after backward: nothing to overlap with)
+//   64KiB          buckets of ≤ 64 KiB
+//   per-parameter  a bucket per parameter, each started at once
+// Run it under mpirun (bench/train_distributed does):
+//   mpirun -np 2 bench_data_parallel --threads 1 [--model cnn] [--epochs 2] [--data-dir data/mnist]
+// Output, rank 0: one CSV line per setting and epoch,
+//   model,setting,seconds,steps,buckets,window_ms_per_step,exposed_ms_per_step
+// (window: first bucket started → last one reduced; exposed: the part after the last gradient,
+// which backward waited for).
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <humble/distributed/distributed.hpp>
+#include <humble/humble.hpp>
+#include <string>
+
+namespace {
+
+using namespace humble;
+using Clock = std::chrono::steady_clock;
+
+// The study's models (examples/mnist/study.cpp), as one Sequential each.
+std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
+  using std::make_shared;
+  manual_seed(0);
+  if (kind == "mlp")
+    return make_shared<nn::Sequential>(nn::Sequential{make_shared<nn::Linear>(784, 512), make_shared<nn::ReLU>(),
+                                                      make_shared<nn::Linear>(512, 256), make_shared<nn::ReLU>(),
+                                                      make_shared<nn::Linear>(256, 10)});
+  return make_shared<nn::Sequential>(
+      nn::Sequential{make_shared<nn::Conv2d>(1, 6, 5, nn::Conv2dOptions{.padding = 2}), make_shared<nn::ReLU>(),
+                     make_shared<nn::MaxPool2d>(2), make_shared<nn::Conv2d>(6, 16, 5), make_shared<nn::ReLU>(),
+                     make_shared<nn::MaxPool2d>(2), make_shared<nn::Flatten>(), make_shared<nn::Linear>(400, 120),
+                     make_shared<nn::ReLU>(), make_shared<nn::Linear>(120, 84), make_shared<nn::ReLU>(),
+                     make_shared<nn::Linear>(84, 10)});
+}
+
+void train(const distributed::Context& context, const data::Dataset& images, const std::string& kind,
+           const std::string& setting, distributed::DataParallelOptions options, int epochs) {
+  auto model = make_model(kind);
+  distributed::DataParallel ddp(*model, context, options);
+  optim::Adam adam(model->parameters(), {.lr = 1e-3});
+  data::DataLoader loader(images, {.batch_size = 128,
+                                   .layout = kind == "cnn" ? data::ImageLayout::NCHW : data::ImageLayout::Flat,
+                                   .seed = 0,
+                                   .shards = context.world_size(),
+                                   .shard = context.rank()});
+  for (int epoch = 0; epoch < epochs; ++epoch) {
+    ddp.reset_stats();
+    distributed::barrier(context);
+    const auto start = Clock::now();
+    for (const data::Batch& batch : loader) {
+      adam.zero_grad();
+      const Tensor logits = ddp(batch.images);
+      const Tensor loss = losses::cross_entropy(logits, batch.labels, {.label_smoothing = 0.1});
+      loss.backward();
+      adam.step();
+      loss.item();
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+    const distributed::CommunicationStats& s = ddp.stats();
+    if (context.is_root())
+      std::printf("%s,%s,%.6f,%lld,%lld,%.4f,%.4f\n", kind.c_str(), setting.c_str(), seconds,
+                  static_cast<long long>(s.steps), static_cast<long long>(s.buckets),
+                  1e3 * s.window_seconds / static_cast<double>(s.steps),
+                  1e3 * s.exposed_seconds / static_cast<double>(s.steps));
+    std::fflush(stdout);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  distributed::Context context;
+  return distributed::run(context, "bench_data_parallel", [&] {
+    int threads = 1, epochs = 2;
+    std::string dir = "data/mnist", kind = "mlp";
+    for (int i = 1; i + 1 < argc; i += 2) {
+      const std::string flag = argv[i];
+      if (flag == "--threads") threads = std::atoi(argv[i + 1]);
+      if (flag == "--epochs") epochs = std::atoi(argv[i + 1]);
+      if (flag == "--data-dir") dir = argv[i + 1];
+      if (flag == "--model") kind = argv[i + 1];
+    }
+    set_num_threads(threads);
+    const data::Dataset images = data::load_mnist_split(dir, "train").limit(55000);
+    using Options = distributed::DataParallelOptions;
+    if (kind != "mlp" && kind != "cnn")
+      throw ValueError("[bench_data_parallel] --model must be mlp or cnn, got " + kind);
+    train(context, images, kind, "overlap", Options{}, epochs);
+    train(context, images, kind, "after", Options{.overlap = false}, epochs);
+    train(context, images, kind, "one-bucket", Options{.first_bucket_bytes = 25 << 20}, epochs);
+    train(context, images, kind, "64KiB", Options{.bucket_bytes = 64 << 10, .first_bucket_bytes = 64 << 10}, epochs);
+    train(context, images, kind, "per-parameter", Options{.bucket_bytes = 1, .first_bucket_bytes = 1}, epochs);
+    return 0;
+  });
+}
