@@ -8,8 +8,8 @@
 //   one-bucket     one bucket of everything (started after backward: nothing to overlap with)
 //   64KiB          buckets of ≤ 64 KiB
 //   per-parameter  a bucket per parameter, each started at once
-// Run it under mpirun (bench/train_distributed does):
-//   mpirun -np 2 bench_data_parallel --threads 1 [--model cnn] [--epochs 2] [--data-dir data/mnist]
+// Run it under mpirun (bench/train_distributed does, one setting per job, rotating their order):
+//   mpirun -np 2 bench_data_parallel --threads 1 [--model cnn] [--setting after] [--epochs 2] [--data-dir data/mnist]
 // Output, rank 0: one CSV line per setting and epoch,
 //   model,setting,seconds,steps,buckets,window_ms_per_step,exposed_ms_per_step
 // (window: first bucket started → last one reduced; exposed: the part after the last gradient,
@@ -20,6 +20,8 @@
 #include <humble/distributed/distributed.hpp>
 #include <humble/humble.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -81,24 +83,33 @@ int main(int argc, char** argv) {
   distributed::Context context;
   return distributed::run(context, "bench_data_parallel", [&] {
     int threads = 1, epochs = 2;
-    std::string dir = "data/mnist", kind = "mlp";
+    std::string dir = "data/mnist", kind = "mlp", only;
     for (int i = 1; i + 1 < argc; i += 2) {
       const std::string flag = argv[i];
       if (flag == "--threads") threads = std::atoi(argv[i + 1]);
       if (flag == "--epochs") epochs = std::atoi(argv[i + 1]);
       if (flag == "--data-dir") dir = argv[i + 1];
       if (flag == "--model") kind = argv[i + 1];
+      if (flag == "--setting") only = argv[i + 1];
     }
     set_num_threads(threads);
     const data::Dataset images = data::load_mnist_split(dir, "train").limit(55000);
     using Options = distributed::DataParallelOptions;
     if (kind != "mlp" && kind != "cnn")
       throw ValueError("[bench_data_parallel] --model must be mlp or cnn, got " + kind);
-    train(context, images, kind, "overlap", Options{}, epochs);
-    train(context, images, kind, "after", Options{.overlap = false}, epochs);
-    train(context, images, kind, "one-bucket", Options{.first_bucket_bytes = 25 << 20}, epochs);
-    train(context, images, kind, "64KiB", Options{.bucket_bytes = 64 << 10, .first_bucket_bytes = 64 << 10}, epochs);
-    train(context, images, kind, "per-parameter", Options{.bucket_bytes = 1, .first_bucket_bytes = 1}, epochs);
+    const std::vector<std::pair<std::string, Options>> settings = {
+        {"overlap", {}},
+        {"after", {.overlap = false}},
+        {"one-bucket", {.first_bucket_bytes = 25 << 20}},
+        {"64KiB", {.bucket_bytes = 64 << 10, .first_bucket_bytes = 64 << 10}},
+        {"per-parameter", {.bucket_bytes = 1, .first_bucket_bytes = 1}}};
+    bool found = false;
+    for (const auto& [name, options] : settings)
+      if (only.empty() || only == name) {
+        train(context, images, kind, name, options, epochs);
+        found = true;
+      }
+    if (!found) throw ValueError("[bench_data_parallel] no setting named '" + only + "'");
     return 0;
   });
 }
