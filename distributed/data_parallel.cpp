@@ -112,7 +112,7 @@ struct DataParallel::Reducer {
     int64_t gradient_elements = 0;
     int64_t elements() const { return gradient_elements + static_cast<int64_t>(params.size()) + 1; }
   };
-  enum class Phase { Idle, Prepared, Reduced };
+  enum class Phase { Idle, Local, Prepared, Reduced };  // Local: a forward inside no_sync()
 
   const Context& context;
   const DataParallelOptions& options;
@@ -244,6 +244,7 @@ struct DataParallel::Reducer {
 
   // The grad-ready hook of parameter i: its gradient for this backward is final.
   void on_gradient_ready(std::size_t i) {
+    if (phase == Phase::Local) return;
     if (phase != Phase::Prepared)
       throw ValueError(str_cat("[DataParallel] ", context.tag(), "backward reached parameter '", names[i], "' ",
                                phase == Phase::Reduced
@@ -419,6 +420,10 @@ DataParallel::~DataParallel() = default;
 Tensor DataParallel::operator()(const Tensor& input) {
   if (!reducer_) return module_(input);
   reducer_->begin_step();
+  if (!syncing_) {  // inside no_sync(): this backward's gradients stay here
+    reducer_->phase = Reducer::Phase::Local;
+    return module_(input);
+  }
   Tensor out = module_(input);
   if (out.requires_grad())
     reducer_->prepare(input.dim() == 0 ? 1.0 : static_cast<double>(input.shape()[0]), leaves_behind(out));

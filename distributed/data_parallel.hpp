@@ -67,6 +67,23 @@ class DataParallel {
   // nothing (weight 0), leaving every parameter's .grad() the other ranks' combination.
   void skip_batch();
 
+  // While the returned guard lives, ddp(x) and backward leave the gradients on this rank, where
+  // they accumulate (PyTorch's no_sync()); the next backward outside it combines everything
+  // accumulated. For several micro-batches per optimizer step; the weights n_r are the rows of
+  // that last forward.
+  class NoSync {
+   public:
+    explicit NoSync(DataParallel& ddp) : ddp_(ddp), previous_(ddp.syncing_) { ddp.syncing_ = false; }
+    ~NoSync() { ddp_.syncing_ = previous_; }
+    NoSync(const NoSync&) = delete;
+    NoSync& operator=(const NoSync&) = delete;
+
+   private:
+    DataParallel& ddp_;
+    bool previous_;
+  };
+  [[nodiscard]] NoSync no_sync() { return NoSync(*this); }
+
   nn::Module& module() { return module_; }
   const CommunicationStats& stats() const { return stats_; }
   void reset_stats();
@@ -76,6 +93,7 @@ class DataParallel {
   struct Reducer;
   nn::Module& module_;
   DataParallelOptions options_;
+  bool syncing_ = true;
   CommunicationStats stats_;
   std::unique_ptr<Reducer> reducer_;  // null with one rank
 };

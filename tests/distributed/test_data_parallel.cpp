@@ -169,6 +169,48 @@ TEST_CASE("DataParallel: unequal parts and an empty one (skip_batch) take one pr
 
 namespace {
 
+std::vector<double> flat_gradients(const nn::Module& module) {
+  std::vector<double> out;
+  for (const Tensor& p : module.parameters()) {
+    const std::vector<double> values = p.grad().to_vector();
+    out.insert(out.end(), values.begin(), values.end());
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("DataParallel: no_sync() accumulates micro-batches, and the next backward combines them") {
+  // Two micro-batches of 32 rows per rank, each loss halved, the first inside no_sync(): the
+  // combined gradient is one process's over all 64·P rows. One gradient, no trajectory: within
+  // twice one process's float32 error of the float64 gradient (the accumulation adds a rounding).
+  const Context& c = context();
+  const int64_t p = c.world_size();
+  const auto [x, y] = global_batch(0, 64 * p, Dtype::Float32);
+  const auto one_process = [&](Dtype dtype) {
+    auto alone = make_mlp(0, 64);
+    alone->to(dtype);
+    losses::cross_entropy((*alone)(x.to(dtype)), y).backward();
+    return flat_gradients(*alone);
+  };
+  const std::vector<double> exact = one_process(Dtype::Float64);
+  const double tolerance = 2 * max_abs_difference(one_process(Dtype::Float32), exact);
+  auto model = make_mlp(0, 64);
+  DataParallel ddp(*model, c);
+  const int64_t first = 64 * c.rank();
+  {
+    const auto local = ddp.no_sync();
+    (losses::cross_entropy(ddp(x.slice(first, first + 32)), y.slice(first, first + 32)) * 0.5).backward();
+  }
+  (losses::cross_entropy(ddp(x.slice(first + 32, first + 64)), y.slice(first + 32, first + 64)) * 0.5).backward();
+  const std::vector<double> combined = flat_gradients(*model);
+  MESSAGE("max |g_parallel - g_float64| = ", max_abs_difference(combined, exact), ", tolerance ", tolerance);
+  CHECK(max_abs_difference(combined, exact) <= tolerance);
+  CHECK(same_on_every_rank(combined));
+}
+
+namespace {
+
 // out = x·a (+ x·b where use_b) — c is never used: dL/da = mean(x), dL/db = mean(x) where used.
 struct TwoPaths : nn::Module {
   Tensor a = register_parameter("a", ones({1})), b = register_parameter("b", ones({1})),
