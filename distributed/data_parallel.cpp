@@ -123,6 +123,8 @@ struct DataParallel::Reducer {
   std::vector<std::size_t> bucket_of, slot_of;
   std::vector<Bucket> buckets;
   std::vector<int64_t> hook_ids;
+  std::vector<std::size_t> finish_order;  // of the first combined backward, until the rebuild
+  bool rebuilt = false;
 
   // The step in progress (training thread only).
   Phase phase = Phase::Idle;
@@ -150,11 +152,11 @@ struct DataParallel::Reducer {
         params.push_back(p);
       }
     module_buffers = module.buffers();
-    plan_buckets();
+    std::vector<std::size_t> reverse(params.size());
+    for (std::size_t k = 0; k < params.size(); ++k) reverse[k] = params.size() - 1 - k;
+    plan_buckets(reverse);
     for (std::size_t i = 0; i < params.size(); ++i)
       hook_ids.push_back(add_grad_ready_hook(params[i], [this, i] { on_gradient_ready(i); }));
-    stats.buckets = static_cast<int64_t>(buckets.size());
-    for (const Bucket& b : buckets) stats.bytes_per_step += b.elements() * static_cast<int64_t>(dtype_size(b.dtype));
     thread = std::thread([this] { communicate(); });
   }
 
@@ -168,12 +170,14 @@ struct DataParallel::Reducer {
     thread.join();
   }
 
-  // Reverse registration order; a new bucket when the dtype changes or the next gradient would
-  // overflow the current bucket (so a parameter larger than a bucket gets one of its own).
-  void plan_buckets() {
+  // The parameters in `order` (positions in params); a new bucket when the dtype changes or the
+  // next gradient would overflow the current bucket (so a parameter larger than a bucket gets one
+  // of its own).
+  void plan_buckets(const std::vector<std::size_t>& order) {
+    buckets.clear();
     bucket_of.resize(params.size());
     slot_of.resize(params.size());
-    for (std::size_t k = params.size(); k-- > 0;) {
+    for (std::size_t k : order) {
       const Tensor& p = params[k];
       const auto bytes = [](const Bucket& b) {
         return b.gradient_elements * static_cast<int64_t>(dtype_size(b.dtype));
@@ -192,6 +196,26 @@ struct DataParallel::Reducer {
         throw ValueError(str_cat("[DataParallel] parameter '", names[k], "' has ", p.numel(),
                                  " elements: a bucket holds fewer than 2^31"));
     }
+    stats.buckets = static_cast<int64_t>(buckets.size());
+    stats.bytes_per_step = 0;
+    for (const Bucket& b : buckets) stats.bytes_per_step += b.elements() * static_cast<int64_t>(dtype_size(b.dtype));
+  }
+
+  // After the first combined step, the buckets follow the order in which rank 0's backward
+  // finished the parameters (those it did not see last, in reverse registration order): the
+  // registration order misleads at layer boundaries, e.g. a layer's bias listed before the next
+  // layer's weight although both come from one node. PyTorch rebuilds its buckets the same way.
+  void rebuild_buckets() {
+    std::vector<char> seen(params.size(), 0);
+    for (std::size_t i : finish_order) seen[i] = 1;
+    for (std::size_t k = params.size(); k-- > 0;)
+      if (!seen[k]) finish_order.push_back(k);
+    Tensor order = empty({static_cast<int64_t>(params.size())}, Dtype::Int64);  // (parameters)
+    std::copy(finish_order.begin(), finish_order.end(), order.data<int64_t>());
+    broadcast(context, order, 0);
+    plan_buckets(std::vector<std::size_t>(order.data<int64_t>(), order.data<int64_t>() + order.numel()));
+    finish_order.clear();
+    rebuilt = true;
   }
 
   // --- the training thread -----------------------------------------------------------------
@@ -203,6 +227,7 @@ struct DataParallel::Reducer {
       throw DistributedError(str_cat("[DataParallel] ", context.tag(),
                                      "the last step's backward did not reach every parameter its forward used, "
                                      "so its gradients were never combined across ranks"));
+    if (phase == Phase::Reduced && !rebuilt) rebuild_buckets();
     phase = Phase::Idle;
     if (!options.broadcast_buffers) return;
     NoGradGuard no_grad;
@@ -256,6 +281,7 @@ struct DataParallel::Reducer {
                                "' got a gradient after its bucket was reduced: the forward's output does not use it, "
                                "but the loss does"));
     write_gradient(i, params[i].grad());
+    if (!rebuilt && !ready[i]) finish_order.push_back(i);
     if (!ready[i]) {
       ready[i] = 1;
       --missing[b];
@@ -442,5 +468,15 @@ void DataParallel::reset_stats() {
 }
 
 int64_t DataParallel::num_buckets() const { return reducer_ ? static_cast<int64_t>(reducer_->buckets.size()) : 0; }
+
+std::vector<std::vector<std::string>> DataParallel::bucket_layout() const {
+  std::vector<std::vector<std::string>> layout;
+  if (!reducer_) return layout;
+  for (const auto& bucket : reducer_->buckets) {
+    auto& names = layout.emplace_back();
+    for (std::size_t i : bucket.params) names.push_back(reducer_->names[i]);
+  }
+  return layout;
+}
 
 }  // namespace humble::distributed

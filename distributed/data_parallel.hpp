@@ -18,10 +18,11 @@
 // skips it, as in one process); one that only some ranks used gets zeros from the others. A rank
 // with no rows in a global batch calls skip_batch() instead of forward and backward.
 //
-// Buckets hold parameters in reverse registration order (about the order backward finishes them),
-// up to first_bucket_bytes for the first and bucket_bytes for each later one, one dtype each; every
-// rank reduces them in the same order. Each bucket carries, after its gradients, one flag per
-// parameter (1 where this rank had a gradient) and n_r, summed with them.
+// Buckets hold parameters in the order backward finishes them — at first in reverse registration
+// order, from the second step on in the order rank 0's first backward finished them — up to
+// first_bucket_bytes for the first and bucket_bytes for each later one, one dtype each; every rank
+// reduces them in the same order. Each bucket carries, after its gradients, one flag per parameter
+// (1 where this rank had a gradient) and n_r, summed with them.
 //
 // With one rank, ddp(x) is model(x) and nothing else happens. Reference: Li et al., "PyTorch
 // Distributed: Experiences on Accelerating Data Parallel Training", VLDB 2020, arXiv:2006.15704.
@@ -88,6 +89,8 @@ class DataParallel {
   const CommunicationStats& stats() const { return stats_; }
   void reset_stats();
   int64_t num_buckets() const;
+  // The parameters of each bucket by name, in the order they are reduced (empty with one rank).
+  std::vector<std::vector<std::string>> bucket_layout() const;
 
  private:
   struct Reducer;

@@ -263,6 +263,20 @@ TEST_CASE("DataParallel: buckets and overlap change when gradients move, never t
   CHECK(results[2] == results[0]);
 }
 
+TEST_CASE("DataParallel: after the first step the buckets follow the order backward finished the parameters") {
+  // Reverse registration order puts the first layer's bias (0.bias) in the first bucket, which
+  // is then ready only when the first layer is, at the very end; backward's own order finishes
+  // each layer's weight and bias together, and the first bucket holds just the last two layers.
+  const Context& c = context();
+  if (c.world_size() == 1) return;
+  auto model = make_mlp(0);
+  DataParallel ddp(*model, c);
+  using Layout = std::vector<std::vector<std::string>>;
+  CHECK(ddp.bucket_layout() == Layout{{"4.bias", "4.weight", "2.bias", "2.weight", "0.bias"}, {"0.weight"}});
+  train(*model, std::ref(ddp), 2, 64 * c.world_size(), c.world_size(), c.rank());
+  CHECK(ddp.bucket_layout() == Layout{{"4.weight", "4.bias", "2.weight", "2.bias"}, {"0.weight", "0.bias"}});
+}
+
 TEST_CASE("DataParallel: models that differ between ranks are one error on every rank") {
   const Context& c = context();
   if (c.world_size() == 1) return;
