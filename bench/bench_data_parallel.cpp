@@ -9,7 +9,8 @@
 //   64KiB          buckets of ≤ 64 KiB
 //   per-parameter  a bucket per parameter, each started at once
 // Run it under mpirun (bench/train_distributed does, one setting per job, rotating their order):
-//   mpirun -np 2 bench_data_parallel --threads 1 [--model cnn] [--setting after] [--epochs 2] [--data-dir data/mnist]
+//   mpirun -np 2 bench_data_parallel --threads 1 [--model cnn] [--setting after] [--epochs 2]
+//                                    [--images 55000] [--data-dir data/mnist]
 // Output, rank 0: one CSV line per setting and epoch,
 //   model,setting,seconds,steps,buckets,window_ms_per_step,exposed_ms_per_step
 // (window: first bucket started → last one reduced; exposed: the part after the last gradient,
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
   distributed::Context context;
   return distributed::run(context, "bench_data_parallel", [&] {
     int threads = 1, epochs = 2;
+    int64_t images_per_epoch = 55000;
     std::string dir = "data/mnist", kind = "mlp", only;
     for (int i = 1; i + 1 < argc; i += 2) {
       const std::string flag = argv[i];
@@ -91,9 +93,10 @@ int main(int argc, char** argv) {
       if (flag == "--data-dir") dir = argv[i + 1];
       if (flag == "--model") kind = argv[i + 1];
       if (flag == "--setting") only = argv[i + 1];
+      if (flag == "--images") images_per_epoch = std::atoll(argv[i + 1]);
     }
     set_num_threads(threads);
-    const data::Dataset images = data::load_mnist_split(dir, "train").limit(55000);
+    const data::Dataset images = data::load_mnist_split(dir, "train").limit(images_per_epoch);
     using Options = distributed::DataParallelOptions;
     if (kind != "mlp" && kind != "cnn")
       throw ValueError("[bench_data_parallel] --model must be mlp or cnn, got " + kind);

@@ -4,7 +4,7 @@
 The PyTorch side of bench/train_distributed: the job of bench/bench_train_torch.py (MLP
 784-512-256-10, Adam lr 1e-3, global batch 128, label-smoothed cross-entropy ε = 0.1, the first
 55,000 MNIST training images reshuffled every epoch, each batch converted from uint8 when drawn,
-the unsmoothed NLL computed beside the loss) with torch.nn.parallel.DistributedDataParallel over
+the unsmoothed NLL computed beside the loss; --images fewer for a quick check) with torch.nn.parallel.DistributedDataParallel over
 the gloo backend: PROCESSES processes × THREADS threads (torch.set_num_threads), started with
 torch.multiprocessing. Every process draws the same permutation and takes its contiguous part
 of each global batch (as humble's sharded DataLoader does); DDP's default buckets (25 MB).
@@ -47,7 +47,7 @@ def worker(rank, args, port):
     torch.manual_seed(0)
     images = torch.from_numpy(read_idx(os.path.join(args.data_dir, "train-images-idx3-ubyte"), 16).copy())
     labels = torch.from_numpy(read_idx(os.path.join(args.data_dir, "train-labels-idx1-ubyte"), 8).copy())
-    images, labels = images.view(-1, 784)[:55000], labels.long()[:55000]  # (N, 784) uint8, (N)
+    images, labels = images.view(-1, 784)[:args.images], labels.long()[:args.images]  # (N, 784) uint8, (N)
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
     ddp = nn.parallel.DistributedDataParallel(model)
     opt = torch.optim.Adam(ddp.parameters(), lr=1e-3)
@@ -82,6 +82,7 @@ def main():
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--images", type=int, default=55000, help="the first IMAGES training images")
     args = parser.parse_args()
     with socket.socket() as s:  # a free port for the rendezvous
         s.bind(("127.0.0.1", 0))

@@ -123,9 +123,6 @@ class DataLoader {
   int64_t num_batches() const;  // per epoch, the same for every shard
   const Dataset& dataset() const { return dataset_; }
   const DataLoaderOptions& options() const { return options_; }
-  // The generator the permutations are drawn from: a checkpoint saves it, taken before begin(), to
-  // resume the epoch.
-  Generator& generator() { return generator_; }
 
   // Input iterator over one epoch's batches; each batch is converted when dereferenced (and then
   // counts as handed out, for state_dict).
