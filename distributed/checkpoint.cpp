@@ -28,11 +28,11 @@ void save_checkpoint(const Context& context, const std::string& path, const trai
 }
 
 void load_checkpoint(const Context& context, const std::string& path, training::Checkpoint& checkpoint) {
-  const std::vector<std::string> failures =
-      all_gather_bytes(context, failure_of([&] { training::load_checkpoint(path, checkpoint); }));
+  std::string failure = failure_of([&] { training::load_checkpoint(path, checkpoint); });
+  if (!failure.empty()) failure = str_cat(path, ": ", failure);  // the path as this rank saw it
+  const std::vector<std::string> failures = all_gather_bytes(context, failure);
   for (std::size_t r = 0; r < failures.size(); ++r)
-    if (!failures[r].empty())
-      throw IoError(str_cat("[load_checkpoint] rank ", r, " could not read ", path, ": ", failures[r]));
+    if (!failures[r].empty()) throw IoError(str_cat("[load_checkpoint] rank ", r, " could not read ", failures[r]));
 }
 
 }  // namespace humble::distributed

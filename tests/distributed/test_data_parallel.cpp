@@ -377,8 +377,20 @@ TEST_CASE("distributed checkpoints: rank 0 writes, every rank resumes, bit-ident
   barrier(c);  // every rank has read the file
   if (c.is_root()) std::filesystem::remove(path);
 
-  // Rank 0 cannot write: every rank throws; a file no rank can read, likewise.
+  // Only rank 0 writes: given a path of its own, every other rank leaves its path alone. Read
+  // back by each rank from its own path, the ranks without a file are named.
   const training::Checkpoint nothing{.model = model.get()};
+  const std::string own = str_cat(path, ".rank", c.rank());
+  save_checkpoint(c, own, nothing);
+  CHECK(std::filesystem::exists(own) == c.is_root());
+  training::Checkpoint back{.model = model.get()};
+  if (c.world_size() > 1)
+    CHECK_THROWS_WITH_AS(load_checkpoint(c, own, back),
+                         doctest::Contains(str_cat("[load_checkpoint] rank 1 could not read ", path, ".rank1").c_str()),
+                         IoError);
+  barrier(c);
+  if (c.is_root()) std::filesystem::remove(own);
+  // Rank 0 cannot write: every rank throws; a file no rank can read, likewise.
   CHECK_THROWS_WITH_AS(save_checkpoint(c, "/proc/no/such/dir/checkpoint.bin", nothing),
                        doctest::Contains("[save_checkpoint] rank 0 could not write /proc/no/such/dir/checkpoint.bin"),
                        IoError);
