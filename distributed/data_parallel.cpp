@@ -20,6 +20,7 @@
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
 #include "../core/parallel.hpp"
+#include "../core/profile.hpp"
 #include "collectives.hpp"
 
 namespace humble::distributed {
@@ -223,6 +224,7 @@ struct DataParallel::Reducer {
   // Before a forward pass (or skip_batch): the previous step must be complete; rank 0's buffers
   // are copied to every rank.
   void begin_step() {
+    const profile::Frame frame("DataParallel.buffers");
     if (phase == Phase::Prepared && next_launch > 0)
       throw DistributedError(str_cat("[DataParallel] ", context.tag(),
                                      "the last step's backward did not reach every parameter its forward used, "
@@ -239,6 +241,7 @@ struct DataParallel::Reducer {
   }
 
   void prepare(double batch_rows, const std::unordered_set<const AutogradMeta*>& used) {
+    const profile::Frame frame("DataParallel.prepare");
     rows = batch_rows;
     const double weight = options.weight_by_rows ? rows : 1.0;
     buffers.assign(buckets.size(), Tensor());
@@ -270,6 +273,7 @@ struct DataParallel::Reducer {
   // The grad-ready hook of parameter i: its gradient for this backward is final.
   void on_gradient_ready(std::size_t i) {
     if (phase == Phase::Local) return;
+    const profile::Frame frame("DataParallel.bucket");
     if (phase != Phase::Prepared)
       throw ValueError(str_cat("[DataParallel] ", context.tag(), "backward reached parameter '", names[i], "' ",
                                phase == Phase::Reduced
@@ -331,6 +335,7 @@ struct DataParallel::Reducer {
 
   void finish() {
     {
+      const profile::Frame frame("DataParallel.wait");
       std::unique_lock lock(mutex);
       training_thread_waits = true;
       wake.notify_one();
@@ -348,6 +353,7 @@ struct DataParallel::Reducer {
     ++stats.steps;
     stats.window_seconds += seconds_between(first_launch, done);
     stats.exposed_seconds += seconds_between(last_ready, done);
+    const profile::Frame frame("DataParallel.combine");
     for (std::size_t b = 0; b < buckets.size(); ++b) combine(b);
     phase = Phase::Reduced;
   }

@@ -24,6 +24,10 @@
 // reduces them in the same order. Each bucket carries, after its gradients, one flag per parameter
 // (1 where this rank had a gradient) and n_r, summed with them.
 //
+// Under the profiler (core/profile.hpp) the training thread's share shows as DataParallel.bucket
+// (copying gradients into buckets), .wait (what backward waited for the all-reduces: the exposed
+// communication), .combine, .prepare and .buffers; stats() adds the time the buckets were in flight.
+//
 // With one rank, ddp(x) is model(x) and nothing else happens. Reference: Li et al., "PyTorch
 // Distributed: Experiences on Accelerating Data Parallel Training", VLDB 2020, arXiv:2006.15704.
 #pragma once

@@ -251,11 +251,17 @@ TEST_CASE("DataParallel: buckets and overlap change when gradients move, never t
     auto model = make_mlp(0);
     DataParallel ddp(*model, c, options);
     if (p > 1) CHECK(ddp.num_buckets() == (options.bucket_bytes == 1 ? 6 : 2));
+    const profile::Session profiling;
     train(*model, std::ref(ddp), 5, 64 * p, p, c.rank());
     if (p > 1) {
       CHECK(ddp.stats().steps == 5);
       CHECK(ddp.stats().bytes_per_step > 535818 * 4);
       CHECK(ddp.stats().exposed_seconds <= ddp.stats().window_seconds);
+      // The profile shows one wait for the all-reduces per step, and every gradient's copy.
+      const profile::Report report = profiling.report();
+      REQUIRE(report.ops.contains("DataParallel.wait"));
+      CHECK(report.ops.at("DataParallel.wait").calls == 5);
+      CHECK(report.ops.at("DataParallel.bucket").calls == 5 * 6);
     }
     results.push_back(flat_parameters(*model));
   }
