@@ -24,30 +24,17 @@
 #include <utility>
 #include <vector>
 
+#include "study_models.hpp"
+
 namespace {
 
 using namespace humble;
 using Clock = std::chrono::steady_clock;
 
-// The study's models (examples/mnist/study.cpp), as one Sequential each.
-std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
-  using std::make_shared;
-  manual_seed(0);
-  if (kind == "mlp")
-    return make_shared<nn::Sequential>(nn::Sequential{make_shared<nn::Linear>(784, 512), make_shared<nn::ReLU>(),
-                                                      make_shared<nn::Linear>(512, 256), make_shared<nn::ReLU>(),
-                                                      make_shared<nn::Linear>(256, 10)});
-  return make_shared<nn::Sequential>(
-      nn::Sequential{make_shared<nn::Conv2d>(1, 6, 5, nn::Conv2dOptions{.padding = 2}), make_shared<nn::ReLU>(),
-                     make_shared<nn::MaxPool2d>(2), make_shared<nn::Conv2d>(6, 16, 5), make_shared<nn::ReLU>(),
-                     make_shared<nn::MaxPool2d>(2), make_shared<nn::Flatten>(), make_shared<nn::Linear>(400, 120),
-                     make_shared<nn::ReLU>(), make_shared<nn::Linear>(120, 84), make_shared<nn::ReLU>(),
-                     make_shared<nn::Linear>(84, 10)});
-}
-
 void train(const distributed::Context& context, const data::Dataset& images, const std::string& kind,
            const std::string& setting, distributed::DataParallelOptions options, int epochs) {
-  auto model = make_model(kind);
+  manual_seed(0);
+  auto model = bench::make_study_model(kind);
   distributed::DataParallel ddp(*model, context, options);
   optim::Adam adam(model->parameters(), {.lr = 1e-3});
   data::DataLoader loader(images, {.batch_size = 128,

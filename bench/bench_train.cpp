@@ -20,24 +20,12 @@
 #include <cstdio>
 #include <humble/humble.hpp>
 
+#include "study_models.hpp"
+
 namespace {
 
 using namespace humble;
 using Clock = std::chrono::steady_clock;
-
-std::shared_ptr<nn::Sequential> make_model(const std::string& kind) {
-  using std::make_shared;
-  if (kind == "mlp")
-    return make_shared<nn::Sequential>(nn::Sequential{make_shared<nn::Linear>(784, 512), make_shared<nn::ReLU>(),
-                                                      make_shared<nn::Linear>(512, 256), make_shared<nn::ReLU>(),
-                                                      make_shared<nn::Linear>(256, 10)});
-  return make_shared<nn::Sequential>(
-      nn::Sequential{make_shared<nn::Conv2d>(1, 6, 5, nn::Conv2dOptions{.padding = 2}), make_shared<nn::ReLU>(),
-                     make_shared<nn::MaxPool2d>(2), make_shared<nn::Conv2d>(6, 16, 5), make_shared<nn::ReLU>(),
-                     make_shared<nn::MaxPool2d>(2), make_shared<nn::Flatten>(), make_shared<nn::Linear>(400, 120),
-                     make_shared<nn::ReLU>(), make_shared<nn::Linear>(120, 84), make_shared<nn::ReLU>(),
-                     make_shared<nn::Linear>(84, 10)});
-}
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -68,7 +56,7 @@ int main(int argc, char** argv) {
   const data::Dataset train = data::load_mnist_split(data_dir, "train").limit(55000);
   const data::Dataset test = data::load_mnist_split(data_dir, "t10k");
   manual_seed(seed);
-  auto model = make_model(model_kind);
+  auto model = bench::make_study_model(model_kind);
   optim::Adam opt(model->parameters(), {.lr = 1e-3});
   data::DataLoader loader(train, {.batch_size = 128, .layout = layout, .seed = seed});
   for (int epoch = 0; epoch < epochs; ++epoch) {

@@ -20,17 +20,12 @@ import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # read when libgomp loads, so before torch
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 import torch.multiprocessing as mp  # noqa: E402
 import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-
-def read_idx(path, header):
-    with open(path, "rb") as f:
-        return np.frombuffer(f.read(), dtype=np.uint8, offset=header)
+from bench_train_torch import make_model, read_idx, train_step  # noqa: E402  the one-process job
 
 
 def part(count, processes, rank):
@@ -45,11 +40,10 @@ def worker(rank, args, port):
     torch.set_num_threads(args.threads)
     dist.init_process_group("gloo", rank=rank, world_size=args.processes)
     torch.manual_seed(0)
-    images = torch.from_numpy(read_idx(os.path.join(args.data_dir, "train-images-idx3-ubyte"), 16).copy())
-    labels = torch.from_numpy(read_idx(os.path.join(args.data_dir, "train-labels-idx1-ubyte"), 8).copy())
+    images = read_idx(os.path.join(args.data_dir, "train-images-idx3-ubyte"), 16)
+    labels = read_idx(os.path.join(args.data_dir, "train-labels-idx1-ubyte"), 8)
     images, labels = images.view(-1, 784)[:args.images], labels.long()[:args.images]  # (N, 784) uint8, (N)
-    model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(), nn.Linear(256, 10))
-    ddp = nn.parallel.DistributedDataParallel(model)
+    ddp = nn.parallel.DistributedDataParallel(make_model("mlp"))
     opt = torch.optim.Adam(ddp.parameters(), lr=1e-3)
     shuffle = torch.Generator().manual_seed(0)
     for _ in range(args.epochs):
@@ -61,15 +55,7 @@ def worker(rank, args, port):
             lo, hi = part(batch.shape[0], args.processes, rank)
             idx = batch[lo:hi]
             x = images[idx].float() / 255  # (B/P, 784)
-            y = labels[idx]
-            logits = ddp(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss.item()
-            with torch.no_grad():
-                F.cross_entropy(logits.detach(), y).item()
+            train_step(ddp, opt, x, labels[idx])
         if rank == 0:
             print(f"torch_ddp,{args.processes},{time.perf_counter() - start:.6f}")
             sys.stdout.flush()

@@ -39,6 +39,18 @@ def make_model(kind):
                          nn.Linear(84, 10))
 
 
+def train_step(model, opt, x, y):
+    """One step of the job: the smoothed loss's gradient step, and the unsmoothed NLL for logging."""
+    logits = model(x)
+    loss = F.cross_entropy(logits, y, label_smoothing=0.1)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    loss.item()
+    with torch.no_grad():
+        F.cross_entropy(logits.detach(), y).item()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
@@ -65,15 +77,7 @@ def main():
         for b in range(0, images.shape[0], 128):
             idx = order[b:b + 128]
             x = images[idx].float() / 255  # (B, 784) or (B, 1, 28, 28)
-            y = labels[idx]
-            logits = model(x)
-            loss = F.cross_entropy(logits, y, label_smoothing=0.1)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss.item()
-            with torch.no_grad():
-                F.cross_entropy(logits.detach(), y).item()
+            train_step(model, opt, x, labels[idx])
         print(f"{tag}_train,{args.threads},{time.perf_counter() - start:.6f}")
         sys.stdout.flush()
 
