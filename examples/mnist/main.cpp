@@ -6,6 +6,8 @@
 //   mnist_smoothing --eps 0,0.05,0.1,0.2 --seeds 3   # calibration over more ε, mean ± std over 3 seeds
 //   mnist_smoothing --experiment compare             # CE, LS, confidence penalty, focal, ± temperature scaling
 //   mnist_smoothing --experiment distillation --quick
+//   mpirun -np 2 mnist_smoothing --threads 1         # each run data-parallel on 2 processes
+//   mpirun -np 4 mnist_smoothing --experiment sweep --parallel sweep   # the runs dealt out to 4 processes
 //
 // An experiment is a list of independent runs (experiments.hpp); this program plans it, prints an
 // estimate of its time, executes the runs (or the --runs subset; runs finished elsewhere come from
@@ -20,8 +22,10 @@
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <sstream>
 
 #include "experiments.hpp"
+#include "parallel.hpp"
 #include "report.hpp"
 #include "run_file.hpp"
 
@@ -70,10 +74,17 @@ Estimate estimate(const study::Experiment& experiment, const std::vector<std::si
 // The progress over runs: on a terminal one bar redrawn after every batch, elsewhere one line per
 // finished run. The time left is the estimate of the work to come, scaled by how long the work done
 // so far took against its estimate.
+// In a job of several processes, `tag` starts each line ("[rank 1/2] "), and a process that is
+// not `speaking` (one sharing rank 0's runs) prints nothing; only rank 0 draws the bar.
 class RunProgress {
  public:
-  RunProgress(const Estimate& estimate, int epochs)
-      : estimate_(estimate), epochs_(epochs), start_(Clock::now()), tty_(isatty(STDERR_FILENO)) {}
+  RunProgress(const Estimate& estimate, int epochs, std::string tag, bool speaking, bool bar)
+      : estimate_(estimate),
+        epochs_(epochs),
+        start_(Clock::now()),
+        tty_(bar && isatty(STDERR_FILENO)),
+        tag_(std::move(tag)),
+        speaking_(speaking) {}
 
   study::Progress for_run(std::size_t k, const std::string& label) {
     current_ = k;
@@ -89,7 +100,8 @@ class RunProgress {
     done_estimate_ += estimate_.seconds[k];
     const double elapsed = seconds();
     if (tty_) std::fprintf(stderr, "\r\033[K");
-    std::printf("[%zu/%zu] %-48s acc %.4f  NLL %.4f  ECE %.4f  %5.1fs  (elapsed %s, left ~%s)\n", k + 1,
+    if (!speaking_) return;
+    std::printf("%s[%zu/%zu] %-48s acc %.4f  NLL %.4f  ECE %.4f  %5.1fs  (elapsed %s, left ~%s)\n", tag_.c_str(), k + 1,
                 estimate_.seconds.size(), label_.c_str(), run.test.accuracy, run.test.nll, run.test.ece, run.seconds,
                 duration_text(elapsed).c_str(), duration_text(left(done_estimate_)).c_str());
     std::fflush(stdout);
@@ -118,10 +130,20 @@ class RunProgress {
   int epochs_;
   Clock::time_point start_;
   bool tty_;
+  std::string tag_;
+  bool speaking_;
   std::size_t current_ = 0;
   std::string label_;
   double done_estimate_ = 0;
 };
+
+// Made before training, so that an unusable output folder stops the job at once.
+void create_output_folder(const std::filesystem::path& out) {
+  std::error_code error;
+  std::filesystem::create_directories(out, error);
+  if (error)
+    throw humble::IoError("[mnist_smoothing] cannot create the output folder " + out.string() + ": " + error.message());
+}
 
 std::string command_line(int argc, char** argv) {
   std::string out = "mnist_smoothing";
@@ -189,16 +211,27 @@ int main(int argc, char** argv) {
                  "take the runs found in DIR (written by --save-runs for the same plan) instead of executing them");
   app.add_option("--out", config.out, "output folder");
   app.add_flag("--profile", config.profile, "record where the training time goes: OUT/profile.json and a table");
+  app.add_option("--parallel", config.parallel,
+                 "under mpirun: data (every run on all processes; the default there) or sweep (the runs dealt out)")
+      ->check(CLI::IsMember({"none", "data", "sweep"}));
   CLI11_PARSE(app, argc, argv);
+  const bool parallel_given = app.count("--parallel") > 0;
 
-  try {
+  return study::run_job([&](study::Job& job) {
+    if (!parallel_given && job.size() > 1) config.parallel = "data";
+    if (!job.supports(config.parallel))
+      throw humble::ValueError("[mnist_smoothing] --parallel " + config.parallel + " with " +
+                               std::to_string(job.size()) +
+                               " process(es): " + (job.size() > 1 ? "use data or sweep" : "this build has no MPI"));
+    config.world_size = job.size();
+    const bool root = job.is_root(), sweep = config.parallel == "sweep";
     config = study::with_defaults(config, {.epochs = epochs->count() > 0,
                                            .seeds = seeds->count() > 0,
                                            .eps = eps->count() > 0,
                                            .train_limit = limit->count() > 0});
     const study::Experiment experiment = study::plan(config);
     if (list_runs) {
-      for (std::size_t i = 0; i < experiment.runs.size(); ++i)
+      for (std::size_t i = 0; i < experiment.runs.size() && root; ++i)
         std::printf("%zu %s\n", i, experiment.runs[i].key().c_str());
       return 0;
     }
@@ -212,21 +245,28 @@ int main(int argc, char** argv) {
         throw humble::ValueError("[mnist_smoothing] --runs " + std::to_string(i) + " is not a run of the plan (0 to " +
                                  std::to_string(experiment.runs.size() - 1) + ")");
 
+    const std::filesystem::path out(config.out);
+    if (root) create_output_folder(out);
     humble::set_num_threads(config.threads);
     const study::Data data = study::load_data(config);
-    std::printf(
-        "mnist_smoothing: experiment %s on %s, %s, %s lr %g, %d epoch%s, %s, %lld training / %lld validation / "
-        "%lld test images, %d seed%s\n",
-        config.experiment.c_str(), config.dataset.c_str(), config.model.c_str(), config.optimizer.c_str(), config.lr,
-        config.epochs, config.epochs > 1 ? "s" : "",
-        config.reference_loss ? "loss by the reference path" : "fused loss kernel",
-        static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
-        static_cast<long long>(data.test.size()), config.seeds, config.seeds > 1 ? "s" : "");
-    const humble::BlasInfo blas = humble::blas_info();
-    const std::string picked = blas.replaced.empty() ? "" : " (OpenBLAS had picked " + blas.replaced + ")";
-    std::printf("BLAS: %s %s, %s kernels%s, %d threads\n", blas.vendor.c_str(), blas.version.c_str(),
-                blas.kernels.c_str(), picked.c_str(), blas.threads);
-    // Runs finished elsewhere come from files; the others are executed here.
+    if (root) {
+      std::printf(
+          "mnist_smoothing: experiment %s on %s, %s, %s lr %g, %d epoch%s, %s, %lld training / %lld validation / "
+          "%lld test images, %d seed%s%s\n",
+          config.experiment.c_str(), config.dataset.c_str(), config.model.c_str(), config.optimizer.c_str(), config.lr,
+          config.epochs, config.epochs > 1 ? "s" : "",
+          config.reference_loss ? "loss by the reference path" : "fused loss kernel",
+          static_cast<long long>(data.train.size()), static_cast<long long>(data.validation.size()),
+          static_cast<long long>(data.test.size()), config.seeds, config.seeds > 1 ? "s" : "",
+          job.size() > 1 ? (", " + std::to_string(job.size()) + " processes, --parallel " + config.parallel).c_str()
+                         : "");
+      const humble::BlasInfo blas = humble::blas_info();
+      const std::string picked = blas.replaced.empty() ? "" : " (OpenBLAS had picked " + blas.replaced + ")";
+      std::printf("BLAS: %s %s, %s kernels%s, %d threads\n", blas.vendor.c_str(), blas.version.c_str(),
+                  blas.kernels.c_str(), picked.c_str(), blas.threads);
+    }
+    // Runs finished elsewhere come from files; the others are executed here (or, in a sweep, by the
+    // process each is dealt to).
     std::vector<std::optional<study::Run>> runs(experiment.runs.size());
     std::vector<std::size_t> to_execute;
     for (const std::size_t i : chosen) {
@@ -234,46 +274,78 @@ int main(int argc, char** argv) {
         runs[i] = study::load_run(study::run_file(config.load_runs, i), experiment.runs[i]);
       if (!runs[i]) to_execute.push_back(i);
     }
-    if (to_execute.size() < chosen.size())
+    if (to_execute.size() < chosen.size() && root)
       std::printf("loaded %zu finished runs from %s/\n", chosen.size() - to_execute.size(), config.load_runs.c_str());
     const Estimate cost = estimate(experiment, to_execute, data, config.batch_size);
-    std::string speeds;
-    for (const auto& [model, seconds] : cost.per_image)
-      speeds += (speeds.empty() ? "" : ", ") + model + " " + std::to_string(static_cast<long>(1 / seconds)) + " img/s";
-    std::printf("plan: %zu runs in %zu groups, %zu to execute here", experiment.runs.size(), experiment.groups.size(),
-                to_execute.size());
-    if (!to_execute.empty())
-      std::printf(
-          "; estimated %s (training speed measured just now: %s; other work on this machine makes the real "
-          "time differ)",
-          duration_text(cost.total()).c_str(), speeds.c_str());
-    std::printf("\n");
-    std::fflush(stdout);
+    if (root) {
+      std::string speeds;
+      for (const auto& [model, seconds] : cost.per_image)
+        speeds +=
+            (speeds.empty() ? "" : ", ") + model + " " + std::to_string(static_cast<long>(1 / seconds)) + " img/s";
+      std::printf("plan: %zu runs in %zu groups, %zu to execute %s", experiment.runs.size(), experiment.groups.size(),
+                  to_execute.size(), sweep ? ("on " + std::to_string(job.size()) + " processes").c_str() : "here");
+      if (!to_execute.empty())
+        std::printf(
+            "; estimated %s (training speed measured just now: %s; other work on this machine makes the real "
+            "time differ)",
+            duration_text(cost.total()).c_str(), speeds.c_str());
+      std::printf("\n");
+      std::fflush(stdout);
+    }
 
+    // In a sweep every process deals the runs out alike, from rank 0's estimate, and executes its own.
+    Estimate mine = cost;
+    std::vector<std::size_t> executed_here = to_execute;
+    if (sweep) {
+      const std::vector<int> owner =
+          study::deal_runs(experiment.runs, to_execute, job.from_root(cost.seconds), job.size());
+      mine.seconds.clear();
+      executed_here.clear();
+      for (std::size_t k = 0; k < to_execute.size(); ++k)
+        if (owner[k] == job.rank()) {
+          executed_here.push_back(to_execute[k]);
+          mine.seconds.push_back(cost.seconds[k]);
+        }
+    }
+    const std::unique_ptr<study::Sharing> sharing =
+        config.parallel == "data" ? job.share_runs() : std::make_unique<study::Sharing>();
     study::Teachers teachers(experiment.runs);
-    RunProgress progress(cost, config.epochs);
-    if (!config.save_runs.empty()) std::filesystem::create_directories(config.save_runs);
-    for (std::size_t k = 0; k < to_execute.size(); ++k) {
-      const std::size_t i = to_execute[k];
+    RunProgress progress(mine, config.epochs, sweep ? job.tag() : "", root || sweep, root);
+    if (root && !config.save_runs.empty()) std::filesystem::create_directories(config.save_runs);
+    std::string finished_here;  // a sweep's runs for rank 0: "<index> <run_text>" lines
+    for (std::size_t k = 0; k < executed_here.size(); ++k) {
+      const std::size_t i = executed_here[k];
       const std::string label = [&] {
         for (const study::Group& g : experiment.groups)
           if (!g.scaled && std::find(g.runs.begin(), g.runs.end(), i) != g.runs.end())
             return g.label + " seed " + std::to_string(experiment.runs[i].seed);
         return experiment.runs[i].key();
       }();
-      runs[i] = study::execute(experiment.runs[i], data, teachers, progress.for_run(k, label));
-      if (config.experiment == "calibration")
+      runs[i] = study::execute(experiment.runs[i], data, teachers, progress.for_run(k, label), *sharing);
+      if (config.experiment == "calibration" && (root || sweep))
         for (const study::EpochRecord& e : runs[i]->history)
-          std::printf("%s epoch %d  train loss %.4f (floor %.4f)  test acc %.4f  NLL %.4f  conf %.4f  %.1fs\n",
-                      label.c_str(), e.epoch, e.train_loss, e.loss_floor, e.test_accuracy, e.test_nll,
-                      e.test_mean_confidence, e.seconds);
+          std::printf("%s%s epoch %d  train loss %.4f (floor %.4f)  test acc %.4f  NLL %.4f  conf %.4f  %.1fs\n",
+                      sweep ? job.tag().c_str() : "", label.c_str(), e.epoch, e.train_loss, e.loss_floor,
+                      e.test_accuracy, e.test_nll, e.test_mean_confidence, e.seconds);
       progress.finished(*runs[i], k);
-      if (!config.save_runs.empty()) study::save_run(*runs[i], study::run_file(config.save_runs, i));
+      if (root && !config.save_runs.empty()) study::save_run(*runs[i], study::run_file(config.save_runs, i));
+      if (sweep) finished_here += std::to_string(i) + " " + study::run_text(*runs[i]) + "\n";
     }
+    if (sweep) {
+      const std::vector<std::string> parts = job.gather(finished_here);
+      for (std::size_t r = 0; r < parts.size(); ++r) {
+        std::istringstream lines(parts[r]);
+        for (std::string line; std::getline(lines, line);) {
+          const std::size_t i = std::stoul(line.substr(0, line.find(' ')));
+          runs.at(i) = study::run_from_text(line.substr(line.find(' ') + 1), experiment.runs.at(i),
+                                            "the run rank " + std::to_string(r) + " sent");
+          if (r > 0 && !config.save_runs.empty()) study::save_run(*runs[i], study::run_file(config.save_runs, i));
+        }
+      }
+    }
+    if (!root) return 0;
 
     const std::vector<study::Summary> summaries = study::summarize(experiment, runs, config);
-    const std::filesystem::path out(config.out);
-    std::filesystem::create_directories(out);
     std::vector<std::string> files;
     const study::Context ctx{.config = config,
                              .experiment = experiment,
@@ -291,23 +363,20 @@ int main(int argc, char** argv) {
     }
     study::write_metrics_json(ctx, wall);
     study::write_history_csv(ctx);
-    if (config.profile) {  // the runs executed here (a loaded run has no profile)
-      std::vector<const study::Run*> executed;
+    if (config.profile) {  // the runs executed here (a loaded run, or one another process ran, has no profile)
+      std::vector<const study::Run*> profiled;
       humble::profile::Report total;
-      for (const std::size_t i : to_execute) {
-        executed.push_back(&*runs[i]);
+      for (const std::size_t i : executed_here) {
+        profiled.push_back(&*runs[i]);
         total += runs[i]->profile;
       }
       std::printf("\n%s", total.table().c_str());
-      study::write_profile_json(executed, out / "profile.json");
+      study::write_profile_json(profiled, out / "profile.json");
       files.push_back("profile.json");
     }
     std::printf("\nwrote %zu files to %s/ in %s:", files.size(), config.out.c_str(), duration_text(wall).c_str());
     for (const std::string& file : files) std::printf(" %s", file.c_str());
     std::printf("\n");
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "mnist_smoothing: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -395,6 +395,8 @@ void write_metrics_json(const Context& ctx, double wall_seconds) {
   doc["experiment"] = config.experiment;
   doc["quick"] = config.quick;
   doc["train_limit"] = config.train_limit;
+  doc["world_size"] = config.world_size;
+  doc["parallel"] = config.parallel;
   if (!config.eps_schedule.empty()) doc["eps_schedule"] = config.eps_schedule;
   if (config.experiment == "distillation") doc["student_model"] = "784-128-10";
   doc["bootstrap"] = {{"resamples", config.bootstrap_resamples}, {"level", 0.95}, {"seed", config.seed}};

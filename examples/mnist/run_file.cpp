@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace humble::metrics {
@@ -30,7 +31,7 @@ std::filesystem::path run_file(const std::filesystem::path& dir, std::size_t ind
   return dir / ("run-" + std::to_string(index) + ".json");
 }
 
-void save_run(const Run& run, const std::filesystem::path& path) {
+std::string run_text(const Run& run) {
   const nlohmann::json doc = {{"key", run.spec.key()},
                               {"test", run.test},
                               {"test_scaled", run.test_scaled},
@@ -50,23 +51,15 @@ void save_run(const Run& run, const std::filesystem::path& path) {
                               {"flipped_share", run.flipped_share},
                               {"seconds_per_epoch", run.seconds_per_epoch},
                               {"seconds", run.seconds}};
-  const std::string temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << doc.dump() << "\n";
-    if (!out) throw humble::IoError("[mnist_smoothing] cannot write " + temporary);
-  }
-  std::filesystem::rename(temporary, path);
+  return doc.dump();
 }
 
-std::optional<Run> load_run(const std::filesystem::path& path, const RunSpec& spec) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
+Run run_from_text(const std::string& text, const RunSpec& spec, const std::string& source) {
   try {
-    const nlohmann::json doc = nlohmann::json::parse(in);
+    const nlohmann::json doc = nlohmann::json::parse(text);
     if (doc.at("key") != spec.key())
-      throw humble::IoError("[mnist_smoothing] " + path.string() + " holds the run '" +
-                            doc.at("key").get<std::string>() + "', but this plan's run there is '" + spec.key() + "'");
+      throw humble::IoError("[mnist_smoothing] " + source + " holds the run '" + doc.at("key").get<std::string>() +
+                            "', but this plan's run there is '" + spec.key() + "'");
     Run run;
     run.spec = spec;
     doc.at("test").get_to(run.test);
@@ -90,8 +83,25 @@ std::optional<Run> load_run(const std::filesystem::path& path, const RunSpec& sp
     run.optimal_logit_gap = optimal_logit_gap_of(spec);
     return run;
   } catch (const nlohmann::json::exception& e) {
-    throw humble::IoError("[mnist_smoothing] " + path.string() + " is not a saved run: " + e.what());
+    throw humble::IoError("[mnist_smoothing] " + source + " is not a saved run: " + e.what());
   }
+}
+
+void save_run(const Run& run, const std::filesystem::path& path) {
+  const std::string temporary = path.string() + ".tmp";
+  {
+    std::ofstream out(temporary);
+    out << run_text(run) << "\n";
+    if (!out) throw humble::IoError("[mnist_smoothing] cannot write " + temporary);
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+std::optional<Run> load_run(const std::filesystem::path& path, const RunSpec& spec) {
+  std::ifstream in(path);
+  if (!in) return std::nullopt;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return run_from_text(text, spec, path.string());
 }
 
 }  // namespace study

@@ -9,10 +9,15 @@
 
 #include <filesystem>
 #include <optional>
+#include <string>
 
 #include "study.hpp"
 
 namespace study {
+
+// The run as one line of JSON, and back: `source` names where the text came from, for errors.
+std::string run_text(const Run& run);
+Run run_from_text(const std::string& text, const RunSpec& spec, const std::string& source);
 
 std::filesystem::path run_file(const std::filesystem::path& dir, std::size_t index);  // DIR/run-<index>.json
 void save_run(const Run& run, const std::filesystem::path& path);                     // atomic

@@ -104,22 +104,29 @@ struct Objective {
 };
 
 // Logits (N, K) and penultimate activations (N, H) for a whole dataset, in eval mode and no-grad.
+// With several processes each computes its share of the batches of 1000 and all are gathered, so
+// every process holds what one process computes alone, bit for bit.
 struct Outputs {
   Tensor logits, features, labels;
 };
-Outputs predict(Classifier& model, const data::Dataset& dataset, data::ImageLayout layout) {
+Outputs predict(Classifier& model, const data::Dataset& dataset, data::ImageLayout layout, Sharing& sharing) {
   NoGradGuard no_grad;
   model.eval();
   data::DataLoader loader(dataset, {.batch_size = 1000, .shuffle = false, .layout = layout});
-  std::vector<Tensor> logits, features, labels;
-  for (const data::Batch& batch : loader) {
-    Tensor h = (*model.features)(batch.images);
+  const data::Range mine = data::shard_range(loader.num_batches(), sharing.size(), sharing.rank());
+  std::vector<Tensor> logits{empty({0, kClasses})}, features{empty({0, model.head->weight.shape()[1]})},
+      labels{empty({0}, Dtype::Int64)};
+  auto batch = loader.begin();
+  for (int64_t b = 0; b < mine.end; ++b, ++batch) {
+    if (b < mine.begin) continue;
+    const data::Batch part = *batch;
+    Tensor h = (*model.features)(part.images);
     features.push_back(h);
     logits.push_back((*model.head)(h));
-    labels.push_back(batch.labels);
+    labels.push_back(part.labels);
   }
   model.train();
-  return {cat(logits), cat(features), cat(labels)};
+  return {sharing.gather(cat(logits)), sharing.gather(cat(features)), sharing.gather(cat(labels))};
 }
 
 // Top logit minus the mean of the other K − 1, per row, sorted.
@@ -188,7 +195,7 @@ struct Trained {
   profile::Report profile;  // with Training::profile
 };
 
-Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress) {
+Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress, Sharing& sharing) {
   Trained out;
   data::Dataset train_set = data.train;
   if (spec.label_noise > 0) {
@@ -201,7 +208,7 @@ Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const P
   if (spec.loss == "forward-correction")
     objective.noise_transition = losses::symmetric_noise_transition(kClasses, spec.label_noise);
   if (spec.loss == "distillation") {
-    objective.teacher = teachers.get(*spec.teacher, data);
+    objective.teacher = teachers.get(*spec.teacher, data, sharing);
     objective.teacher->eval();
     objective.teacher_layout = layout_for(spec.teacher->training.model);
   }
@@ -212,9 +219,14 @@ Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const P
 
   manual_seed(spec.seed);  // the layers' initialisation
   out.model = make_model(spec.training.model);
+  sharing.attach(*out.model);
   auto optimizer = make_optimizer(spec.training, out.model->parameters());
   const data::ImageLayout layout = layout_for(spec.training.model);
-  data::DataLoader loader(train_set, {.batch_size = spec.training.batch_size, .layout = layout, .seed = spec.seed});
+  data::DataLoader loader(train_set, {.batch_size = spec.training.batch_size,
+                                      .layout = layout,
+                                      .seed = spec.seed,
+                                      .shards = sharing.size(),
+                                      .shard = sharing.rank()});
   const int64_t total_steps = spec.training.epochs * loader.num_batches();
   int64_t step = 0;
   for (int epoch = 1; epoch <= spec.training.epochs; ++epoch) {
@@ -223,20 +235,22 @@ Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const P
     const auto start = Clock::now();
     double loss_sum = 0, nll_sum = 0, floor_sum = 0;
     int64_t seen = 0, batch_index = 0;
-    for (const data::Batch& batch : loader) {
+    for (const data::Batch& batch : loader) {  // this process's part of each batch
       const double eps = schedule.at(step++, total_steps);
-      const Tensor logits = (*out.model)(batch.images);  // (B, K)
-      const Tensor loss = objective(logits, batch, eps);
-      optimizer->zero_grad();
-      loss.backward();
-      optimizer->step();
       const auto b = static_cast<double>(batch.labels.numel());
-      loss_sum += loss.item() * b;
-      floor_sum += spec.loss == "ce" ? losses::loss_floor(kClasses, eps) * b : 0.0;
-      {
+      optimizer->zero_grad();
+      if (b == 0) {  // no rows of a short last batch here
+        sharing.skip_batch();
+      } else {
+        const Tensor logits = sharing.forward(*out.model, batch.images);  // (B, K)
+        const Tensor loss = objective(logits, batch, eps);
+        loss.backward();
+        loss_sum += loss.item() * b;
+        floor_sum += spec.loss == "ce" ? losses::loss_floor(kClasses, eps) * b : 0.0;
         NoGradGuard no_grad;
         nll_sum += losses::cross_entropy(logits.detach(), batch.labels).item() * b;
       }
+      optimizer->step();
       seen += batch.labels.numel();
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       if (progress) progress(epoch, ++batch_index, loader.num_batches(), loss_sum / seen, seen / elapsed);
@@ -245,7 +259,12 @@ Trained train(const RunSpec& spec, const Data& data, Teachers& teachers, const P
     out.train_seconds += seconds;
     if (profiling) out.profile += profiling->report();
     profiling.reset();
-    const Outputs test = predict(*out.model, data.test, layout);
+    const std::vector<double> sums = sharing.sum({loss_sum, nll_sum, floor_sum, static_cast<double>(seen)});
+    loss_sum = sums[0];
+    nll_sum = sums[1];
+    floor_sum = sums[2];
+    seen = static_cast<int64_t>(sums[3]);
+    const Outputs test = predict(*out.model, data.test, layout, sharing);
     const metrics::CalibrationReport report = metrics::evaluate(test.logits, test.labels);
     const std::vector<double> gaps = sorted_logit_gaps(test.logits);
     out.history.push_back({.epoch = epoch,
@@ -308,9 +327,14 @@ Teachers::Teachers(const std::vector<RunSpec>& plan) {
     if (spec.teacher) trained_[spec.teacher->key()] = nullptr;
 }
 
-std::shared_ptr<nn::Module> Teachers::get(const RunSpec& spec, const Data& data) {
+Sharing& one_process() {
+  static Sharing alone;
+  return alone;
+}
+
+std::shared_ptr<nn::Module> Teachers::get(const RunSpec& spec, const Data& data, Sharing& sharing) {
   std::shared_ptr<nn::Module>& model = trained_[spec.key()];
-  if (!model) model = train(spec, data, *this, {}).model;
+  if (!model) model = train(spec, data, *this, {}, sharing).model;
   return model;
 }
 
@@ -319,9 +343,9 @@ void Teachers::offer(const RunSpec& spec, std::shared_ptr<nn::Module> model) {
   if (found != trained_.end()) found->second = std::move(model);
 }
 
-Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress) {
+Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress, Sharing& sharing) {
   const auto start = Clock::now();
-  Trained trained = train(spec, data, teachers, progress);
+  Trained trained = train(spec, data, teachers, progress, sharing);
   teachers.offer(spec, trained.model);  // a later student may learn from this run's model
   Classifier& model = *trained.model;
   const data::ImageLayout layout = layout_for(spec.training.model);
@@ -334,11 +358,11 @@ Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Pro
   run.seconds_per_epoch = trained.train_seconds / spec.training.epochs;
   run.optimal_logit_gap = optimal_logit_gap_of(spec);
 
-  const Outputs validation = predict(model, data.validation, layout);
+  const Outputs validation = predict(model, data.validation, layout, sharing);
   run.temperature = metrics::fit_temperature(validation.logits, validation.labels);
   run.validation_nll = metrics::evaluate(validation.logits, validation.labels).nll;
   run.validation_nll_scaled = metrics::evaluate(validation.logits, validation.labels, run.temperature).nll;
-  const Outputs test = predict(model, data.test, layout);
+  const Outputs test = predict(model, data.test, layout, sharing);
   run.test = metrics::evaluate(test.logits, test.labels);
   run.test_scaled = metrics::evaluate(test.logits, test.labels, run.temperature);
   run.predictions = metrics::predictions(test.logits, test.labels);

@@ -47,7 +47,9 @@ struct Config {
   std::string save_runs;       // write every executed run to this folder (run_file.hpp)
   std::string load_runs;       // take the runs found in this folder instead of executing them
   std::string out = "out";
-  bool profile = false;  // record where the training time goes (Run::profile, OUT/profile.json)
+  bool profile = false;           // record where the training time goes (Run::profile, OUT/profile.json)
+  std::string parallel = "none";  // none | data | sweep (parallel.hpp)
+  int world_size = 1;             // processes of the job
 };
 
 struct Data {
@@ -119,20 +121,41 @@ struct Run {
 // Called after every batch: epoch, batch index, batches per epoch, running loss, images/s.
 using Progress = std::function<void(int, int64_t, int64_t, double, double)>;
 
+// How the processes of a job share one run (`--parallel data`, parallel.hpp): each trains on its
+// part of every batch with the gradients combined, and evaluates its part of each data set. This
+// base class is one process doing all of it (one_process()).
+class Sharing {
+ public:
+  virtual ~Sharing() = default;
+  virtual int rank() const { return 0; }
+  virtual int size() const { return 1; }
+  // Called with each run's fresh model. forward() is then a training forward pass of that model on
+  // this process's part of a batch (backward combines every process's gradients), and
+  // skip_batch() stands in for forward and backward when that part is empty.
+  virtual void attach(humble::nn::Module&) {}
+  virtual humble::Tensor forward(humble::nn::Module& model, const humble::Tensor& part) { return model(part); }
+  virtual void skip_batch() {}
+  virtual std::vector<double> sum(std::vector<double> values) { return values; }  // over the processes
+  virtual humble::Tensor gather(const humble::Tensor& rows) { return rows; }      // everyone's rows, by rank
+};
+Sharing& one_process();
+
 // Trained teachers by spec key: a teacher that several students share is trained once per
 // process. It changes no number: a teacher trained here has the bits of one trained anywhere else.
 // Only the specs named at construction (the plan's teachers) are kept.
 class Teachers {
  public:
-  explicit Teachers(const std::vector<RunSpec>& plan);                             // keeps the teachers of these runs
-  std::shared_ptr<humble::nn::Module> get(const RunSpec& spec, const Data& data);  // trains it if not kept yet
-  void offer(const RunSpec& spec, std::shared_ptr<humble::nn::Module> model);      // kept if a teacher
+  explicit Teachers(const std::vector<RunSpec>& plan);  // keeps the teachers of these runs
+  // Trains it (shared like the student that needs it) if not kept yet.
+  std::shared_ptr<humble::nn::Module> get(const RunSpec& spec, const Data& data, Sharing& sharing);
+  void offer(const RunSpec& spec, std::shared_ptr<humble::nn::Module> model);  // kept if a teacher
 
  private:
   std::map<std::string, std::shared_ptr<humble::nn::Module>> trained_;  // by key; null until trained
 };
 
-Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress = {});
+Run execute(const RunSpec& spec, const Data& data, Teachers& teachers, const Progress& progress = {},
+            Sharing& sharing = one_process());
 
 // log(1 + C(1 − ε)/ε) at the run's final ε for the ce loss; +inf without smoothing or for other losses.
 double optimal_logit_gap_of(const RunSpec& spec);
