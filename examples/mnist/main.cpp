@@ -282,8 +282,10 @@ int main(int argc, char** argv) {
       for (const auto& [model, seconds] : cost.per_image)
         speeds +=
             (speeds.empty() ? "" : ", ") + model + " " + std::to_string(static_cast<long>(1 / seconds)) + " img/s";
+      const std::string where =
+          sweep ? "on " + std::to_string(job.size()) + (job.size() > 1 ? " processes" : " process") : "here";
       std::printf("plan: %zu runs in %zu groups, %zu to execute %s", experiment.runs.size(), experiment.groups.size(),
-                  to_execute.size(), sweep ? ("on " + std::to_string(job.size()) + " processes").c_str() : "here");
+                  to_execute.size(), where.c_str());
       if (!to_execute.empty())
         std::printf(
             "; estimated %s (training speed measured just now: %s; other work on this machine makes the real "
