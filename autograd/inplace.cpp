@@ -80,8 +80,10 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::fill_(double value) {
-  if (defined() && !is_floating_point() && !(std::isfinite(value) && value == std::trunc(value)))
-    throw ValueError(str_cat("[fill_] ", value, " is not an integer, and the tensor is int64"));
+  // 2^63 is the first double past int64's range: casting it (or NaN, or 1.5) would be undefined.
+  if (defined() && !is_floating_point() &&
+      !(value == std::trunc(value) && value >= -9223372036854775808.0 && value < 9223372036854775808.0))
+    throw ValueError(str_cat("[fill_] ", value, " is not an integer in [-2^63, 2^63), and the tensor is int64"));
   const bool tracked = check_in_place("fill_", *this, {});
   Tensor number = empty({}, Dtype::Float64);
   *number.data<double>() = value;

@@ -246,6 +246,10 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(Dtype target) const {
   if (dtype() == target) return *this;
   Tensor out = empty(shape(), target);
+  if (target == Dtype::Int64) {  // truncation toward zero, like a C++ cast, where that is defined
+    const std::vector<double> values = to_vector();
+    for (std::size_t i = 0; i < values.size(); ++i) checked_int64(values[i], "to", static_cast<int64_t>(i), true);
+  }
   write_values(*this, out);
   if (target == Dtype::Int64) return out;
   return record("to", out, {*this}, [source = dtype()](const Tensor& g) -> Tensors { return {g.to(source)}; });

@@ -15,7 +15,8 @@
 
 namespace humble {
 
-// `values` are row-major; their count must equal the shape's product.
+// `values` are row-major; their count must equal the shape's product. For Int64 each must be a
+// whole number in [-2^63, 2^63) (checked_int64): 1.5, NaN or 1e19 is an error, not a cast.
 Tensor tensor(const std::vector<double>& values, Shape shape, Dtype dtype = Dtype::Float32, bool requires_grad = false);
 
 // The element types a buffer may hold, and the dtype each gives by default.
@@ -65,6 +66,11 @@ Tensor uniform(Shape shape, double low, double high, Generator& gen, Dtype dtype
 Tensor randn(Shape shape, Generator& gen, Dtype dtype = Dtype::Float32);  // N(0, 1)
 Tensor randint(int64_t low, int64_t high, Shape shape, Generator& gen);   // Int64 in [low, high)
 Tensor randperm(int64_t n, Generator& gen);                               // Int64 permutation
+
+// `value` as an int64: a whole number in [-2^63, 2^63), or with `truncate` any number in that range,
+// rounded toward zero (what a C++ cast does where it is defined); otherwise ValueError
+// "[op] element 3 is nan, which no int64 holds (expected a whole number in [-2^63, 2^63))".
+int64_t checked_int64(double value, const char* op, int64_t index, bool truncate = false);
 
 Tensor zeros_like(const Tensor& t);
 Tensor ones_like(const Tensor& t);

@@ -57,8 +57,15 @@ std::vector<int64_t> contiguous_strides(const Shape& shape) {
 }
 
 Tensor empty(Shape shape, Dtype dtype) {
-  for (int64_t d : shape)
+  // Each stride is a product of the later dims (a 0 counted as 1), and so is the byte count: every
+  // one must fit, even when a 0 makes the tensor empty.
+  int64_t extent = static_cast<int64_t>(dtype_size(dtype));
+  for (int64_t d : shape) {
     if (d < 0) throw ShapeError(str_cat("[empty] dimensions must be >= 0, got ", shape_str(shape)));
+    if (__builtin_mul_overflow(extent, std::max<int64_t>(d, 1), &extent))
+      throw ShapeError(
+          str_cat("[empty] shape ", shape_str(shape), " is too large: its strides or byte count pass 2^63"));
+  }
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype));
   impl->strides = contiguous_strides(shape);
