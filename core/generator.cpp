@@ -83,7 +83,21 @@ Generator::State Generator::state() const {
   return {s_[0], s_[1], s_[2], s_[3], spare_bits};
 }
 
+void Generator::check_state(const State& state) {
+  if ((state[0] | state[1] | state[2] | state[3]) == 0)
+    throw ValueError(
+        "[Generator::set_state] the four xoshiro256** words are all 0, a state it never reaches "
+        "(it would return 0 forever)");
+  double spare;
+  std::memcpy(&spare, &state[4], sizeof spare);
+  if (std::isinf(spare))
+    throw ValueError(str_cat("[Generator::set_state] the cached normal is ", spare,
+                             "; expected a finite number, or "
+                             "NaN bits for none"));
+}
+
 void Generator::set_state(const State& state) {
+  check_state(state);
   for (int i = 0; i < 4; ++i) s_[i] = state[i];
   double spare;
   std::memcpy(&spare, &state[4], sizeof spare);

@@ -22,7 +22,10 @@ class Generator {
 
   using State = std::array<uint64_t, 5>;  // four words of xoshiro state + the cached normal
   State state() const;
+  // Throws ValueError for a state no generator can be in: four zero words (xoshiro256** would
+  // return 0 forever) or a cached normal that is ±inf (NaN bits mean none); check_state only checks.
   void set_state(const State& state);
+  static void check_state(const State& state);
 
  private:
   std::array<uint64_t, 4> s_{};

@@ -11,15 +11,15 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <set>
 
+#include "atomic_file.hpp"
 #include "error.hpp"
 
 namespace humble {
@@ -88,20 +88,32 @@ struct Reader {
   }
 };
 
-NamedTensors decode(const std::string& bytes, const std::string& path) {
+struct Header {
+  uint32_t crc;
+  uint64_t payload_bytes;
+};
+
+// The header's checks: magic, length, version; `file_bytes` is the file's whole size.
+Header check_header(std::string_view bytes, uint64_t file_bytes, const std::string& path) {
   const auto fail = [&path](const auto&... parts) { return IoError(str_cat("[load] ", path, ": ", parts...)); };
   if (bytes.size() < sizeof kMagic || std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0)
     throw fail("not a humble checkpoint (bad magic)");
   if (bytes.size() < kHeaderBytes) throw fail("truncated: ", bytes.size(), " bytes, less than the 24-byte header");
-  Reader header{std::string_view(bytes).substr(8, 16), path};
+  Reader header{bytes.substr(8, 16), path};
   const auto version = header.get<uint32_t>("version");
   const auto crc = header.get<uint32_t>("crc");
   const auto size = header.get<uint64_t>("size");
   if (version == 0 || version > kVersion)
     throw fail("format version ", version, " is not supported (this build reads versions 1 to ", kVersion, ")");
-  if (bytes.size() - kHeaderBytes != size)
-    throw fail(bytes.size() - kHeaderBytes < size ? "truncated" : "trailing bytes", ": the header promises ", size,
-               " payload bytes, the file holds ", bytes.size() - kHeaderBytes);
+  if (file_bytes - kHeaderBytes != size)
+    throw fail(file_bytes - kHeaderBytes < size ? "truncated" : "trailing bytes", ": the header promises ", size,
+               " payload bytes, the file holds ", file_bytes - kHeaderBytes);
+  return {crc, size};
+}
+
+NamedTensors decode(const std::string& bytes, const std::string& path) {
+  const auto fail = [&path](const auto&... parts) { return IoError(str_cat("[load] ", path, ": ", parts...)); };
+  const auto [crc, size] = check_header(bytes, bytes.size(), path);
   Reader in{std::string_view(bytes).substr(kHeaderBytes), path};
   if (const uint32_t actual = crc_of(in.bytes); actual != crc)
     throw fail("CRC-32 mismatch (stored ", crc, ", computed ", actual, "): the file is corrupt");
@@ -117,9 +129,11 @@ NamedTensors decode(const std::string& bytes, const std::string& path) {
     const auto dtype = static_cast<Dtype>(code);
     Shape shape(in.get<uint8_t>(what));
     std::size_t bytes_needed = dtype_size(dtype);
+    int64_t extent = static_cast<int64_t>(dtype_size(dtype));  // as empty() checks it: a 0 counts as 1
     for (int64_t& d : shape) {
       d = in.get<int64_t>(what);
-      if (d < 0 || (d > 0 && bytes_needed > in.bytes.size() / static_cast<std::size_t>(d)))
+      if (d < 0 || (d > 0 && bytes_needed > in.bytes.size() / static_cast<std::size_t>(d)) ||
+          __builtin_mul_overflow(extent, std::max<int64_t>(d, 1), &extent))
         throw fail(what, " has an impossible dimension ", d);
       bytes_needed *= static_cast<std::size_t>(d);
     }
@@ -160,43 +174,68 @@ void check_named_tensors(const std::string& op, const NamedTensors& state, const
   if (!given.empty()) throw ValueError(str_cat("[", op, "] unexpected entry '", given.begin()->first, "'"));
 }
 
-void save_tensors(const NamedTensors& entries, const std::string& path) {
-  const std::string bytes = encode(entries);
-  const std::filesystem::path target(path);
-  const std::filesystem::path dir = target.has_parent_path() ? target.parent_path() : ".";
-  std::string temp = (dir / str_cat(".", target.filename().string(), ".tmp.XXXXXX")).string();
-  int fd = ::mkstemp(temp.data());
-  if (fd < 0)
-    throw IoError(
-        str_cat("[save] ", path, ": cannot create a temporary file in ", dir.string(), ": ", std::strerror(errno)));
-  const auto fail = [&](const char* step) {
-    const int err = errno;
-    if (fd >= 0) ::close(fd);
-    ::unlink(temp.c_str());
-    return IoError(str_cat("[save] ", path, ": ", step, " failed: ", std::strerror(err)));
-  };
-  for (std::size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno != EINTR) throw fail("write");
-    done += n > 0 ? static_cast<std::size_t>(n) : 0;
-  }
-  if (::fchmod(fd, 0644) != 0) throw fail("fchmod");
-  if (::fsync(fd) != 0) throw fail("fsync");
-  const int closed = ::close(fd);
-  fd = -1;
-  if (closed != 0) throw fail("close");
-  if (::rename(temp.c_str(), path.c_str()) != 0) throw fail("rename");
-  if (const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY); dir_fd >= 0) {  // make the rename durable
-    ::fsync(dir_fd);
-    ::close(dir_fd);
-  }
+Tensor int64_scalar(int64_t value) {
+  Tensor t = empty({}, Dtype::Int64);
+  *t.data<int64_t>() = value;
+  return t;
 }
 
+int64_t int64_item(const Tensor& scalar) {
+  if (scalar.numel() != 1)
+    throw ShapeError(str_cat("[int64_item] needs a one-element tensor, got shape ", shape_str(scalar.shape())));
+  return *scalar.data<int64_t>();
+}
+
+void check_values(const std::string& op, const std::string& name, const Tensor& t, ValueRule rule) {
+  const std::vector<double> values = t.to_vector();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    if (!std::isfinite(values[i]) || (rule.nonnegative && values[i] < 0))
+      throw ValueError(str_cat("[", op, "] entry '", name, "' holds ", values[i], " at element ", i,
+                               "; expected finite values", rule.nonnegative ? " >= 0" : ""));
+}
+
+void save_tensors(const NamedTensors& entries, const std::string& path) {
+  write_file_atomically(path, encode(entries), "save");
+}
+
+// Reads the file, never more than its header promises (plus one byte, to see trailing bytes): a
+// regular file's size is checked against the header before its payload is read, and anything
+// else (a pipe, a device) is read a chunk at a time, so a bad header costs no memory.
 NamedTensors load_tensors(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw IoError(str_cat("[load] ", path, ": cannot open: ", std::strerror(errno)));
-  const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-  if (file.bad()) throw IoError(str_cat("[load] ", path, ": read failed"));
+  const auto fail = [&path](const auto&... parts) { return IoError(str_cat("[load] ", path, ": ", parts...)); };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw fail("cannot open: ", std::strerror(errno));
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) throw fail("cannot stat: ", std::strerror(errno));
+  if (S_ISDIR(info.st_mode)) throw fail("is a directory, not a checkpoint file");
+  std::string bytes;
+  const auto read_up_to = [&](uint64_t total) {  // until `total` bytes or the end of the file
+    constexpr std::size_t kChunk = std::size_t{1} << 20;
+    while (bytes.size() < total) {
+      const std::size_t have = bytes.size();
+      bytes.resize(have + static_cast<std::size_t>(std::min<uint64_t>(kChunk, total - have)));
+      const ssize_t n = ::read(fd, bytes.data() + have, bytes.size() - have);
+      if (n < 0) {
+        bytes.resize(have);
+        if (errno == EINTR) continue;
+        throw fail("read failed: ", std::strerror(errno));
+      }
+      bytes.resize(have + static_cast<std::size_t>(n));
+      if (n == 0) return;
+    }
+  };
+  read_up_to(kHeaderBytes);
+  const bool regular = S_ISREG(info.st_mode);
+  if (regular || bytes.size() < kHeaderBytes) {
+    check_header(bytes, regular ? static_cast<uint64_t>(info.st_size) : bytes.size(), path);
+  }
+  uint64_t promised;
+  std::memcpy(&promised, bytes.data() + 16, sizeof promised);
+  read_up_to(kHeaderBytes + std::min<uint64_t>(promised, UINT64_MAX - kHeaderBytes - 1) + 1);
   return decode(bytes, path);
 }
 

@@ -36,6 +36,18 @@ std::vector<TensorSpec> specs_of(const NamedTensors& tensors);  // the name, dty
 // shape) naming the first offender: "[op] entry 'fc1.weight' has shape (5, 4), expected (3, 4)".
 void check_named_tensors(const std::string& op, const NamedTensors& state, const std::vector<TensorSpec>& expected);
 
+// Int64 scalars of a state (steps, epochs) hold every int64 exactly, never through a double.
+Tensor int64_scalar(int64_t value);
+int64_t int64_item(const Tensor& scalar);  // of an Int64 tensor with one element
+
+// That every value of the float entry `name` is finite (and >= 0 with `nonnegative`), as anything
+// a constructor or a finite run leaves; throws ValueError
+// "[op] entry 'state.0.exp_avg_sq' holds -1 at element 3; expected finite values >= 0".
+struct ValueRule {
+  bool nonnegative = false;
+};
+void check_values(const std::string& op, const std::string& name, const Tensor& t, ValueRule rule = {});
+
 void save_tensors(const NamedTensors& entries, const std::string& path);  // atomic; throws IoError
 NamedTensors load_tensors(const std::string& path);                       // the file's checks only
 

@@ -205,11 +205,25 @@ NamedTensors DataLoader::state_dict() const {
           {"rows", dataset_.rows()}};
 }
 
+namespace {
+
+// The Generator::State words of a checked "generator" entry, bit for bit.
+Generator::State generator_words(const Tensor& t) {
+  Generator::State words;
+  const std::vector<int64_t> saved = t.to_vector<int64_t>();
+  std::copy(saved.begin(), saved.end(), reinterpret_cast<int64_t*>(words.data()));
+  return words;
+}
+
+}  // namespace
+
 void DataLoader::check_state_dict(const NamedTensors& state) const {
   const char* op = "DataLoader.load_state_dict";
   check_named_tensors(op, state, specs_of(state_dict()));
   for (const auto& [name, t] : state) {
-    if (name == "order") {
+    if (name == "generator") {
+      Generator::check_state(generator_words(t));
+    } else if (name == "order") {
       std::vector<int64_t> sorted = t.to_vector<int64_t>();
       std::sort(sorted.begin(), sorted.end());
       for (std::size_t i = 0; i < sorted.size(); ++i)
@@ -230,10 +244,7 @@ void DataLoader::load_state_dict(const NamedTensors& state) {
   check_state_dict(state);
   for (const auto& [name, t] : state) {
     if (name == "generator") {
-      Generator::State words;
-      const std::vector<int64_t> saved = t.to_vector<int64_t>();
-      std::copy(saved.begin(), saved.end(), reinterpret_cast<int64_t*>(words.data()));
-      generator_.set_state(words);
+      generator_.set_state(generator_words(t));
     } else if (name == "order") {
       order_ = t.to_vector<int64_t>();
     } else if (name == "delivered") {

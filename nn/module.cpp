@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <map>
 #include <ostream>
+#include <set>
 #include <sstream>
 #include <typeinfo>
 
@@ -161,6 +162,10 @@ NamedTensors Module::state_dict() const {
 
 void Module::check_state_dict(const NamedTensors& state) const {
   check_named_tensors("load_state_dict", state, specs_of(state_dict()));
+  std::set<std::string> parameters;  // must be finite, as construction and any finite training leave them
+  for (const auto& [name, _] : named_parameters()) parameters.insert(name);
+  for (const auto& [name, t] : state)
+    if (parameters.count(name)) check_values("load_state_dict", name, t);
 }
 
 void Module::load_state_dict(const NamedTensors& state) {

@@ -47,7 +47,8 @@ class Module {
 
   // Parameters then buffers, by dotted name (what nn::save writes).
   NamedTensors state_dict() const;
-  // Throws ValueError/ShapeError naming the first missing, unexpected, wrongly typed or shaped entry.
+  // Throws ValueError/ShapeError naming the first missing, unexpected, wrongly typed or shaped entry,
+  // or a parameter that holds NaN or ±inf.
   void check_state_dict(const NamedTensors& state) const;
   void load_state_dict(const NamedTensors& state);  // checks everything first, then copies in place
 

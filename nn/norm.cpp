@@ -1,6 +1,7 @@
 // nn/norm.cpp — batch_norm and layer_norm from differentiable ops, and their layers.
 #include "norm.hpp"
 
+#include <cmath>
 #include <numeric>
 
 #include "../autograd/graph.hpp"
@@ -56,6 +57,12 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       Tensor(running_var).copy_(unbiased * momentum + running_var * (1 - momentum));
     }
   } else {
+    // Running statistics come from a checkpoint or from training: a variance below 0 would be NaN here.
+    const std::vector<double> variances = running_var.to_vector();
+    for (int64_t c = 0; c < C; ++c)
+      if (!(variances[c] >= 0) || !std::isfinite(variances[c]))
+        throw ValueError(
+            str_cat("[batch_norm] running_var[", c, "] = ", variances[c], "; expected a finite variance >= 0"));
     centered = x - running_mean.reshape(stat_shape);
     var = running_var.reshape(stat_shape);
   }

@@ -53,7 +53,7 @@ Adam::Adam(std::vector<Tensor> params, AdamOptions options)
 Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options) : Adam("Adam", std::move(groups), options, false) {}
 
 Adam::Adam(const char* name, std::vector<ParamGroup> groups, AdamOptions o, bool decoupled)
-    : Optimizer(name, std::move(groups), o.lr, o.weight_decay, o.betas.first, {"exp_avg", "exp_avg_sq"}),
+    : Optimizer(name, std::move(groups), o.lr, o.weight_decay, o.betas.first, {{"exp_avg"}, {"exp_avg_sq", true}}),
       options_(o),
       decoupled_(decoupled) {
   const auto [b1, b2] = o.betas;

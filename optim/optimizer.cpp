@@ -14,14 +14,16 @@
 namespace humble::optim {
 
 Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
-                     std::optional<double> momentum, std::vector<std::string> slot_names)
-    : name_(name), has_momentum_(momentum.has_value()), slot_names_(std::move(slot_names)) {
+                     std::optional<double> momentum, std::vector<Slot> slots)
+    : name_(name), has_momentum_(momentum.has_value()), slots_(std::move(slots)) {
   for (std::size_t k = 0; k < groups.size(); ++k) {
     Group group{std::move(groups[k].params), groups[k].lr.value_or(lr), groups[k].weight_decay.value_or(weight_decay),
                 momentum.value_or(0.0)};
-    if (!(group.lr >= 0)) throw ValueError(str_cat("[", name, "] lr must be >= 0, got ", group.lr, " (group ", k, ")"));
-    if (!(group.weight_decay >= 0))
-      throw ValueError(str_cat("[", name, "] weight_decay must be >= 0, got ", group.weight_decay, " (group ", k, ")"));
+    if (!(group.lr >= 0) || !std::isfinite(group.lr))
+      throw ValueError(str_cat("[", name, "] lr must be a finite number >= 0, got ", group.lr, " (group ", k, ")"));
+    if (!(group.weight_decay >= 0) || !std::isfinite(group.weight_decay))
+      throw ValueError(str_cat("[", name, "] weight_decay must be a finite number >= 0, got ", group.weight_decay,
+                               " (group ", k, ")"));
     for (const Tensor& p : group.params)
       if (!p.defined() || !p.is_floating_point() || !p.is_contiguous())
         throw ValueError(
@@ -40,7 +42,10 @@ void Optimizer::step() {
       State& s = state_[position++];
       const Tensor g = p.grad();
       if (!g.defined()) continue;
-      while (s.slots.size() < slot_names_.size()) s.slots.push_back(zeros_like(p));
+      while (s.slots.size() < slots_.size()) s.slots.push_back(zeros_like(p));
+      if (s.step == std::numeric_limits<int64_t>::max())  // (only a loaded state gets here)
+        throw ValueError(str_cat("[", name_, "] parameter ", position - 1, " has taken ", s.step,
+                                 " steps: its step count cannot go on"));
       ++s.step;
       update(p, g, s, group);
       p.bump_version();  // written through data<T>(): a graph that saved p must not use it any more
@@ -59,9 +64,9 @@ NamedTensors Optimizer::state_dict() const {
   NamedTensors out{{"lr", tensor(lrs, {static_cast<int64_t>(lrs.size())}, Dtype::Float64)}};
   for (std::size_t i = 0; i < state_.size(); ++i) {
     if (state_[i].step == 0) continue;
-    out.emplace_back(str_cat("state.", i, ".step"), scalar_tensor(static_cast<double>(state_[i].step), Dtype::Int64));
-    for (std::size_t k = 0; k < slot_names_.size(); ++k)
-      out.emplace_back(str_cat("state.", i, ".", slot_names_[k]), state_[i].slots[k].detach());
+    out.emplace_back(str_cat("state.", i, ".step"), int64_scalar(state_[i].step));
+    for (std::size_t k = 0; k < slots_.size(); ++k)
+      out.emplace_back(str_cat("state.", i, ".", slots_[k].name), state_[i].slots[k].detach());
   }
   return out;
 }
@@ -75,12 +80,26 @@ void Optimizer::check_state_dict(const NamedTensors& state) const {
     for (const Tensor& p : group.params) {
       if (names.count(str_cat("state.", i, ".step"))) {
         expected.push_back({str_cat("state.", i, ".step"), Dtype::Int64, {}});
-        for (const std::string& slot : slot_names_)
-          expected.push_back({str_cat("state.", i, ".", slot), p.dtype(), p.shape()});
+        for (const Slot& slot : slots_)
+          expected.push_back({str_cat("state.", i, ".", slot.name), p.dtype(), p.shape()});
       }
       ++i;
     }
-  check_named_tensors(str_cat(name_, ".load_state_dict"), state, expected);
+  const std::string op = str_cat(name_, ".load_state_dict");
+  check_named_tensors(op, state, expected);
+  // The values, as the constructor and step() would have left them.
+  for (const auto& [name, t] : state) {
+    if (name == "lr") {
+      check_values(op, name, t, {.nonnegative = true});
+    } else if (name.ends_with(".step")) {
+      if (const int64_t step = int64_item(t); step < 1)
+        throw ValueError(str_cat("[", op, "] entry '", name, "' is ", step, ", expected a step count >= 1"));
+    } else {
+      const std::string slot = name.substr(name.rfind('.') + 1);
+      for (const Slot& s : slots_)
+        if (s.name == slot) check_values(op, name, t, {.nonnegative = s.nonnegative});
+    }
+  }
 }
 
 void Optimizer::load_state_dict(const NamedTensors& state) {
@@ -91,9 +110,9 @@ void Optimizer::load_state_dict(const NamedTensors& state) {
   for (std::size_t i = 0; i < state_.size(); ++i) {
     State s;
     if (const auto it = by_name.find(str_cat("state.", i, ".step")); it != by_name.end()) {
-      s.step = static_cast<int64_t>(it->second.item());
-      for (const std::string& slot : slot_names_)
-        s.slots.push_back(by_name.at(str_cat("state.", i, ".", slot)).detach().clone());
+      s.step = int64_item(it->second);
+      for (const Slot& slot : slots_)
+        s.slots.push_back(by_name.at(str_cat("state.", i, ".", slot.name)).detach().clone());
     }
     state_[i] = std::move(s);
   }

@@ -29,6 +29,10 @@ struct ParamGroup {
 
 class Optimizer {
  public:
+  struct Slot {  // a per-parameter buffer: its name in state dicts, and whether it is a square (>= 0)
+    std::string name;
+    bool nonnegative = false;
+  };
   struct Group {
     std::vector<Tensor> params;
     double lr, weight_decay;
@@ -50,19 +54,20 @@ class Optimizer {
   // "state.<i>.<buffer>" (the parameter's shape and dtype).
   NamedTensors state_dict() const;
   // Throws ValueError/ShapeError "[<name>.load_state_dict] …" naming the first missing, unexpected or
-  // mismatched entry.
+  // mismatched entry, or a value no run could have reached: an lr that is negative or not finite, a
+  // step below 1, a buffer value that is not finite (or negative, for squares such as exp_avg_sq).
   void check_state_dict(const NamedTensors& state) const;
   void load_state_dict(const NamedTensors& state);  // checks everything, then copies
 
  protected:
   struct State {
     int64_t step = 0;           // updates applied so far, counting this one inside update()
-    std::vector<Tensor> slots;  // buffers named by slot_names, zeros before the first step
+    std::vector<Tensor> slots;  // buffers named by slots_, zeros before the first step
   };
-  // `name` prefixes error messages. Validates lrs and weight decays (>= 0) of every group.
+  // `name` prefixes error messages. Validates lrs and weight decays (finite, >= 0) of every group.
   // momentum: every group's starting momentum, or none when the optimizer does not use one.
   Optimizer(const char* name, std::vector<ParamGroup> groups, double lr, double weight_decay,
-            std::optional<double> momentum, std::vector<std::string> slot_names);
+            std::optional<double> momentum, std::vector<Slot> slots);
   // One fused, in-place update of p (contiguous) from its gradient g and state s.
   virtual void update(Tensor& p, const Tensor& g, State& s, const Group& group) = 0;
 
@@ -79,7 +84,7 @@ class Optimizer {
  private:
   std::vector<Group> groups_;
   bool has_momentum_;
-  std::vector<std::string> slot_names_;
+  std::vector<Slot> slots_;
   std::vector<State> state_;  // by position across the groups
 };
 

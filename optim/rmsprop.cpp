@@ -1,6 +1,7 @@
 // optim/rmsprop.cpp — RMSprop's validation and its fused update.
 #include "rmsprop.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "../core/error.hpp"
@@ -8,12 +9,12 @@
 namespace humble::optim {
 namespace {
 
-// square_avg always; then momentum_buffer and grad_avg when used (in that order).
-std::vector<std::string> slots(const RMSpropOptions& o) {
-  std::vector<std::string> names{"square_avg"};
-  if (o.momentum > 0) names.push_back("momentum_buffer");
-  if (o.centered) names.push_back("grad_avg");
-  return names;
+// square_avg (>= 0) always; then momentum_buffer and grad_avg when used (in that order).
+std::vector<Optimizer::Slot> slots(const RMSpropOptions& o) {
+  std::vector<Optimizer::Slot> slots{{"square_avg", true}};
+  if (o.momentum > 0) slots.push_back({"momentum_buffer"});
+  if (o.centered) slots.push_back({"grad_avg"});
+  return slots;
 }
 
 }  // namespace
@@ -45,7 +46,8 @@ void RMSprop::update(Tensor& p, const Tensor& g, State& s, const Group& group) {
       T sigma;
       if (a) {
         a[i] += rest * (grad - a[i]);
-        sigma = std::sqrt(sq[i] - a[i] * a[i]) + eps;
+        // s − a² is a variance, >= 0, but rounds below 0 once a steady gradient makes s ≈ a².
+        sigma = std::sqrt(std::max(sq[i] - a[i] * a[i], T(0))) + eps;
       } else {
         sigma = std::sqrt(sq[i]) + eps;
       }

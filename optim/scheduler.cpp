@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <tuple>
 
@@ -15,9 +16,18 @@ LRScheduler::LRScheduler(const char* name, Optimizer& optimizer) : name_(name), 
   for (const auto& group : optimizer.groups()) base_lrs_.push_back(group.lr);
 }
 
+// lr(base, epoch), which must be a learning rate: finite and >= 0 (a γ > 1 grows it past any bound).
+double LRScheduler::checked_lr(double base, int64_t epoch) const {
+  const double lr = lr_at(base, epoch);
+  if (!(lr >= 0) || !std::isfinite(lr))
+    throw ValueError(str_cat("[", name_, "] the schedule gives lr ", lr, " at epoch ", epoch, " (base lr ", base,
+                             "); expected a finite number >= 0"));
+  return lr;
+}
+
 void LRScheduler::apply(int64_t epoch) {
   std::vector<double> lrs;  // all computed before anything changes: lr_at may throw
-  for (double base : base_lrs_) lrs.push_back(lr_at(base, epoch));
+  for (double base : base_lrs_) lrs.push_back(checked_lr(base, epoch));
   const std::optional<double> momentum = momentum_at(epoch);
   for (std::size_t k = 0; k < lrs.size(); ++k) {
     optimizer_->groups()[k].lr = lrs[k];
@@ -26,7 +36,11 @@ void LRScheduler::apply(int64_t epoch) {
   epoch_ = epoch;
 }
 
-void LRScheduler::step() { apply(epoch_ + 1); }
+void LRScheduler::step() {
+  if (epoch_ == std::numeric_limits<int64_t>::max())  // (only a loaded state gets here)
+    throw ValueError(str_cat("[", name_, "] last_epoch is ", epoch_, ": the epoch count cannot go on"));
+  apply(epoch_ + 1);
+}
 
 std::vector<double> LRScheduler::last_lr() const {
   std::vector<double> lrs;
@@ -35,7 +49,7 @@ std::vector<double> LRScheduler::last_lr() const {
 }
 
 NamedTensors LRScheduler::state_dict() const {
-  return {{"last_epoch", scalar_tensor(static_cast<double>(epoch_), Dtype::Int64)},
+  return {{"last_epoch", int64_scalar(epoch_)},
           {"base_lrs", tensor(base_lrs_, {static_cast<int64_t>(base_lrs_.size())}, Dtype::Float64)}};
 }
 
@@ -47,11 +61,14 @@ std::pair<int64_t, std::vector<double>> LRScheduler::checked(const NamedTensors&
       {{"last_epoch", Dtype::Int64, {}}, {"base_lrs", Dtype::Float64, {static_cast<int64_t>(base_lrs_.size())}}});
   std::pair<int64_t, std::vector<double>> out;
   for (const auto& [name, t] : state) {
-    if (name == "last_epoch") out.first = static_cast<int64_t>(t.item());
-    if (name == "base_lrs") out.second = t.to_vector();
+    if (name == "last_epoch") out.first = int64_item(t);
+    if (name == "base_lrs") {
+      check_values(op, name, t, {.nonnegative = true});  // as the optimizer's lrs it was built from
+      out.second = t.to_vector();
+    }
   }
   if (out.first < 0) throw ValueError(str_cat("[", op, "] entry 'last_epoch' is ", out.first, ", expected >= 0"));
-  for (double base : out.second) lr_at(base, out.first);  // throws where the schedule is undefined
+  for (double base : out.second) checked_lr(base, out.first);  // throws where the schedule is undefined
   return out;
 }
 
@@ -62,9 +79,17 @@ void LRScheduler::load_state_dict(const NamedTensors& state) {
   apply(epoch_);
 }
 
+namespace {
+void check_gamma(const char* op, double gamma) {
+  if (!(gamma > 0) || !std::isfinite(gamma))
+    throw ValueError(str_cat("[", op, "] gamma must be a finite number > 0, got ", gamma));
+}
+}  // namespace
+
 StepLR::StepLR(Optimizer& optimizer, int64_t step_size, double gamma)
     : LRScheduler("StepLR", optimizer), step_size_(step_size), gamma_(gamma) {
   if (step_size < 1) throw ValueError(str_cat("[StepLR] step_size must be >= 1, got ", step_size));
+  check_gamma("StepLR", gamma);
   apply(0);
 }
 
@@ -76,6 +101,7 @@ MultiStepLR::MultiStepLR(Optimizer& optimizer, std::vector<int64_t> milestones, 
     : LRScheduler("MultiStepLR", optimizer), milestones_(std::move(milestones)), gamma_(gamma) {
   if (!std::is_sorted(milestones_.begin(), milestones_.end()))
     throw ValueError("[MultiStepLR] milestones must be in increasing order");
+  check_gamma("MultiStepLR", gamma);
   apply(0);
 }
 

@@ -42,6 +42,7 @@ class LRScheduler {
   LRScheduler(const char* name, Optimizer& optimizer);
   void apply(int64_t epoch);  // every group's lr ← lr(base, epoch), then e ← epoch; constructors end with apply(0)
   virtual double lr_at(double base_lr, int64_t epoch) const = 0;
+  double checked_lr(double base_lr, int64_t epoch) const;  // lr_at, which must be finite and >= 0
   virtual std::optional<double> momentum_at(int64_t /*epoch*/) const { return {}; }  // none: momentum left alone
   const char* name_;
 

@@ -11,7 +11,7 @@ SGD::SGD(std::vector<Tensor> params, SGDOptions options)
 SGD::SGD(std::vector<ParamGroup> groups, SGDOptions o)
     : Optimizer("SGD", std::move(groups), o.lr, o.weight_decay,
                 o.momentum != 0 ? std::optional(o.momentum) : std::nullopt,
-                std::vector<std::string>(o.momentum != 0 ? 1 : 0, "momentum_buffer")),
+                std::vector<Slot>(o.momentum != 0 ? 1 : 0, Slot{"momentum_buffer"})),
       options_(o) {
   if (!(o.momentum >= 0) || !(o.dampening >= 0))
     throw ValueError(

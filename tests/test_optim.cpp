@@ -214,7 +214,8 @@ TEST_CASE("test_optim: clip_grad_norm returns the total norm and scales gradient
 TEST_CASE("test_optim: options are validated with clear messages") {
   using doctest::Contains;
   const std::vector<Tensor> params{zeros({2}).requires_grad_()};
-  CHECK_THROWS_WITH_AS(optim::SGD(params, {.lr = -0.1}), Contains("[SGD] lr must be >= 0, got -0.1"), ValueError);
+  CHECK_THROWS_WITH_AS(optim::SGD(params, {.lr = -0.1}), Contains("[SGD] lr must be a finite number >= 0, got -0.1"),
+                       ValueError);
   CHECK_THROWS_WITH_AS(optim::SGD(params, {.lr = 0.1, .nesterov = true}),
                        Contains("[SGD] nesterov needs momentum > 0 and dampening = 0"), ValueError);
   CHECK_THROWS_AS(optim::SGD(params, {.lr = 0.1, .momentum = 0.9, .dampening = 0.1, .nesterov = true}), ValueError);

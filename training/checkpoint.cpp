@@ -18,9 +18,18 @@ NamedTensors part_of(const NamedTensors& all, const std::string& prefix) {
   return out;
 }
 
+// The Generator::State words of a checked "generator" entry, bit for bit.
+Generator::State generator_state(const Tensor& words) {
+  Generator::State state;
+  std::memcpy(state.data(), words.raw_data(), sizeof state);
+  return state;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, const Checkpoint& c) {
+  if (c.epoch < 0 || c.step < 0)
+    throw ValueError(str_cat("[save_checkpoint] epoch and step must be >= 0, got epoch ", c.epoch, ", step ", c.step));
   NamedTensors entries;
   const auto add = [&entries](const std::string& prefix, const NamedTensors& part) {
     for (const auto& [name, t] : part) entries.emplace_back(prefix + name, t);
@@ -36,8 +45,8 @@ void save_checkpoint(const std::string& path, const Checkpoint& c) {
     std::memcpy(words.raw_data(), state.data(), sizeof state);
     entries.emplace_back("generator", words);
   }
-  entries.emplace_back("epoch", scalar_tensor(static_cast<double>(c.epoch), Dtype::Int64));
-  entries.emplace_back("step", scalar_tensor(static_cast<double>(c.step), Dtype::Int64));
+  entries.emplace_back("epoch", int64_scalar(c.epoch));
+  entries.emplace_back("step", int64_scalar(c.step));
   save_tensors(entries, path);
 }
 
@@ -68,7 +77,14 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
   check("scheduler", c.scheduler, scheduler);
   check("loader", c.loader, loader);
   check("split", c.split, split);
-  check_loaded(path, "", [&] { check_named_tensors("load_checkpoint", rest, expected); });
+  check_loaded(path, "", [&] {
+    check_named_tensors("load_checkpoint", rest, expected);
+    for (const auto& [name, t] : rest) {
+      if (name == "generator") Generator::check_state(generator_state(t));
+      if ((name == "epoch" || name == "step") && int64_item(t) < 0)
+        throw ValueError(str_cat("[load_checkpoint] entry '", name, "' is ", int64_item(t), ", expected >= 0"));
+    }
+  });
 
   if (c.model) c.model->load_state_dict(model);
   if (c.optimizer) c.optimizer->load_state_dict(optimizer);
@@ -76,13 +92,9 @@ void load_checkpoint(const std::string& path, Checkpoint& c) {
   if (c.loader) c.loader->load_state_dict(loader);
   if (c.split) c.split->load_state_dict(split);
   for (const auto& [name, t] : rest) {
-    if (name == "generator") {
-      Generator::State state;
-      std::memcpy(state.data(), t.raw_data(), sizeof state);
-      c.generator->set_state(state);
-    }
-    if (name == "epoch") c.epoch = static_cast<int64_t>(t.item());
-    if (name == "step") c.step = static_cast<int64_t>(t.item());
+    if (name == "generator") c.generator->set_state(generator_state(t));
+    if (name == "epoch") c.epoch = int64_item(t);
+    if (name == "step") c.step = int64_item(t);
   }
 }
 
