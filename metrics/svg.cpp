@@ -6,16 +6,14 @@
 #include "svg.hpp"
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string_view>
 #include <type_traits>
 
+#include "../core/atomic_file.hpp"
 #include "../core/error.hpp"
 
 namespace humble::plot {
@@ -563,22 +561,6 @@ std::string Figure::to_svg() const {
   return out + "</svg>\n";
 }
 
-void Figure::save(const std::string& path) const {
-  const std::string svg = to_svg();
-  const std::string temporary = path + ".tmp";
-  std::ofstream file(temporary, std::ios::binary);
-  file << svg;
-  file.close();
-  std::error_code error;
-  if (!file) {
-    std::filesystem::remove(temporary, error);
-    throw IoError(str_cat("[Figure::save] cannot write '", path, "' (via '", temporary, "'): ", std::strerror(errno)));
-  }
-  std::filesystem::rename(temporary, path, error);
-  if (error) {
-    std::filesystem::remove(temporary, error);
-    throw IoError(str_cat("[Figure::save] cannot rename '", temporary, "' to '", path, "': ", error.message()));
-  }
-}
+void Figure::save(const std::string& path) const { write_file_atomically(path, to_svg(), "Figure::save"); }
 
 }  // namespace humble::plot

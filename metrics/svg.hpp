@@ -128,7 +128,7 @@ class Figure {
   Figure& add(Chart chart);
 
   std::string to_svg() const;                // a standalone SVG document with a viewBox
-  void save(const std::string& path) const;  // writes path + ".tmp", then renames; IoError on failure
+  void save(const std::string& path) const;  // atomically (core/atomic_file.hpp); IoError on failure
 
  private:
   std::string title_;

@@ -170,6 +170,60 @@ TEST_CASE("test_checkpoint: a failed save throws IoError, leaves nothing behind 
   CHECK(snapshot(restored) == snapshot(small));
 }
 
+TEST_CASE("test_checkpoint: a disk that fills up at any byte of any file humble writes leaves the old file whole") {
+  // Every writer ends in write_file_atomically; a file-size limit makes the write fail after exactly
+  // `limit` bytes (EFBIG, as ENOSPC would on a full disk). At every cut-off, the save throws IoError
+  // naming the file and the step, the old file keeps its bytes, and no temporary file is left.
+  TempDir dir;
+  Generator gen(3);
+  nn::Linear model(16, 8, true, gen);
+  optim::Adam adam(model.parameters(), {.lr = 1e-3});
+  optim::StepLR scheduler(adam, 2);
+  sum(model.forward(ones({2, 16}))).backward();
+  adam.step();
+  plot::Figure figure("a figure");
+  figure.add(plot::Chart("a chart").line({.points = {{0, 0.5}, {1, 0.25}, {2, 1}}}));
+  const std::vector<std::pair<const char*, std::function<void(const std::string&)>>> writers{
+      {"nn::save", [&](const std::string& path) { nn::save(model, path); }},
+      {"optim::save", [&](const std::string& path) { optim::save(adam, path); }},
+      {"save_checkpoint",
+       [&](const std::string& path) {
+         training::save_checkpoint(
+             path,
+             {.model = &model, .optimizer = &adam, .scheduler = &scheduler, .generator = &gen, .epoch = 7, .step = 70});
+       }},
+      {"Figure::save", [&](const std::string& path) { figure.save(path); }},
+  };
+  for (const auto& [name, write] : writers) {
+    CAPTURE(name);
+    const std::string path = dir / "file", full = dir / "full";
+    write_bytes(path, "the old file");
+    write(full);
+    const std::size_t size = fs::file_size(full);
+    fs::remove(full);
+    rlimit old_limit;
+    REQUIRE(::getrlimit(RLIMIT_FSIZE, &old_limit) == 0);
+    const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);  // EFBIG instead of a signal
+    for (std::size_t limit = 0; limit < size; limit += std::max<std::size_t>(1, size / 40)) {
+      CAPTURE(limit);
+      rlimit cut = old_limit;
+      cut.rlim_cur = limit;
+      REQUIRE(::setrlimit(RLIMIT_FSIZE, &cut) == 0);
+      std::string message;
+      try {
+        write(path);
+      } catch (const IoError& e) {
+        message = e.what();
+      }
+      ::setrlimit(RLIMIT_FSIZE, &old_limit);
+      CHECK(message.find(path + ": write failed: File too large") != std::string::npos);
+      CHECK(read_bytes(path) == "the old file");
+      CHECK(dir.entries() == 1);
+    }
+    std::signal(SIGXFSZ, old_handler);
+  }
+}
+
 TEST_CASE("test_checkpoint: load rejects every bad file with IoError and leaves the module exactly as it was") {
   TempDir dir;
   const std::string good = dir / "good.ckpt", bad = dir / "bad.ckpt";
@@ -455,4 +509,22 @@ TEST_CASE("test_checkpoint: a loader's state is checked before anything is resto
   }
   CHECK_THROWS_WITH_AS(loader.load_state_dict(state), doctest::Contains("'delivered' is 4, expected 0 to 3"),
                        ValueError);
+  // An all-zero generator would shuffle every epoch alike, forever: refused by the check that runs
+  // before load_checkpoint restores anything, so the model is left as it was.
+  TempDir dir;
+  Generator gen(5);
+  nn::Linear model(2, 2, true, gen);
+  training::save_checkpoint(dir / "run.ckpt", {.model = &model, .loader = &loader});
+  NamedTensors entries = load_tensors(dir / "run.ckpt");
+  for (auto& [name, t] : entries) {
+    if (name == "loader.generator") t = zeros({5}, Dtype::Int64);
+    if (name == "model.weight") t = full_like(t, 0.25);
+  }
+  save_tensors(entries, dir / "bad.ckpt");
+  const auto before = snapshot(model);
+  training::Checkpoint into{.model = &model, .loader = &loader};
+  CHECK(load_error([&] {
+          training::load_checkpoint(dir / "bad.ckpt", into);
+        }).find("loader: [Generator::set_state] the four xoshiro256** words are all 0") != std::string::npos);
+  CHECK(snapshot(model) == before);
 }
