@@ -32,7 +32,7 @@ namespace humble::losses {
 namespace {
 
 using detail::Problem;
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+constexpr double kInf = std::numeric_limits<double>::infinity(), kNegInf = -kInf;
 
 // Probability targets computed in float32 (even when passed as float64) sum to 1 only within a
 // few of float32's ulps per class; the check guards against unnormalised rows, not rounding.
@@ -60,18 +60,39 @@ std::vector<double> checked_weight(const Tensor& w, const Tensor& logits, int64_
   return weight;
 }
 
+// A weighted mean over class indices, Σ_n loss_n / Σ_n w_{y_n}, is the same for weights scaled by
+// any constant: they are scaled by a power of two (exactly) so that the largest lies in [1, 2), and
+// every other non-zero weight must then be a normal number of the dtype. Otherwise a weight of
+// 5e-324 would be held to one bit (loss_n = w·NLL rounds to 5e-324), and 1/Σ w would overflow the
+// gradient; within these bounds |dz| <= 2 / (smallest normal) fits the dtype.
+void scale_weights_for_mean(Problem& p, Dtype dtype) {
+  const double largest = *std::max_element(p.weight.begin(), p.weight.end());
+  if (largest == 0) return;  // every weight 0: the mean is 0, and so is its gradient
+  const int shift = -std::ilogb(largest);
+  const double smallest_normal =
+      dtype == Dtype::Float32 ? std::numeric_limits<float>::min() : std::numeric_limits<double>::min();
+  for (int64_t c = 0; c < p.classes; ++c)
+    if (p.weight[c] > 0 && std::ldexp(p.weight[c], shift) < smallest_normal)
+      throw ValueError(str_cat("[cross_entropy] weight[", c, "] = ", p.weight[c],
+                               " is too small beside the largest weight ", largest,
+                               " for a mean: their ratio must be at least ", smallest_normal, " (", dtype_name(dtype),
+                               "'s smallest normal number); use 0, larger weights, or Reduction::Sum"));
+  for (double& w : p.weight) w = std::ldexp(w, shift);
+}
+
 // Class indices: each a class or ignore_index (a vectorised pass: 0.9 % of the fast kernel's forward
-// and backward at (65536, 10)). That no kept row's class is ruled out, its logit −inf, each path
-// checks as it reads the row: a separate pass over targets and logits costs 3.1 % there, more than
-// the 3 % a check may add. The mean's denominator is Σ_n w_{y_n} over the kept rows: their number
-// without weights, else Σ_c w_c·(kept rows of class c), the same bits however many rows are ignored.
-void check_index_target(Problem& p, const Tensor& target) {
+// and backward at (65536, 10)). That no kept row has a NaN or +inf logit, nor a class that is ruled
+// out, its logit −inf, each path checks as it reads the row: a separate pass over targets and logits
+// costs 3.1 % there, more than the 3 % a check may add. The mean's denominator is Σ_n w_{y_n} over the kept rows: their
+// number without weights, else Σ_c w_c·(kept rows of class c), the same bits however many rows are ignored.
+void check_index_target(Problem& p, const Tensor& target, Dtype dtype) {
   const int64_t ignored = check_class_indices("cross_entropy", target, p.classes, p.ignore_index);
   p.labels = target.data<int64_t>();
   if (p.weight.empty()) {
     p.denominator = static_cast<double>(p.rows - ignored);
     return;
   }
+  if (p.reduction == Reduction::Mean) scale_weights_for_mean(p, dtype);
   std::vector<int64_t> kept(p.classes, 0);  // (C)
   for (int64_t row = 0; row < p.rows; ++row)
     if (!p.ignored(row)) ++kept[p.labels[row]];
@@ -154,7 +175,7 @@ Problem validate(const Tensor& logits, const Tensor& target, const CrossEntropyO
     dispatch_float(logits.dtype(), "cross_entropy",
                    [&]<class T>() { check_probability_target(p, logits.data<T>(), target.data<T>()); });
   else
-    check_index_target(p, target);
+    check_index_target(p, target, logits.dtype());
   return p;
 }
 
@@ -205,17 +226,25 @@ std::vector<double> probabilities_of(const Problem& p, const Tensor& target) {
   return p.soft ? target.to_vector() : std::vector<double>{};
 }
 
-// loss_n = Σ_c w_c q′_c (lse − z_c), with lse − z_c = (m − z_c) + ls; a class with q′_c = 0 adds
-// nothing (a ruled-out one would add 0·inf). Ignored rows have loss 0; the first row whose class is
-// ruled out is an error.
-std::vector<double> reference_losses(const Problem& p, const std::vector<double>& z, const std::vector<double>& t) {
+// A row the loss cannot be computed for: a logit that is NaN or +inf, or a ruled-out target class.
+bool unusable(const Problem& p, const ReferenceRow& r, int64_t row) {
+  for (double z : r.z)
+    if (std::isnan(z) || z == kInf) return true;
+  return !p.soft && r.z[p.labels[row]] == kNegInf;
+}
+
+// loss_n = Σ_c w_c q′_c (lse − z_c), with lse − z_c = (m − z_c) + ls; a class with w_c q′_c = 0
+// adds nothing (a ruled-out one would add 0·inf). Ignored rows have loss 0; the first unusable row is an
+// error.
+std::vector<double> reference_losses(const Problem& p, const Tensor& logits, const std::vector<double>& z,
+                                     const std::vector<double>& t) {
   std::vector<double> loss(p.rows, 0.0);  // (R)
   for (int64_t row = 0; row < p.rows; ++row) {
     if (p.ignored(row)) continue;
     const ReferenceRow r = reference_row(p, z, t, row);
-    if (!p.soft && r.z[p.labels[row]] == kNegInf) detail::throw_ruled_out_target(p, row);
+    if (unusable(p, r, row)) detail::throw_bad_row(p, logits, row);
     for (int64_t c = 0; c < p.classes; ++c)
-      if (r.q[c] != 0) loss[row] += p.w(c) * r.q[c] * ((r.max - r.z[c]) + r.log_sum);
+      if (p.w(c) * r.q[c] != 0) loss[row] += p.w(c) * r.q[c] * ((r.max - r.z[c]) + r.log_sum);
   }
   return loss;
 }
@@ -248,16 +277,39 @@ Shape row_shape_of(const Tensor& logits) {
   return shape;
 }
 
-// The total of the rows' values as the reduction asks: itself (Sum) or over the mean's denominator.
-Tensor reduced(const Problem& p, double total, Dtype dtype) {
-  return scalar_tensor(p.reduction == Reduction::Mean ? p.reduced_scale(total) : total, dtype);
+// Every value is >= 0 and the logits are known to be finite or −inf: a value that does not fit the
+// dtype (the logits of a row span more than the dtype holds, or the class weights are that large)
+// is an error, not an inf.
+bool fits(double v, Dtype dtype) {
+  return dtype == Dtype::Float32 ? std::isfinite(static_cast<float>(v)) : std::isfinite(v);
+}
+
+ValueError overflows(const std::string& which, Dtype dtype) {
+  return ValueError(str_cat("[cross_entropy] ", which, " does not fit in ", dtype_name(dtype),
+                            ": the logits of a row span more, or the class weights are larger, than it holds"));
+}
+
+// The total of the rows' values as the reduction asks: itself (Sum) or over the mean's denominator;
+// `values` are the rows' own, to name the first that overflowed when the result does not fit.
+Tensor reduced(const Problem& p, double total, const double* values, Dtype dtype, const char* what) {
+  const double result = p.reduction == Reduction::Mean ? p.reduced_scale(total) : total;
+  if (!fits(result, dtype)) {
+    for (int64_t row = 0; row < p.rows; ++row)
+      if (!std::isfinite(values[row])) throw overflows(str_cat("the ", what, " of row ", row), dtype);
+    throw overflows(str_cat(p.reduction == Reduction::Mean ? "the mean " : "the summed ", what), dtype);
+  }
+  return scalar_tensor(result, dtype);
 }
 
 // The per-row values reduced as the options ask: (R) → (N, d1, ..., dk), or a scalar summed row
 // after row within fixed chunks of rows, the chunks' sums added in order: the same bits for any
 // thread count, and an ignored row (an exact 0) changes nothing within a chunk.
-Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shape, Dtype dtype) {
-  if (p.reduction == Reduction::None) return tensor(std::vector<double>(values, values + p.rows), row_shape, dtype);
+Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shape, Dtype dtype, const char* what) {
+  if (p.reduction == Reduction::None) {
+    for (int64_t row = 0; row < p.rows; ++row)
+      if (!fits(values[row], dtype)) throw overflows(str_cat("the ", what, " of row ", row), dtype);
+    return tensor(std::vector<double>(values, values + p.rows), row_shape, dtype);
+  }
   return reduced(p,
                  deterministic_sum(p.rows, kRowsPerChunk,
                                    [values](int64_t lo, int64_t hi) {
@@ -265,7 +317,7 @@ Tensor reduce_rows(const Problem& p, const double* values, const Shape& row_shap
                                      for (int64_t row = lo; row < hi; ++row) sum += values[row];
                                      return sum;
                                    }),
-                 dtype);
+                 values, dtype, what);
 }
 
 // The fast kernel's node; with `parts`, also the loss's parts (logged, never differentiated).
@@ -277,18 +329,19 @@ Tensor fast_node(const Tensor& logits_given, const Tensor& target_given, const C
   const Shape rows = row_shape_of(logits);
   if (parts != nullptr) {
     std::vector<double> nll_part(p.rows), smoothing_part(p.rows);
-    for (int64_t row = 0; row < p.rows; ++row) {
-      nll_part[row] = (1 - f->eps[row]) * f->nll[row];
-      smoothing_part[row] = f->eps[row] * f->smoothing[row];
+    for (int64_t row = 0; row < p.rows; ++row) {  // a part weighted 0 is 0, even where it would overflow
+      nll_part[row] = f->eps[row] == 1 ? 0.0 : (1 - f->eps[row]) * f->nll[row];
+      smoothing_part[row] = f->eps[row] == 0 ? 0.0 : f->eps[row] * f->smoothing[row];
     }
-    parts->nll_part = reduce_rows(p, nll_part.data(), rows, logits.dtype());
-    parts->smoothing_part = reduce_rows(p, smoothing_part.data(), rows, logits.dtype());
-    parts->nll = reduce_rows(p, f->nll, rows, logits.dtype());
+    parts->nll_part = reduce_rows(p, nll_part.data(), rows, logits.dtype(), "NLL part");
+    parts->smoothing_part = reduce_rows(p, smoothing_part.data(), rows, logits.dtype(), "smoothing part");
+    parts->nll = reduce_rows(p, f->nll, rows, logits.dtype(), "NLL");
   }
   // The kernel summed its rows' losses as it made them, chunk by chunk.
   Tensor loss = p.reduction == Reduction::None
-                    ? reduce_rows(p, f->loss, rows, logits.dtype())
-                    : reduced(p, std::accumulate(f->chunk_loss.begin(), f->chunk_loss.end(), 0.0), logits.dtype());
+                    ? reduce_rows(p, f->loss, rows, logits.dtype(), "loss")
+                    : reduced(p, std::accumulate(f->chunk_loss.begin(), f->chunk_loss.end(), 0.0), f->loss,
+                              logits.dtype(), "loss");
   // cross_entropy: loss_n = (1 − ε)·NLL_n + ε·CE(u, p)_n;  dz = (p·S − w⊙q′)·dL/dloss_n
   // Both inputs are saved: the backward reads them (p.labels points into the target's storage), and
   // the engine refuses to run it if either was changed in place since.
@@ -300,7 +353,12 @@ Tensor fast_node(const Tensor& logits_given, const Tensor& target_given, const C
 
 }  // namespace
 
-void detail::throw_ruled_out_target(const Problem& p, int64_t row) {
+void detail::throw_bad_row(const Problem& p, const Tensor& logits, int64_t row) {
+  const std::vector<double> z = logits.to_vector();
+  for (int64_t c = 0; c < p.classes; ++c)
+    if (const double v = z[p.offset(row) + c * p.stride]; std::isnan(v) || v == kInf)
+      throw ValueError(str_cat("[cross_entropy] the logit of row ", row, ", class ", c, " is ", v,
+                               "; expected a finite number or -inf (a ruled-out class)"));
   throw ValueError(str_cat("[cross_entropy] target[", row, "] = ", p.labels[row], " is a class whose logit is -inf"));
 }
 
@@ -309,9 +367,9 @@ Tensor cross_entropy_reference(const Tensor& logits_given, const Tensor& target_
                                const CrossEntropyOptions& options) {
   const auto [logits, target] = dense_inputs(logits_given, target_given);
   const Problem p = validate(logits, target, options);
-  const std::vector<double> loss = reference_losses(p, logits.to_vector(), probabilities_of(p, target));
+  const std::vector<double> loss = reference_losses(p, logits, logits.to_vector(), probabilities_of(p, target));
   // Both inputs are saved, as for the fast kernel's node.
-  return record("cross_entropy_reference", reduce_rows(p, loss.data(), row_shape_of(logits), logits.dtype()),
+  return record("cross_entropy_reference", reduce_rows(p, loss.data(), row_shape_of(logits), logits.dtype(), "loss"),
                 {logits_given, target_given}, {logits, target}, [p](const Tensor& g, const Tensors& saved) -> Tensors {
                   const Tensor& z = saved[0];
                   const std::vector<double> dz =

@@ -30,7 +30,8 @@
 // the per-row losses are summed as they are made, in row order within a chunk and then chunk by
 // chunk: the same bits for any thread count. The targets
 // arrive validated (cross_entropy.cpp) but for one check the rows make here as they are read: that
-// no kept row's class is ruled out (a separate pass for it would add 3.1 % at (65536, 10)).
+// every kept row can be computed — no NaN or +inf logit (searched for only in a row whose sums are
+// not finite), no ruled-out class index (a separate pass for it would add 3.1 % at (65536, 10)).
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -225,9 +226,11 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
       const double wc = p.w(c), d = z[c] - s.max;
       const double tc = t != nullptr ? t[c] : c == y ? 1.0 : 0.0, vc = all ? 1.0 : 1 - tc;
       a0 += wc * tc;
-      wtd += wc * tc * d;
       v += wc * vc;
-      wvd += wc * vc * d;
+      // A class weighted 0 adds 0, also where d overflowed to −inf (float64 logits spanning more
+      // than DBL_MAX): 0·(−inf) would be NaN.
+      wtd += select(wc * tc != 0, wc * tc * d, 0.0);
+      wvd += select(wc * vc != 0, wc * vc * d, 0.0);
     }
   }
   RowForward<double> r = closed_form(p, s.max, s.log_sum, a0, wtd, v, wvd, remaining);
@@ -246,7 +249,9 @@ double store_forward(const RowForward<D>& r, int64_t row, FastForward& out) {
   store(out.smoothing_q + row, D{} + r.smoothing_q);
   store(out.target_gradient + row, r.target_gradient);
   std::fill_n(out.all_remain.begin() + row, std::is_same_v<D, double> ? 1 : 8, r.all_remain);
-  const D loss = (1 - r.eps) * r.nll + r.eps * r.smoothing;
+  // A part weighted 0 adds nothing, even where it overflowed (the smoothing part of a float64 row
+  // whose logits span more than DBL_MAX, with ε = 0).
+  const D loss = r.eps == 0 ? r.nll : r.eps == 1 ? r.smoothing : (1 - r.eps) * r.nll + r.eps * r.smoothing;
   store(out.loss + row, loss);
   if (out.nll != nullptr) {
     store(out.nll + row, r.nll);
@@ -288,9 +293,10 @@ void parallel_rows(const Problem& p, const std::function<void(int64_t chunk, int
   });
 }
 
-// The first row whose class is ruled out (logit −inf), as the forward's tasks find them: each task
-// stops at its first, so the smallest reported is the first of all, whatever the thread count.
-struct FirstRuledOut {
+// The first unusable row (a NaN or +inf logit, or a ruled-out target; throw_bad_row), as the
+// forward's tasks find them: each task stops at its first, so the smallest reported is the first of
+// all, whatever the thread count.
+struct FirstBadRow {
   std::atomic<int64_t> row;
   void report(int64_t r) {
     int64_t seen = row.load();
@@ -299,12 +305,16 @@ struct FirstRuledOut {
   }
 };
 
-// True (and reported) when the row's class index is ruled out; z: the row's C logits, contiguous.
+// True (and reported) when the row cannot be computed; z: the row's C logits, contiguous. Its sums
+// are NaN or ±inf whenever a logit is NaN or +inf, so only then are its logits searched.
 template <class T>
-bool ruled_out_target(const Problem& p, const T* z, int64_t row, FirstRuledOut& first) {
-  if (p.soft || z[p.labels[row]] != -std::numeric_limits<T>::infinity()) return false;
-  first.report(row);
-  return true;
+bool bad_row(const Problem& p, const T* z, double sum_d, int64_t row, FirstBadRow& first) {
+  constexpr T kInfT = std::numeric_limits<T>::infinity();
+  bool bad = !p.soft && z[p.labels[row]] == -kInfT;
+  if (!std::isfinite(sum_d))
+    for (int64_t c = 0; c < p.classes && !bad; ++c) bad = std::isnan(z[c]) || z[c] == kInfT;
+  if (bad) first.report(row);
+  return bad;
 }
 
 // The class-index targets of a group of eight short rows, one per lane: y_j (0 where the row is
@@ -335,7 +345,7 @@ Floats8 target_logits(const Columns& column, int64_t C, const Int32x8& y) {
 // ruled-out target. The usual case (all eight rows there, index targets, no weights, none ignored,
 // every logit finite) finishes as vectors; any other group row by row.
 bool finish_short_rows(const Problem& p, const float* z, const float* soft, const Columns& column, int64_t first,
-                       int count, const ShortRowSums& s, FastForward& out, double& loss, FirstRuledOut& ruled_out) {
+                       int count, const ShortRowSums& s, FastForward& out, double& loss, FirstBadRow& bad_rows) {
   const int64_t C = p.classes;
   if (count == 8 && !p.soft && p.weight.empty() && all_finite(s.sum_d)) {
     const TargetLanes targets = target_lanes(p, p.labels + first);
@@ -359,7 +369,7 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
       continue;
     }
     const float* zr = z + row * C;
-    if (ruled_out_target(p, zr, row, ruled_out)) return false;
+    if (bad_row(p, zr, s.sum_d[j], row, bad_rows)) return false;
     const RowSums sums{s.max[j], s.log_sum[j], s.sum_d[j]};
     loss +=
         store_forward(finish_row(p, sums, zr, p.soft ? soft + row * C : nullptr, p.soft ? 0 : p.labels[row]), row, out);
@@ -371,7 +381,7 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
 // added in row order.
 template <class T>
 HUMBLE_SIMD_CLONES double forward_rows(const Problem& p, const T* z, const T* soft, int64_t lo, int64_t hi,
-                                       FastForward& out, FirstRuledOut& ruled_out) {
+                                       FastForward& out, FirstBadRow& bad_rows) {
   double loss = 0;
   if constexpr (std::is_same_v<T, float>) {
     if (short_rows<T>(p)) {
@@ -380,7 +390,7 @@ HUMBLE_SIMD_CLONES double forward_rows(const Problem& p, const T* z, const T* so
         const int count = static_cast<int>(std::min<int64_t>(8, hi - first));
         load_columns(z + first * p.classes, p.classes, count, column);
         if (!finish_short_rows(p, z, soft, column, first, count, short_row_sums(column, p.classes), out, loss,
-                               ruled_out))
+                               bad_rows))
           break;
       }
       return loss;
@@ -400,8 +410,9 @@ HUMBLE_SIMD_CLONES double forward_rows(const Problem& p, const T* z, const T* so
       z_end = zr + z_row.size();
       if (tr != nullptr) tr = gather_row(p, tr, t_row);
     }
-    if (ruled_out_target(p, zr, row, ruled_out)) break;
-    loss += store_forward(finish_row(p, row_sums(zr, p.classes, z_end), zr, tr, p.soft ? 0 : p.labels[row]), row, out);
+    const RowSums sums = row_sums(zr, p.classes, z_end);
+    if (bad_row(p, zr, sums.sum_d, row, bad_rows)) break;
+    loss += store_forward(finish_row(p, sums, zr, tr, p.soft ? 0 : p.labels[row]), row, out);
   }
   return loss;
 }
@@ -610,16 +621,16 @@ FastForward::FastForward(const Problem& p, bool with_parts)
 
 FastForward fast_forward(const Problem& p, const Tensor& logits, const Tensor& target, bool with_parts) {
   FastForward out(p, with_parts);
-  FirstRuledOut ruled_out{p.rows};
+  FirstBadRow bad_rows{p.rows};
   dispatch_float(logits.dtype(), "cross_entropy", [&]<class T>() {
     const T* z = logits.data<T>();
     const T* soft = p.soft ? target.data<T>() : nullptr;
     out.chunk_loss.resize(row_chunks<T>(p).count);
     parallel_rows<T>(p, [&](int64_t chunk, int64_t lo, int64_t hi) {
-      out.chunk_loss[chunk] = forward_rows(p, z, soft, lo, hi, out, ruled_out);
+      out.chunk_loss[chunk] = forward_rows(p, z, soft, lo, hi, out, bad_rows);
     });
   });
-  if (ruled_out.row < p.rows) throw_ruled_out_target(p, ruled_out.row);
+  if (bad_rows.row < p.rows) throw_bad_row(p, logits, bad_rows.row);
   return out;
 }
 

@@ -38,9 +38,11 @@ struct Problem {
   }
 };
 
-// A kept row whose class index is ruled out (its logit is −inf) has nothing to learn: both paths
-// throw this ValueError for the first such row, in row order, as they read the rows.
-[[noreturn]] void throw_ruled_out_target(const Problem& p, int64_t row);
+// A kept row that cannot be computed: one of its logits is NaN or +inf, or its class index is
+// ruled out (its logit is −inf: nothing to learn). Both paths find the first such row, in row
+// order, as they read the rows, and throw this ValueError for it (naming the first NaN/+inf logit
+// of the row in class order, else the target).
+[[noreturn]] void throw_bad_row(const Problem& p, const Tensor& logits, int64_t row);
 
 // The fast kernel's per-row results: columns of one float64 buffer, R rounded up to a whole group of
 // 8 rows (zeros there and for ignored rows). The backward reuses them.

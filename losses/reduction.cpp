@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ranges>
 #include <vector>
 
 #include "../autograd/ops.hpp"
@@ -77,8 +76,7 @@ int64_t check_class_indices(const char* op, const Tensor& target, int64_t num_cl
     }
   }
   if (counts.first > 0) {
-    const int64_t i = *std::ranges::find_if(std::views::iota(int64_t{0}, n),
-                                            [&](int64_t j) { return outside(y[j], num_classes, skipped_value); });
+    const int64_t i = std::find_if(y, y + n, [&](int64_t v) { return outside(v, num_classes, skipped_value); }) - y;
     throw ValueError(str_cat("[", op, "] target[", i, "] = ", y[i], " is not a class in [0, ", num_classes, ")",
                              ignore_index ? str_cat(" nor ignore_index (", *ignore_index, ")") : ""));
   }

@@ -48,6 +48,21 @@ Logits read_logits(const char* op, const Tensor& logits) {
   return out;
 }
 
+// The spread of a row's finite logits, times `scale` (1/T): what every exponent and difference of
+// the row is bounded by. Beyond float64 it is an error, not an inf or NaN somewhere later.
+void check_spread(const char* op, const Logits& logits, double scale, double temperature) {
+  for (int64_t i = 0; i < logits.rows; ++i) {
+    const double* z = logits.row(i);
+    const double top = *std::max_element(z, z + logits.classes);
+    double bottom = top;
+    for (int64_t c = 0; c < logits.classes; ++c)
+      if (z[c] != -kInfinity) bottom = std::min(bottom, z[c]);
+    if (!std::isfinite(scale * (top - bottom)))
+      throw ValueError(str_cat("[", op, "] logits row ", i, " spans from ", bottom, " to ", top, ", which divided by ",
+                               "the temperature ", temperature, " exceeds float64's range"));
+  }
+}
+
 std::vector<int64_t> read_labels(const char* op, const Tensor& labels, const Logits& logits) {
   if (!labels.defined()) throw ValueError(str_cat("[", op, "] labels is undefined; expected a (N) int64 tensor"));
   if (labels.dim() != 1 || labels.shape()[0] != logits.rows) {
@@ -57,44 +72,58 @@ std::vector<int64_t> read_labels(const char* op, const Tensor& labels, const Log
   if (labels.dtype() != Dtype::Int64) {
     throw ValueError(str_cat("[", op, "] labels must be int64, got ", dtype_name(labels.dtype())));
   }
-  std::vector<int64_t> out;
-  out.reserve(logits.rows);
-  for (const double value : labels.to_vector()) {
-    if (value < 0 || value >= static_cast<double>(logits.classes)) {
+  const int64_t* values = labels.data<int64_t>();
+  std::vector<int64_t> out(values, values + logits.rows);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    if (out[i] < 0 || out[i] >= logits.classes) {
       throw ValueError(
-          str_cat("[", op, "] labels[", out.size(), "] = ", value, " is outside [0, C) = [0, ", logits.classes, ")"));
+          str_cat("[", op, "] labels[", i, "] = ", out[i], " is outside [0, C) = [0, ", logits.classes, ")"));
     }
-    out.push_back(static_cast<int64_t>(value));
   }
   return out;
 }
 
+// T > 0 and finite, and so is 1/T (a subnormal T would make it inf).
 void check_temperature(const char* op, double temperature) {
-  if (!(temperature > 0) || !std::isfinite(temperature)) {
-    throw ValueError(str_cat("[", op, "] temperature must be finite and > 0, got ", temperature));
+  if (!(temperature > 0) || !std::isfinite(temperature) || !std::isfinite(1.0 / temperature)) {
+    throw ValueError(
+        str_cat("[", op, "] temperature must be finite and > 0 with a finite 1 / temperature, got ", temperature));
   }
 }
 
 void check_bins(const char* op, int64_t bins) {
-  if (bins < 1) throw ValueError(str_cat("[", op, "] bins must be >= 1, got ", bins));
+  if (bins < 1 || bins > kMaxBins)
+    throw ValueError(str_cat("[", op, "] bins must be in [1, ", kMaxBins, "], got ", bins));
 }
 
-// softmax(scale · z) of one row into `probs` (C); returns logsumexp(scale · z). Max-shifted:
-// exp(scale · (z_c − max z)) ≤ 1, and a −inf logit gives exp(−inf) = 0.
+// The mean of per-row values, as their sum / N; where that sum would overflow, Σ (v / N).
+double mean_of(const std::vector<double>& values) {
+  if (values.empty()) return 0.0;
+  const auto n = static_cast<double>(values.size());
+  const double sum = std::accumulate(values.begin(), values.end(), 0.0);
+  if (std::isfinite(sum) || std::isnan(sum)) return sum / n;
+  double scaled_sum = 0.0;
+  for (const double v : values) scaled_sum += v / n;
+  return scaled_sum;
+}
+
+// softmax(scale · z) of one row into `probs` (C); returns log Σ_c exp(scale · (z_c − max z)), so
+// that −log p_y = scale · (max z − z_y) + that (never logsumexp − scale · z_y, which loses the
+// small term beside a large max). Max-shifted: every exponent is ≤ 0, and a −inf logit gives 0.
 double softmax_row(const double* z, int64_t classes, double scale, std::vector<double>& probs) {
   const double top = *std::max_element(z, z + classes);  // finite: read_logits checked
   double sum = 0.0;
   for (int64_t c = 0; c < classes; ++c) sum += probs[c] = std::exp(scale * (z[c] - top));
   for (int64_t c = 0; c < classes; ++c) probs[c] /= sum;
-  return scale * top + std::log(sum);
+  return std::log(sum);
 }
 
 // Everything the metrics need from softmax(logits / T), in one pass over the rows.
 struct RowSummary {
-  std::vector<double> confidence;  // (N)
-  std::vector<char> correct;       // (N), 0 or 1
-  std::vector<double> nll;         // (N), −log p_y
-  double nll_sum = 0.0, brier_sum = 0.0, logit_gap_sum = 0.0;
+  std::vector<double> confidence;      // (N)
+  std::vector<char> correct;           // (N), 0 or 1
+  std::vector<double> nll, logit_gap;  // (N)
+  double brier_sum = 0.0;
 };
 
 RowSummary summarize_rows(const char* op, const Tensor& logits_tensor, const Tensor& labels_tensor,
@@ -104,24 +133,25 @@ RowSummary summarize_rows(const char* op, const Tensor& logits_tensor, const Ten
   check_temperature(op, temperature);
   const int64_t classes = logits.classes;
   const double scale = 1.0 / temperature;
+  check_spread(op, logits, scale, temperature);
   RowSummary out;
   std::vector<double> probs(classes);  // (C)
   for (int64_t i = 0; i < logits.rows; ++i) {
     const double* z = logits.row(i);
     const int64_t label = labels[i];
-    const double lse = softmax_row(z, classes, scale, probs);
+    const double log_sum = softmax_row(z, classes, scale, probs);
     const int64_t predicted = std::max_element(z, z + classes) - z;  // first of ties, like argmax
     out.confidence.push_back(probs[predicted]);
     out.correct.push_back(predicted == label);
-    out.nll.push_back(lse - scale * z[label]);  // −log p_y; +inf when z_y = −inf
-    out.nll_sum += out.nll.back();
-    double others = 0.0;
+    out.nll.push_back(scale * (z[predicted] - z[label]) + log_sum);  // −log p_y; +inf when z_y = −inf
+    // The gap, top − mean of the others, as the mean of the differences: none overflows.
+    double gap = 0.0;
     for (int64_t c = 0; c < classes; ++c) {
       const double target = c == label ? 1.0 : 0.0;
       out.brier_sum += (probs[c] - target) * (probs[c] - target);
-      if (c != predicted) others += scale * z[c];
+      if (c != predicted) gap += scale * (z[predicted] - z[c]) / static_cast<double>(classes - 1);
     }
-    out.logit_gap_sum += scale * z[predicted] - others / static_cast<double>(classes - 1);
+    out.logit_gap.push_back(gap);
   }
   return out;
 }
@@ -194,11 +224,11 @@ CalibrationReport evaluate(const Tensor& logits, const Tensor& labels, double te
   check_bins("evaluate", bins);
   const RowSummary rows = summarize_rows("evaluate", logits, labels, temperature);
   const std::size_t n = rows.confidence.size();
-  double confidence_sum = 0.0, correct_confidence_sum = 0.0, above_0_99 = 0.0;
+  double confidence_sum = 0.0, correct_confidence_sum = 0.0, wrong_confidence_sum = 0.0, above_0_99 = 0.0;
   std::size_t correct = 0;
   for (std::size_t i = 0; i < n; ++i) {
     confidence_sum += rows.confidence[i];
-    if (rows.correct[i]) correct_confidence_sum += rows.confidence[i];
+    (rows.correct[i] ? correct_confidence_sum : wrong_confidence_sum) += rows.confidence[i];
     correct += rows.correct[i];
     above_0_99 += rows.confidence[i] > 0.99;
   }
@@ -207,7 +237,7 @@ CalibrationReport evaluate(const Tensor& logits, const Tensor& labels, double te
   report.count = static_cast<int64_t>(n);
   report.temperature = temperature;
   report.accuracy = mean(static_cast<double>(correct), n);
-  report.nll = mean(rows.nll_sum, n);
+  report.nll = mean_of(rows.nll);
   report.ece = expected_calibration_error(width_bins);
   report.adaptive_ece = expected_calibration_error(equal_count_bins(rows, bins));
   report.mce = maximum_calibration_error(width_bins);
@@ -215,9 +245,9 @@ CalibrationReport evaluate(const Tensor& logits, const Tensor& labels, double te
   report.mean_confidence = mean(confidence_sum, n);
   report.signed_gap = report.mean_confidence - report.accuracy;
   report.mean_confidence_correct = mean(correct_confidence_sum, correct);
-  report.mean_confidence_wrong = mean(confidence_sum - correct_confidence_sum, n - correct);
+  report.mean_confidence_wrong = mean(wrong_confidence_sum, n - correct);
   report.frac_confidence_above_0_99 = mean(above_0_99, n);
-  report.mean_logit_gap = mean(rows.logit_gap_sum, n);
+  report.mean_logit_gap = mean_of(rows.logit_gap);
   return report;
 }
 
@@ -286,6 +316,7 @@ double maximum_calibration_error(const ReliabilityBins& bins) {
 std::vector<double> confidences(const Tensor& logits_tensor, double temperature) {
   const Logits logits = read_logits("confidences", logits_tensor);
   check_temperature("confidences", temperature);
+  check_spread("confidences", logits, 1.0 / temperature, temperature);
   std::vector<double> out, probs(logits.classes);  // (N), (C)
   for (int64_t i = 0; i < logits.rows; ++i) {
     softmax_row(logits.row(i), logits.classes, 1.0 / temperature, probs);
@@ -328,16 +359,19 @@ NllDerivatives nll_derivatives(const Logits& logits, const std::vector<int64_t>&
   std::vector<double> probs(logits.classes);  // (C)
   for (int64_t i = 0; i < logits.rows; ++i) {
     const double* z = logits.row(i);
-    const double lse = softmax_row(z, logits.classes, beta, probs);
+    const double log_sum = softmax_row(z, logits.classes, beta, probs);
+    const double top = *std::max_element(z, z + logits.classes);
+    // In d_c = z_c − max z (no sum of large z overflows): E_p[z] − z_y = E_p[d] − d_y.
     double expected = 0.0, variance = 0.0;
     for (int64_t c = 0; c < logits.classes; ++c) {
-      if (probs[c] > 0.0) expected += probs[c] * z[c];  // skips 0 · (−inf)
+      if (probs[c] > 0.0) expected += probs[c] * (z[c] - top);  // skips 0 · (−inf)
     }
     for (int64_t c = 0; c < logits.classes; ++c) {
-      if (probs[c] > 0.0) variance += probs[c] * (z[c] - expected) * (z[c] - expected);
+      if (probs[c] > 0.0) variance += probs[c] * ((z[c] - top) - expected) * ((z[c] - top) - expected);
     }
-    out.nll += lse - beta * z[labels[i]];
-    out.slope += expected - z[labels[i]];
+    const double d_y = z[labels[i]] - top;
+    out.nll += beta * -d_y + log_sum;
+    out.slope += expected - d_y;
     out.curvature += variance;
   }
   const auto n = static_cast<double>(logits.rows);
@@ -349,6 +383,7 @@ NllDerivatives nll_derivatives(const Logits& logits, const std::vector<int64_t>&
 double fit_temperature(const Tensor& logits_tensor, const Tensor& labels_tensor) {
   const Logits logits = read_logits("fit_temperature", logits_tensor);
   const std::vector<int64_t> labels = read_labels("fit_temperature", labels_tensor, logits);
+  check_spread("fit_temperature", logits, 1.0, 1.0);
   const auto at = [&](double beta) { return nll_derivatives(logits, labels, beta); };
   const double nll_at_one = at(1.0).nll;
   if (!std::isfinite(nll_at_one)) return 1.0;  // a label with a −inf logit: NLL = +inf for every T

@@ -18,8 +18,10 @@
 // (metrics/statistics.hpp).
 //
 // Dimensions: N rows (examples), C classes, B bins. Inputs: logits (N, C) Float32/Float64, labels
-// (N) Int64 in [0, C). Logits may be −inf (masked classes) but not NaN or +inf, and every row
-// needs one finite logit. Bad input throws ShapeError/ValueError naming the function.
+// (N) Int64 in [0, C). Logits may be −inf (masked classes) but not NaN or +inf, every row needs one
+// finite logit, and a row's finite logits divided by the temperature must span less than float64's
+// range (then every result is finite but the documented +inf ones). The temperature must be finite,
+// > 0 and have a finite 1/T. Bad input throws ShapeError/ValueError naming the function.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +33,7 @@
 namespace humble::metrics {
 
 inline constexpr int64_t kDefaultBins = 15;
+inline constexpr int64_t kMaxBins = int64_t{1} << 20;  // bins must lie in [1, kMaxBins]
 
 struct CalibrationReport {
   int64_t count = 0;          // N

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "golden/losses_fixture.hpp"
+#include "loss_agreement.hpp"
 
 using namespace humble;
 using namespace humble::losses;
@@ -30,28 +31,13 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// |fast − reference| <= rtol·max(|reference|, floor): float32 at the golden float32 rtol (the
-// kernel computes its bulk in float, the reference everything in double), float64 at 1e-12. The
-// floor is floor_fraction of a scale: for values, the largest |value|; for gradients, the largest
-// term an element is computed from, |dL/dloss_n|·(p_c·S + w_c·q′_c), because an element where p·S
-// and w·q′ cancel is known only to a rounding of those terms, in float32 as in PyTorch (an
-// absolute slack of 1e-7 of that term in float32, 1e-15 in float64).
-struct Tolerance {
-  double rtol, floor_fraction;
-};
-Tolerance tolerance_for(Dtype dtype) {
-  return dtype == Dtype::Float64 ? Tolerance{1e-12, 1e-3} : Tolerance{1e-5, 1e-2};
-}
+// The agreement asked of the fast kernel (tests/loss_agreement.hpp).
+using loss_agreement::largest_of;
+using loss_agreement::largest_term;
 
 void check_matches(const Values& fast, const Values& reference, Dtype dtype, double scale, const std::string& what) {
-  const Tolerance tol = tolerance_for(dtype);
+  const loss_agreement::Tolerance tol = loss_agreement::tolerance_for(dtype);
   check_close(fast, reference, tol.rtol, tol.floor_fraction * scale, what);
-}
-
-double largest_of(const Values& values) {
-  double largest = 0;
-  for (double v : values) largest = std::max(largest, std::abs(v));
-  return largest;
 }
 
 struct RestoreTwoThreads {
@@ -115,31 +101,13 @@ Outcome run(const Case& c, const Tensor& logits, const Tensor& target, bool refe
   return out;
 }
 
-// A bound on the terms of the gradient, |dL/dloss_n|·(p_c·S + w_c·q′_c) ≤ |dL/dloss_n|·2·max w
-// (S = Σ w q′ ≤ max w): dL/dloss_n is at most 1.5 without reduction (run's upstream), 1 for the
-// sum and 1/Σ_n w_{y_n} over the kept rows (1/R for probabilities) for the mean.
-double largest_term(const Case& c, const Tensor& target) {
-  const double max_w = c.weighted ? largest_of(c.options.weight.to_vector()) : 1.0;
-  double scale = c.options.reduction == Reduction::None ? 1.5 : 1.0;
-  if (c.options.reduction == Reduction::Mean) {
-    double denominator = 0;
-    const Values y = target.to_vector();
-    if (c.soft) denominator = static_cast<double>(shape_numel(c.shape) / c.shape[1]);
-    for (double v : c.soft ? Values{} : y)
-      if (static_cast<int64_t>(v) != c.options.ignore_index)
-        denominator += c.weighted ? c.options.weight.to_vector()[static_cast<int64_t>(v)] : 1.0;
-    scale = denominator > 0 ? 1 / denominator : 0.0;
-  }
-  return scale * 2 * max_w;
-}
-
 void compare(const Case& c, Generator& gen, const std::string& name) {
   const auto [logits, target] = draw(c, gen);
   const Outcome fast = run(c, logits, target, false), reference = run(c, logits, target, true);
   CHECK_MESSAGE(fast.error == reference.error, name, ": fast '", fast.error, "', reference '", reference.error, "'");
   if (!fast.error.empty() || !reference.error.empty()) return;
   check_matches(fast.value, reference.value, c.dtype, largest_of(reference.value), name + " value");
-  check_matches(fast.grad, reference.grad, c.dtype, largest_term(c, target), name + " gradient");
+  check_matches(fast.grad, reference.grad, c.dtype, largest_term(c.options, target, c.shape, 1.5), name + " gradient");
 }
 
 std::string describe(const Case& c) {

@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "../loss_agreement.hpp"
+
 namespace humble::loss_golden {
 
 using Values = std::vector<double>;
@@ -61,17 +63,7 @@ inline std::string message_of(const std::function<void()>& f) {
 inline void check_close(const Values& actual, const Values& expected, double rtol, double floor,
                         const std::string& what) {
   REQUIRE_MESSAGE(actual.size() == expected.size(), what, ": ", actual.size(), " values, expected ", expected.size());
-  std::size_t worst = 0;
-  double worst_ratio = 0;  // |a − b| / (rtol·max(|b|, floor)), must stay <= 1
-  for (std::size_t i = 0; i < actual.size(); ++i) {
-    const double error = std::abs(actual[i] - expected[i]);
-    const double ratio = error == 0 ? 0.0 : error / (rtol * std::max(std::abs(expected[i]), floor));
-    if (!(ratio <= worst_ratio)) {  // NaN counts as the worst
-      worst_ratio = ratio;
-      worst = i;
-      if (std::isnan(ratio)) break;
-    }
-  }
+  const auto [worst, worst_ratio] = loss_agreement::worst_mismatch(actual, expected, rtol, floor);
   CHECK_MESSAGE(worst_ratio <= 1.0, what, ": element ", worst, " is ", digits(actual[worst]), ", PyTorch ",
                 digits(expected[worst]), " (", worst_ratio, " × the tolerance)");
 }

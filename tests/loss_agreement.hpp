@@ -1,0 +1,73 @@
+// tests/loss_agreement.hpp — how closely the fast cross-entropy kernel must agree with the reference
+// path (cross_entropy_reference), shared by tests/test_loss_reference.cpp and the loss fuzz target.
+//
+// |fast − reference| <= rtol·max(|reference|, floor): float32 at rtol 1e-5 (the kernel computes its
+// bulk in float, the reference everything in double), float64 at 1e-12. The floor is floor_fraction
+// of a scale: for values, the largest |value|; for gradients, the largest term an element is
+// computed from, |dL/dloss_n|·(p_c·S + w_c·q′_c), because an element where p·S and w·q′ cancel is
+// known only to a rounding of those terms, in float32 as in PyTorch (an absolute slack of 1e-7 of
+// that term in float32, 1e-15 in float64).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <humble/humble.hpp>
+#include <utility>
+#include <vector>
+
+namespace humble::loss_agreement {
+
+using Values = std::vector<double>;
+
+struct Tolerance {
+  double rtol, floor_fraction;
+};
+inline Tolerance tolerance_for(Dtype dtype) {
+  return dtype == Dtype::Float64 ? Tolerance{1e-12, 1e-3} : Tolerance{1e-5, 1e-2};
+}
+
+inline double largest_of(const Values& values) {
+  double largest = 0;
+  for (double v : values) largest = std::max(largest, std::abs(v));
+  return largest;
+}
+
+// The element where |actual − expected| / (rtol·max(|expected|, floor)) is largest, and that ratio
+// (which must stay <= 1; NaN counts as the worst).
+inline std::pair<std::size_t, double> worst_mismatch(const Values& actual, const Values& expected, double rtol,
+                                                     double floor) {
+  std::size_t worst = 0;
+  double worst_ratio = 0;
+  for (std::size_t i = 0; i < actual.size() && i < expected.size(); ++i) {
+    const double error = std::abs(actual[i] - expected[i]);
+    const double ratio = error == 0 ? 0.0 : error / (rtol * std::max(std::abs(expected[i]), floor));
+    if (!(ratio <= worst_ratio)) {
+      worst_ratio = ratio;
+      worst = i;
+      if (std::isnan(ratio)) break;
+    }
+  }
+  return {worst, worst_ratio};
+}
+
+// A bound on the terms of the gradient, |dL/dloss_n|·(p_c·S + w_c·q′_c) <= |dL/dloss_n|·2·max w
+// (S = Σ w q′ <= max w): dL/dloss_n is at most `upstream` without reduction, 1 for the sum and
+// 1/Σ_n w_{y_n} over the kept rows (1/R for probabilities) for the mean.
+inline double largest_term(const losses::CrossEntropyOptions& options, const Tensor& target, const Shape& logits_shape,
+                           double upstream) {
+  const bool weighted = options.weight.defined(), soft = target.dtype() != Dtype::Int64;
+  const Values w = weighted ? options.weight.to_vector() : Values{};
+  const double max_w = weighted ? largest_of(w) : 1.0;
+  double scale = options.reduction == losses::Reduction::None ? upstream : 1.0;
+  if (options.reduction == losses::Reduction::Mean) {
+    double denominator = 0;
+    if (soft) denominator = static_cast<double>(shape_numel(logits_shape) / logits_shape[1]);
+    for (double v : soft ? Values{} : target.to_vector())
+      if (static_cast<int64_t>(v) != options.ignore_index) denominator += weighted ? w[static_cast<int64_t>(v)] : 1.0;
+    scale = denominator > 0 ? 1 / denominator : 0.0;
+  }
+  return scale * 2 * max_w;
+}
+
+}  // namespace humble::loss_agreement
