@@ -203,6 +203,51 @@ TEST_CASE("read_idx rejects malformed files with IoError naming the file, what w
   }
 }
 
+TEST_CASE("read_idx reads concatenated gzip members as one file, like gzip -d") {
+  TempDir dir;
+  const std::vector<uint8_t> whole = idx_bytes({10}, pattern(10));
+  write_gzip(dir / "first", std::vector<uint8_t>(whole.begin(), whole.begin() + 9));
+  write_gzip(dir / "second", std::vector<uint8_t>(whole.begin() + 9, whole.end()));
+  std::ifstream a(dir / "first", std::ios::binary), b(dir / "second", std::ios::binary);
+  std::vector<uint8_t> joined((std::istreambuf_iterator<char>(a)), std::istreambuf_iterator<char>());
+  joined.insert(joined.end(), std::istreambuf_iterator<char>(b), std::istreambuf_iterator<char>());
+  write_raw(dir / "joined.gz", joined);
+  CHECK(humble::data::read_idx(dir / "joined.gz").values == pattern(10));
+}
+
+TEST_CASE("read_idx rejects gzip files with trailing garbage, corrupt gzip data and files that never end") {
+  TempDir dir;
+  const std::string path = dir / "file-idx1-ubyte.gz";
+  const auto compressed = [&](const std::vector<uint8_t>& bytes) {
+    write_gzip(path, bytes);
+    std::ifstream in(path, std::ios::binary);
+    return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  std::vector<uint8_t> gz = compressed(idx_bytes({10}, pattern(10)));
+  const std::size_t member = gz.size();
+  // Trailing garbage after a complete member (gzread passed over it silently).
+  std::vector<uint8_t> garbage = gz;
+  garbage.insert(garbage.end(), {'j', 'u', 'n', 'k', '!', '\n', 0});
+  write_raw(path, garbage);
+  CHECK(thrown_message<IoError>([&] { humble::data::read_idx(path); }) ==
+        humble::str_cat("[read_idx] ", path, ": the gzip data ends at byte ", member,
+                        " but 7 more bytes follow that are not gzip data (a damaged or appended file)"));
+  // A damaged byte inside the deflate stream, or in the CRC at its end.
+  std::vector<uint8_t> damaged = gz;
+  damaged[member - 6] ^= 0x55;
+  write_raw(path, damaged);
+  CHECK(thrown_message<IoError>([&] {
+          humble::data::read_idx(path);
+        }).starts_with(humble::str_cat("[read_idx] ", path, ": corrupt gzip data: ")));
+  // /dev/zero never ends: its first four bytes are no IDX header, and nothing more is read.
+  CHECK(thrown_message<IoError>([&] { humble::data::read_idx("/dev/zero"); }) ==
+        "[read_idx] /dev/zero: expected element type 0x08 (uint8), found 0x00 (not an IDX type)");
+  // A header promising 2^32 − 1 × 2^30 bytes (4.6e18) in a short file: truncated, without allocating them.
+  write_raw(dir / "promise", idx_bytes({0xffffffff, 0x40000000}, pattern(3)));
+  CHECK(contains(thrown_message<IoError>([&] { humble::data::read_idx(dir / "promise"); }),
+                 "truncated: header says 4294967295×1073741824 = 4611686017353646080 bytes of data, file holds 3"));
+}
+
 TEST_CASE("load_mnist_split reads image and label data files, raw or gzipped, preferring raw files") {
   TempDir dir;
   write_raw(dir / "t10k-images-idx3-ubyte", idx_bytes({3, 2, 2}, pattern(12)));
@@ -429,7 +474,7 @@ TEST_CASE("DataLoader shards: every shard draws the same permutation and takes i
 TEST_CASE("MNIST real data: the test split has 10000 images and the published label counts") {
   const char* flag = std::getenv("HUMBLE_REAL_DATA");
   if (flag == nullptr || std::string(flag) != "1") {
-    MESSAGE("not checked: run scripts/fetch-data, then set HUMBLE_REAL_DATA=1 to test the real MNIST files");
+    MESSAGE("SKIPPED: run scripts/fetch-data, then set HUMBLE_REAL_DATA=1 to test the real MNIST files");
     return;
   }
   const std::string dir = HUMBLE_SOURCE_DIR "/data/mnist";
