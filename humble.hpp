@@ -1,10 +1,12 @@
 // humble.hpp — the umbrella header: #include <humble/humble.hpp> brings in the whole library.
 #pragma once
 
+#include "autograd/anomaly.hpp"
 #include "autograd/gradcheck.hpp"
 #include "autograd/graph.hpp"
 #include "autograd/ops.hpp"
 #include "core/allocator.hpp"
+#include "core/atomic_file.hpp"
 #include "core/blas.hpp"
 #include "core/error.hpp"
 #include "core/factories.hpp"

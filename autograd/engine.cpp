@@ -13,6 +13,7 @@
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
 #include "../core/profile.hpp"
+#include "anomaly.hpp"
 #include "graph.hpp"
 #include "ops.hpp"
 
@@ -77,7 +78,7 @@ void check_saved(const Node& node) {
 // The one place every node's backward runs: dL/d(inputs) from dL/d(output) and the saved tensors.
 Tensors run_node(Node& node, const Tensor& grad) {
   const profile::Frame frame(node.name, ".backward");
-  return node.backward(grad, node.saved);
+  return anomaly_enabled() ? detail::checked_backward(node, grad) : node.backward(grad, node.saved);
 }
 
 // A copy of the list, so that a hook may add or remove hooks.

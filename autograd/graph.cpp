@@ -2,6 +2,7 @@
 #include "graph.hpp"
 
 #include "../core/profile.hpp"
+#include "anomaly.hpp"
 
 namespace humble {
 namespace {
@@ -40,6 +41,7 @@ int64_t Node::live_count() { return live_nodes.load(); }
 
 Tensor record(const char* name, Tensor out, const Tensors& inputs, const Tensors& saved, SavedBackwardFn backward) {
   profile::forward_op(name);  // every op passes here once, with or without a graph
+  std::shared_ptr<const NodeOrigin> origin = anomaly_enabled() ? detail::check_output(name, out, inputs) : nullptr;
   if (!grad_mode) return out;
   auto node = std::make_shared<Node>();
   bool any = false;
@@ -55,6 +57,7 @@ Tensor record(const char* name, Tensor out, const Tensors& inputs, const Tensors
     node->saved_versions.push_back(t.defined() ? t.version() : 0);
   }
   node->backward = std::move(backward);
+  node->origin = std::move(origin);
   auto meta = std::make_shared<AutogradMeta>();
   meta->requires_grad = true;
   meta->grad_fn = std::move(node);

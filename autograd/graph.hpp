@@ -30,6 +30,7 @@ using BackwardFn = std::function<Tensors(const Tensor& grad_output)>;
 using SavedBackwardFn = std::function<Tensors(const Tensor& grad_output, const Tensors& saved)>;
 
 struct Node;
+struct NodeOrigin;  // where a node was recorded, kept in anomaly mode only (autograd/anomaly.hpp)
 
 struct AutogradMeta {
   bool requires_grad = false;
@@ -48,6 +49,7 @@ struct Node {
   std::vector<uint64_t> saved_versions;               // each saved tensor's version when recorded
   SavedBackwardFn backward;                           // empty once run (unless the graph is retained)
   std::weak_ptr<AutogradMeta> output;                 // to fill .grad() when the output retains it
+  std::shared_ptr<const NodeOrigin> origin;           // null unless recorded in anomaly mode
 
   Node();
   ~Node();  // unlinks the graph behind it iteratively: deep graphs never recurse

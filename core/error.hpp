@@ -20,6 +20,9 @@ struct ValueError : std::invalid_argument {  // an argument outside its allowed 
 struct IoError : std::runtime_error {  // files that cannot be read, written, or are corrupt
   using std::runtime_error::runtime_error;
 };
+struct AnomalyError : std::runtime_error {  // NaN/Inf found by anomaly mode (autograd/anomaly.hpp)
+  using std::runtime_error::runtime_error;
+};
 
 // For two tensors that must match in shape and dtype: a ShapeError when the shapes differ, else a
 // ValueError (only the dtypes do). Shape is std::vector<int64_t> (core/tensor.hpp).
