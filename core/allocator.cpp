@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -55,15 +56,17 @@ struct Cache {
   }
 };
 
+// Blocks (and their bytes, as asked for) handed out and not yet released, for any size: counted
+// outside the mutex, which small blocks never take.
+std::atomic<std::size_t> live_blocks{0}, live_bytes{0};
+
 // Never destroyed: storages that outlive static destruction may still release into it.
 Cache& cache() {
   static Cache* instance = new Cache;
   return *instance;
 }
 
-}  // namespace
-
-void* allocate_block(std::size_t bytes) {
+void* cached_or_system_block(std::size_t bytes) {
   if (!is_large(bytes)) {
     void* block = std::aligned_alloc(kAlign, round_up(std::max<std::size_t>(bytes, 1), kAlign));
     if (block == nullptr) throw std::bad_alloc();
@@ -87,8 +90,19 @@ void* allocate_block(std::size_t bytes) {
   return system_block(rounded);
 }
 
+}  // namespace
+
+void* allocate_block(std::size_t bytes) {
+  void* block = cached_or_system_block(bytes);  // (may throw: then nothing is counted)
+  live_blocks.fetch_add(1, std::memory_order_relaxed);
+  live_bytes.fetch_add(bytes, std::memory_order_relaxed);
+  return block;
+}
+
 void release_block(void* block, std::size_t bytes) {
   if (block == nullptr) return;
+  live_blocks.fetch_sub(1, std::memory_order_relaxed);
+  live_bytes.fetch_sub(bytes, std::memory_order_relaxed);
   if (is_large(bytes)) {
     const std::size_t rounded = large_size(bytes);
     Cache& c = cache();
@@ -106,7 +120,10 @@ void release_block(void* block, std::size_t bytes) {
 CacheStats cache_stats() {
   Cache& c = cache();
   std::lock_guard lock(c.mutex);
-  return c.stats;
+  CacheStats stats = c.stats;
+  stats.live_blocks = live_blocks.load(std::memory_order_relaxed);
+  stats.live_bytes = live_bytes.load(std::memory_order_relaxed);
+  return stats;
 }
 
 void empty_cache() {

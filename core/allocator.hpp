@@ -22,6 +22,7 @@ void release_block(void* block, std::size_t bytes);  // `bytes` as passed to all
 struct CacheStats {
   std::size_t cached_bytes = 0, cached_blocks = 0;  // waiting in the cache now
   std::size_t hits = 0, misses = 0;                 // large requests served from it, or not, so far
+  std::size_t live_blocks = 0, live_bytes = 0;      // handed out and not released: the storages alive now
 };
 CacheStats cache_stats();
 void empty_cache();                       // frees every cached block
