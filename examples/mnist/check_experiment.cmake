@@ -4,6 +4,8 @@
 # hold at 1–2 epochs on 10,000 images.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -DEXPERIMENT=compare|sweep|distillation|label-noise
 #              [-DEXTRA="--epochs;2"] -P check_experiment.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/skip_without_data.cmake)
+skip_without_data()
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${PROGRAM} --experiment ${EXPERIMENT} --quick --data-dir ${DATA_DIR} --out ${OUT} ${EXTRA}
                 RESULT_VARIABLE status)

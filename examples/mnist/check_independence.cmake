@@ -5,6 +5,8 @@
 # file the lone process saved (--save-runs, --load-runs), must give every group's numbers and
 # intervals of the single-process experiment.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_independence.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/skip_without_data.cmake)
+skip_without_data()
 file(REMOVE_RECURSE ${OUT})
 set(common --experiment distillation --quick --seeds 1 --data-dir ${DATA_DIR})
 execute_process(COMMAND ${PROGRAM} ${common} --list-runs OUTPUT_VARIABLE plan RESULT_VARIABLE status)

@@ -2,6 +2,8 @@
 # of training (the MLP's linear layers forward and backward, Adam, the data loader) with their
 # calls and seconds, a GEMM share in (0, 1] and the epoch time; metrics.json names the BLAS in use.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_profile.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/skip_without_data.cmake)
+skip_without_data()
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${PROGRAM} --data-dir ${DATA_DIR} --epochs 1 --train-limit 2000 --eps 0.1 --profile --out ${OUT}
                 RESULT_VARIABLE status OUTPUT_VARIABLE stdout)

@@ -5,6 +5,8 @@
 # path trained.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_reference_loss.cmake
 cmake_minimum_required(VERSION 3.25)  # quoted strings in if() are strings, not variable names
+include(${CMAKE_CURRENT_LIST_DIR}/skip_without_data.cmake)
+skip_without_data()
 file(REMOVE_RECURSE ${OUT})
 foreach(path fast reference)
   set(flags "")

@@ -3,6 +3,8 @@
 # ε = 0, so its confidence ceiling is 1) and in history.csv, where the floor H(q′) of the smoothed
 # loss — the mean over each epoch's steps — falls from the first epoch to the second.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_schedule.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/skip_without_data.cmake)
+skip_without_data()
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${PROGRAM} --quick --epochs 2 --eps-schedule linear:0.2:0 --data-dir ${DATA_DIR} --out ${OUT}
                 RESULT_VARIABLE status)

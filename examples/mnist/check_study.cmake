@@ -2,6 +2,8 @@
 # images with ε = 0 and ε = 0.1, then checks metrics.json: methods ce and ls with [low, high]
 # ECE intervals, both reach test accuracy >= 0.90, and ε = 0.1 gives lower mean test confidence.
 # Usage: cmake -DPROGRAM=... -DDATA_DIR=... -DOUT=... -P check_study.cmake
+include(${CMAKE_CURRENT_LIST_DIR}/skip_without_data.cmake)
+skip_without_data()
 file(REMOVE_RECURSE ${OUT})
 execute_process(COMMAND ${PROGRAM} --data-dir ${DATA_DIR} --epochs 1 --train-limit 10000 --eps 0,0.1 --out ${OUT}
                 RESULT_VARIABLE status)

@@ -162,11 +162,6 @@ Experiment label_noise(const Config& config) {
 
 }  // namespace
 
-const std::vector<std::string>& experiment_names() {
-  static const std::vector<std::string> names = {"calibration", "compare", "sweep", "distillation", "label-noise"};
-  return names;
-}
-
 Experiment plan(const Config& config) {
   if (config.experiment == "calibration") return smoothing_grid(config, config.loss);
   if (config.experiment == "compare") return compare(config);

@@ -41,7 +41,6 @@ struct Experiment {
   std::vector<Group> groups;
 };
 
-const std::vector<std::string>& experiment_names();
 Experiment plan(const Config& config);  // ValueError for an unknown experiment name
 
 // The seeds an experiment uses by default and in --quick, the epochs of --quick, and so on: the

@@ -15,7 +15,6 @@
 // gathers them.
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -24,6 +23,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cli.hpp"
 #include "experiments.hpp"
 #include "parallel.hpp"
 #include "report.hpp"
@@ -137,14 +137,6 @@ class RunProgress {
   double done_estimate_ = 0;
 };
 
-// Made before training, so that an unusable output folder stops the job at once.
-void create_output_folder(const std::filesystem::path& out) {
-  std::error_code error;
-  std::filesystem::create_directories(out, error);
-  if (error)
-    throw humble::IoError("[mnist_smoothing] cannot create the output folder " + out.string() + ": " + error.message());
-}
-
 std::string command_line(int argc, char** argv) {
   std::string out = "mnist_smoothing";
   for (int i = 1; i < argc; ++i) out += std::string(" ") + argv[i];
@@ -155,67 +147,13 @@ std::string command_line(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   humble::run_on_best_blas_kernels(argv);
-  study::Config config;
-  bool list_runs = false;
-  CLI::App app{
-      "mnist_smoothing: how label smoothing changes confidence, calibration, distillation and robustness "
-      "to label noise"};
-  app.add_option("--experiment", config.experiment,
-                 "calibration (default), compare, sweep, distillation or label-noise")
-      ->check(CLI::IsMember(study::experiment_names()));
-  app.add_flag("--quick", config.quick,
-               "the CI-sized variant: 10,000 training images, 1 epoch (2 for distillation), 2 seeds");
-  app.add_option("--dataset", config.dataset, "mnist or fashion")->check(CLI::IsMember({"mnist", "fashion"}));
-  app.add_option("--data-dir", config.data_dir, "folder with the four IDX files (default: data/<dataset>)");
-  app.add_option("--model", config.model, "mlp (784-512-256-10) or cnn (LeNet-style)")
-      ->check(CLI::IsMember({"mlp", "cnn"}));
-  auto* epochs = app.add_option("--epochs", config.epochs, "training epochs")->check(CLI::Range(1, 1000));
-  app.add_option("--batch-size", config.batch_size, "batch size")->check(CLI::Range(1, 60000));
-  app.add_option("--optimizer", config.optimizer, "sgd (momentum 0.9), adam or adamw")
-      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
-  app.add_option("--lr", config.lr, "learning rate")->check(CLI::PositiveNumber);
-  auto* eps = app.add_option("--eps", config.eps, "label smoothing values, comma separated (calibration and sweep)")
-                  ->delimiter(',')
-                  ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--eps-schedule", config.eps_schedule,
-                 "one more smoothed configuration whose eps follows a schedule over the steps: E, linear:A:B or "
-                 "cosine:A:B (e.g. linear:0.2:0)")
-      ->check([](const std::string& text) {
-        try {
-          humble::losses::SmoothingSchedule::parse(text);
-          return std::string();
-        } catch (const std::exception& e) {
-          return std::string(e.what());
-        }
-      });
-  app.add_option("--loss", config.loss, "calibration only: ce (label-smoothed), confidence-penalty or focal")
-      ->check(CLI::IsMember({"ce", "confidence-penalty", "focal"}));
-  app.add_flag("--reference-loss", config.reference_loss,
-               "train with cross_entropy_reference, the readable loss path (same science, slower)");
-  app.add_option("--seed", config.seed, "first random seed");
-  auto* seeds = app.add_option("--seeds", config.seeds, "repeat with seeds seed..seed+K-1 and report mean ± std")
-                    ->check(CLI::Range(1, 100));
-  app.add_option("--threads", config.threads, "threads for OpenBLAS and oneTBB")->check(CLI::Range(1, 256));
-  auto* limit = app.add_option("--train-limit", config.train_limit, "train on the first N images only (0 = all)")
-                    ->check(CLI::NonNegativeNumber);
-  app.add_option("--bootstrap", config.bootstrap_resamples, "bootstrap resamples of the test set for the intervals")
-      ->check(CLI::Range(1000, 100000));
-  app.add_option("--runs", config.only_runs,
-                 "execute only these runs of the plan (0-based, comma separated; see --list-runs) and write the "
-                 "metrics of the groups they complete (no report.html)")
-      ->delimiter(',')
-      ->check(CLI::NonNegativeNumber);
-  app.add_flag("--list-runs", list_runs, "print the experiment's runs, one line each, and exit");
-  app.add_option("--save-runs", config.save_runs, "write every executed run to DIR/run-<index>.json");
-  app.add_option("--load-runs", config.load_runs,
-                 "take the runs found in DIR (written by --save-runs for the same plan) instead of executing them");
-  app.add_option("--out", config.out, "output folder");
-  app.add_flag("--profile", config.profile, "record where the training time goes: OUT/profile.json and a table");
-  app.add_option("--parallel", config.parallel,
-                 "under mpirun: data (every run on all processes; the default there) or sweep (the runs dealt out)")
-      ->check(CLI::IsMember({"none", "data", "sweep"}));
-  CLI11_PARSE(app, argc, argv);
-  const bool parallel_given = app.count("--parallel") > 0;
+  const study::CommandLine parsed = study::parse_command_line(argc, argv);
+  if (!parsed.config) {
+    std::fputs(parsed.message.c_str(), parsed.exit_status == 0 ? stdout : stderr);
+    return parsed.exit_status;
+  }
+  study::Config config = *parsed.config;
+  const bool parallel_given = parsed.parallel_given;
 
   return study::run_job([&](study::Job& job) {
     if (!parallel_given && job.size() > 1) config.parallel = "data";
@@ -225,12 +163,9 @@ int main(int argc, char** argv) {
                                " process(es): " + (job.size() > 1 ? "use data or sweep" : "this build has no MPI"));
     config.world_size = job.size();
     const bool root = job.is_root(), sweep = config.parallel == "sweep";
-    config = study::with_defaults(config, {.epochs = epochs->count() > 0,
-                                           .seeds = seeds->count() > 0,
-                                           .eps = eps->count() > 0,
-                                           .train_limit = limit->count() > 0});
+    config = study::with_defaults(config, parsed.given);
     const study::Experiment experiment = study::plan(config);
-    if (list_runs) {
+    if (parsed.list_runs) {
       for (std::size_t i = 0; i < experiment.runs.size() && root; ++i)
         std::printf("%zu %s\n", i, experiment.runs[i].key().c_str());
       return 0;
@@ -246,7 +181,7 @@ int main(int argc, char** argv) {
                                  std::to_string(experiment.runs.size() - 1) + ")");
 
     const std::filesystem::path out(config.out);
-    if (root) create_output_folder(out);
+    if (root) study::prepare_output_dir(out);  // a bad --out fails now, not after training
     humble::set_num_threads(config.threads);
     const study::Data data = study::load_data(config);
     if (root) {
@@ -311,6 +246,11 @@ int main(int argc, char** argv) {
     }
     const std::unique_ptr<study::Sharing> sharing =
         config.parallel == "data" ? job.share_runs() : std::make_unique<study::Sharing>();
+    std::optional<humble::DetectAnomalyGuard> anomaly_mode;  // every op's output and input gradient checked
+    if (config.detect_anomaly) {
+      anomaly_mode.emplace();
+      if (root) std::printf("mnist_smoothing: anomaly mode: the first NaN or Inf stops the run, naming the op\n");
+    }
     study::Teachers teachers(experiment.runs);
     RunProgress progress(mine, config.epochs, sweep ? job.tag() : "", root || sweep, root);
     if (root && !config.save_runs.empty()) std::filesystem::create_directories(config.save_runs);

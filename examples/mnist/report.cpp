@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -254,14 +253,27 @@ std::string cite(const std::string& key) {
 
 // --- files -------------------------------------------------------------------------------------
 
+// Whole or not at all (core/atomic_file.hpp): never a part of a file, never a temporary file left.
 void write_file(const std::filesystem::path& path, const std::string& text) {
-  const auto temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << text;
-    if (!out) throw humble::IoError("[mnist_smoothing] cannot write " + temporary);
+  humble::write_file_atomically(path.string(), text, "mnist_smoothing");
+}
+
+void prepare_output_dir(const std::filesystem::path& dir) {
+  const auto fail = [&dir](const std::string& why) {
+    return humble::IoError(humble::str_cat("[mnist_smoothing] --out ", dir.string(), ": ", why));
+  };
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  if (error)
+    throw humble::IoError("[mnist_smoothing] cannot create the output folder " + dir.string() + ": " + error.message());
+  if (!std::filesystem::is_directory(dir)) throw fail("not a folder");
+  const std::filesystem::path probe = dir / ".mnist_smoothing-write-test";
+  try {
+    write_file(probe, "");  // what every output does: a temporary file, renamed into place
+  } catch (const humble::IoError& e) {
+    throw fail(humble::str_cat("cannot write into it (", e.what(), ")"));
   }
-  std::filesystem::rename(temporary, path);
+  std::filesystem::remove(probe, error);
 }
 
 void save_figure(const Context& ctx, const humble::plot::Figure& figure, const std::string& name) {

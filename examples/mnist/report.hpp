@@ -87,6 +87,9 @@ void write_report_html(const Context& ctx, const ExperimentReport& report, doubl
 // --- pieces the experiments share (report.cpp) -------------------------------------------------
 
 void write_file(const std::filesystem::path& path, const std::string& text);  // atomic
+// Creates `dir` (and its parents) when missing and checks that files can be written into it, so
+// that a bad --out fails before training, not after.
+void prepare_output_dir(const std::filesystem::path& dir);
 void save_figure(const Context& ctx, const humble::plot::Figure& figure, const std::string& name);
 std::string figure_html(const std::string& file, const std::string& caption);
 

@@ -88,13 +88,7 @@ Run run_from_text(const std::string& text, const RunSpec& spec, const std::strin
 }
 
 void save_run(const Run& run, const std::filesystem::path& path) {
-  const std::string temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary);
-    out << run_text(run) << "\n";
-    if (!out) throw humble::IoError("[mnist_smoothing] cannot write " + temporary);
-  }
-  std::filesystem::rename(temporary, path);
+  humble::write_file_atomically(path.string(), run_text(run) + "\n", "mnist_smoothing");
 }
 
 std::optional<Run> load_run(const std::filesystem::path& path, const RunSpec& spec) {

@@ -313,13 +313,25 @@ double RunSpec::final_eps() const {
 Data load_data(const Config& config) {
   const std::string dir = config.data_dir.empty() ? "data/" + config.dataset : config.data_dir;
   const data::Dataset all = data::load_mnist_split(dir, "train");
+  const data::Dataset test = data::load_mnist_split(dir, "t10k");
+  const auto size_of = [](const data::Dataset& d) { return str_cat(d.image_shape()[0], "×", d.image_shape()[1]); };
+  if (all.image_shape() != Shape{28, 28})
+    throw ValueError(str_cat("[mnist_smoothing] the training images in ", dir, " are ", size_of(all),
+                             "; the mlp and cnn models take 28×28 images"));
+  if (test.image_shape() != all.image_shape())
+    throw ValueError(str_cat("[mnist_smoothing] the test images in ", dir, " are ", size_of(test),
+                             " but the training images are ", size_of(all)));
+  if (all.size() < kMinTrainingImages)
+    throw ValueError(str_cat("[mnist_smoothing] ", dir, " holds ", all.size(),
+                             " training images; the study needs at least ", kMinTrainingImages,
+                             " (a tenth is held out to fit the temperature)"));
   Generator gen(config.seed);
   auto [fit, held_out] = data::split(all, std::min(config.validation_size, all.size() / 10), gen);
   if (config.train_limit > 0) fit = fit.limit(std::min(config.train_limit, fit.size()));
   std::vector<std::string> names = kFashionClasses;
   if (config.dataset != "fashion")
     for (int k = 0; k < kClasses; ++k) names[k] = "digit " + std::to_string(k);
-  return {fit, held_out, data::load_mnist_split(dir, "t10k"), names};
+  return {fit, held_out, test, names};
 }
 
 Teachers::Teachers(const std::vector<RunSpec>& plan) {

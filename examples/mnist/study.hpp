@@ -37,6 +37,7 @@ struct Config {
   std::string eps_schedule;     // e.g. "linear:0.2:0": one more configuration beside the constant ones
   std::string loss = "ce";      // calibration only: ce | confidence-penalty | focal
   bool reference_loss = false;  // ce through cross_entropy_reference, the readable path
+  bool detect_anomaly = false;  // train under humble::DetectAnomalyGuard
   uint64_t seed = 0;
   int seeds = 1;
   int threads = 2;
@@ -56,6 +57,9 @@ struct Data {
   humble::data::Dataset train, validation, test;
   std::vector<std::string> class_names;  // (K)
 };
+// Both splits, checked before any training: 28×28 images (what the models take) in both, and at
+// least kMinTrainingImages training images (a tenth of them is held out to fit the temperature).
+inline constexpr int64_t kMinTrainingImages = 10;
 Data load_data(const Config& config);
 
 // How a model is trained: shared by every run of an experiment.

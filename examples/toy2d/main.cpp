@@ -4,9 +4,10 @@
 // once with ε = 0 and once with ε = 0.1. For each, the plane is coloured by the model's confidence
 // (its max softmax probability): without smoothing confidence is near 1 almost everywhere, even
 // far from any data; with ε = 0.1 it can never exceed 1 − ε + ε/C ≈ 0.933 and falls off between
-// the arms. Writes toy2d.svg (or the path given as the first argument).
+// the arms. Writes toy2d.svg (or the path given as the argument); --help prints the usage.
 //
 // Legend: N points, K = 3 classes, G × G grid cells.
+#include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
 #include <humble/humble.hpp>
@@ -97,7 +98,12 @@ plot::Chart confidence_map(nn::Module& model, const Points& data, double eps) {
 
 int main(int argc, char** argv) {
   run_on_best_blas_kernels(argv);
-  const std::string path = argc > 1 ? argv[1] : "toy2d.svg";
+  std::string path = "toy2d.svg";
+  CLI::App app{
+      "toy2d: label smoothing in two dimensions; writes the confidence map of a spiral, without and with "
+      "eps = 0.1"};
+  app.add_option("path", path, "the SVG file to write (default: toy2d.svg)");
+  CLI11_PARSE(app, argc, argv);
   try {
     Generator gen(7);
     const Points data = spiral(gen);
