@@ -79,7 +79,7 @@ TEST_CASE("Dataset::with_labels keeps the images and subsets keep the new labels
   CHECK(contains(message_of([&] { dataset.with_labels({0, 1, 2, 3, 0, 0}); }), "labels[3] = 3 is outside [0, 3)"));
 }
 
-TEST_CASE("Dataset::with_labels: restored rows keep the new labels; one example gets one label") {
+TEST_CASE("Dataset::with_labels: restored rows keep the new labels, and one example gets one label") {
   const Dataset dataset = numbered(6, 3);
   const Dataset relabelled = dataset.with_labels({2, 2, 1, 0, 0, 1});
   // A loader's or split's saved rows, restored: the labels are the relabelled ones, not the loaded ones.

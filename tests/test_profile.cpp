@@ -72,7 +72,7 @@ TEST_CASE("test_profile: a training step records every op, both directions, GEMM
   CHECK(report.gemm_share() == doctest::Approx(report.gemm_seconds / report.wall_seconds));
 }
 
-TEST_CASE("test_profile: nothing is recorded without a session; a session sees only its own span") {
+TEST_CASE("test_profile: nothing is recorded without a session, and a session sees only its own span") {
   Step step;
   CHECK_FALSE(profile::enabled());
   step.run();  // not recorded by anyone
@@ -89,7 +89,7 @@ TEST_CASE("test_profile: nothing is recorded without a session; a session sees o
   CHECK(profile::enabled());
 }
 
-TEST_CASE("test_profile: ops inside a frame belong to it; the JSON and the table show the report") {
+TEST_CASE("test_profile: ops inside a frame belong to it, and the JSON and the table show the report") {
   profile::Session session;
   {
     const profile::Frame frame("my", ".region");

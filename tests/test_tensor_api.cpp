@@ -274,7 +274,7 @@ TEST_CASE("versions: every in-place write bumps the storage's version, shared by
   CHECK(p.version() == 1);  // optimizers write through data<T>() and say so
 }
 
-TEST_CASE("versions: changing a tensor an op saved makes backward throw, naming the op; an unsaved one does not") {
+TEST_CASE("versions: changing a tensor an op saved makes backward throw, naming the op, and an unsaved one does not") {
   struct Case {
     const char* op;
     std::function<Tensor(const Tensor& a, const Tensor& b)> f;  // a, b: float64 (2, 3) and (3)
