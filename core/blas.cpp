@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -24,6 +25,9 @@
 #include "profile.hpp"
 
 extern "C" char** environ;
+// OpenBLAS's exit (and fork) handler of its pthreads build: it stops the library's threads. Weak,
+// since its serial and OpenMP builds have no such threads and no such function.
+extern "C" int blas_thread_shutdown_() __attribute__((weak));
 
 namespace humble::blas {
 namespace {
@@ -32,6 +36,15 @@ constexpr int64_t kMinPanel = 64;                  // rows or columns per panel,
 constexpr int64_t kMinDepth = 1024;                // inner-dimension slice, at least
 constexpr int64_t kMaxParts = 8;                   // panels per GEMM, at most
 constexpr double kFlopsPerPart = 4.0 * (1 << 20);  // a panel's work, at least (2·m·n·k)
+
+// Panels of rows or columns per GEMM, at most: two per core of the machine (enough to even out
+// the threads' shares; every panel more packs an operand once more). A property of the machine,
+// not of set_num_threads, so a GEMM's cut is the same on any number of threads.
+int64_t max_panels() {
+  static const int64_t panels =
+      std::clamp<int64_t>(2 * static_cast<int64_t>(std::thread::hardware_concurrency()), 2, kMaxParts);
+  return panels;
+}
 
 // Panel boundaries: multiples of 16 (the kernels' register tiles) but for the last.
 int64_t cut(int64_t total, int64_t part, int64_t parts) {
@@ -68,12 +81,24 @@ bool same_name(std::string_view a, std::string_view b) {
          });
 }
 
-// Once per process, before the first GEMM: OpenBLAS single-threaded (humble splits GEMMs itself),
-// and one warning when it runs a slower kernel set than the CPU supports.
-void prepare() {
+// OpenBLAS on one thread: humble splits GEMMs itself. OpenBLAS's pthreads build starts its own
+// threads when it loads, and they spin, calling sched_yield, for 2^28 cycles (about a tenth of a
+// second) before they sleep: they are stopped too. (Should anyone ask OpenBLAS for more threads
+// again, it starts them again.)
+void run_openblas_on_one_thread() {
   static std::once_flag once;
   std::call_once(once, [] {
     openblas_set_num_threads(1);
+    if (blas_thread_shutdown_) blas_thread_shutdown_();
+  });
+}
+
+// Once per process, before the first GEMM: OpenBLAS on one thread, and one warning when it runs a
+// slower kernel set than the CPU supports.
+void prepare() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    run_openblas_on_one_thread();
     const std::string kernels = current_kernels();
     const std::string better = kernels_to_use(kernels, cpu_features(), user_chose_kernels());
     if (!better.empty() && !kernels_reported)
@@ -122,8 +147,12 @@ Split split_for(int64_t m, int64_t n, int64_t k) {
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const int64_t parts = std::min<int64_t>(kMaxParts, static_cast<int64_t>(flops / kFlopsPerPart));
   if (parts < 2) return {};
-  if (m >= 2 * kMinPanel) return {Split::Rows, std::min(parts, m / kMinPanel)};
-  if (n >= 2 * kMinPanel) return {Split::Cols, std::min(parts, n / kMinPanel)};
+  // Each panel of rows packs all of op(B) (K × N) again, each panel of columns all of op(A) (M × K):
+  // cut along the longer side of C, so that the operand packed again is the smaller one.
+  const int64_t panels = std::min(parts, max_panels());
+  const bool rows_fit = m >= 2 * kMinPanel, cols_fit = n >= 2 * kMinPanel;
+  if (rows_fit && (m >= n || !cols_fit)) return {Split::Rows, std::min(panels, m / kMinPanel)};
+  if (cols_fit) return {Split::Cols, std::min(panels, n / kMinPanel)};
   if (k >= 2 * kMinDepth) return {Split::Depth, std::min(parts, k / kMinDepth)};
   return {};
 }
@@ -287,6 +316,7 @@ BlasInfo blas_info() {
 
 void run_on_best_blas_kernels(char** argv) {
   using namespace blas;
+  run_openblas_on_one_thread();  // first thing in main: OpenBLAS's threads stop before they spin long
   if (const char* probe = std::getenv("HUMBLE_BLAS_PROBE")) {  // a probe run: check, report, stop
     const bool loaded = same_name(current_kernels(), probe);
     std::_Exit(loaded && gemm_agrees_with_loop<float>(gemm<float>) && gemm_agrees_with_loop<double>(gemm<double>) ? 0

@@ -3,11 +3,12 @@
 //
 // gemm computes C = alpha · op(A) · op(B) + beta · C for row-major matrices, where op transposes
 // when asked: transposes are passed to BLAS as flags, never materialised. OpenBLAS itself runs
-// single-threaded; a large GEMM is cut into panels of C's rows (or of its columns when it has few
-// rows, or, for a small C over a long inner dimension, into slices of K whose partial products are
-// then added in order), and the panels run as oneTBB tasks. So the library has one pool of threads
-// (OpenBLAS's and oneTBB's never take turns on the same cores), and since the cut depends on the
-// shape alone, a GEMM gives the same bits on any number of threads. gemm may be called from
+// single-threaded; a large GEMM is cut into panels of C's rows or of its columns (along C's longer
+// side, so that the operand every panel packs again is the smaller one; or, for a small C over a
+// long inner dimension, into slices of K whose partial products are then added in order), and the
+// panels run as oneTBB tasks. So the library has one pool of threads (OpenBLAS's and oneTBB's
+// never take turns on the same cores), and since the cut depends on the shape and the machine's
+// core count alone, a GEMM gives the same bits on any number of threads. gemm may be called from
 // inside parallel_for tasks.
 //
 // Kernels. OpenBLAS (DYNAMIC_ARCH) picks its kernel set once, when it loads: from the CPU, or from
@@ -55,7 +56,7 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc);
 
-// How gemm cuts C (by the shape alone): `parts` panels along `dim`.
+// How gemm cuts C (by the shape, and the machine's core count): `parts` panels along `dim`.
 struct Split {
   enum Dim { None, Rows, Cols, Depth } dim = None;
   int64_t parts = 1;

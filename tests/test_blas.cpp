@@ -1,7 +1,7 @@
 // tests/test_blas.cpp — core/blas: the GEMM split over threads, and choosing OpenBLAS's kernels.
 //
-//   1. split_for cuts by rows, columns or K by the shape alone; every cut gives the plain loop's
-//      result (within K·eps·Σ|a·b|) and the same bits on 1 and 2 threads.
+//   1. split_for cuts by rows, columns or K by the shape and the machine's cores; every cut gives
+//      the plain loop's result (within K·eps·Σ|a·b|) and the same bits on 1 and 2 threads.
 //   2. The kernel-selection rules, table-driven over CPUs and OpenBLAS's choices (a CPU's best
 //      set, what counts as a fallback, a user's OPENBLAS_CORETYPE kept), and cpu_features()
 //      against the flags the kernel reports in /proc/cpuinfo.
@@ -11,12 +11,14 @@
 // The end-to-end restart and warning are in tests/blas_probe/check_selection.cmake.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <humble/humble.hpp>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace humble;
@@ -43,14 +45,22 @@ std::string cpuinfo_flags() {
 
 }  // namespace
 
-TEST_CASE("test_blas: split_for cuts by rows, columns or depth, by the shape alone") {
+TEST_CASE("test_blas: split_for cuts along C's longer side, or K, by the shape and the machine's cores") {
+  // Two panels per core, between 2 and 8.
+  const int64_t panels = std::clamp<int64_t>(2 * static_cast<int64_t>(std::thread::hardware_concurrency()), 2, 8);
   CHECK(blas::split_for(8, 8, 8).dim == blas::Split::None);         // too little work
-  CHECK(blas::split_for(128, 512, 784).dim == blas::Split::Rows);   // the MLP's first layer
-  CHECK(blas::split_for(128, 512, 784).parts == 2);                 // at least 64 rows each
+  CHECK(blas::split_for(128, 512, 784).dim == blas::Split::Cols);   // the MLP's first layer: 128 rows, 512 columns
+  CHECK(blas::split_for(128, 512, 784).parts == panels);            // 512 columns hold 8 panels of 64
+  CHECK(blas::split_for(1000, 512, 784).dim == blas::Split::Rows);  // the same layer at inference, 1000 rows
+  CHECK(blas::split_for(1000, 512, 784).parts == panels);
+  CHECK(blas::split_for(128, 130, 784).dim == blas::Split::Cols);   // wider than long
+  CHECK(blas::split_for(128, 100, 784).dim == blas::Split::Rows);   // 100 columns hold no two panels of 64
+  CHECK(blas::split_for(128, 100, 784).parts == 2);                 // 128 rows hold two
   CHECK(blas::split_for(16, 12800, 150).dim == blas::Split::Cols);  // few rows, many columns
   CHECK(blas::split_for(6, 25, 100352).dim == blas::Split::Depth);  // a small C over a long K
   CHECK(blas::split_for(6, 25, 100352).parts >= 2);
-  CHECK(blas::split_for(4096, 4096, 4096).parts == 8);  // never more than 8 panels
+  CHECK(blas::split_for(4096, 4096, 4096).parts == panels);  // never more than two per core
+  CHECK(blas::split_for(16, 16, 1 << 20).parts == 8);        // K slices: 8 at most, on any machine
 }
 
 TEST_CASE("test_blas: every cut agrees with a plain loop and gives the same bits on 1 and 2 threads") {
