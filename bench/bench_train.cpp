@@ -29,28 +29,9 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  humble::run_on_best_blas_kernels(argv);
-  std::string model_kind = "mlp", data_dir = "data/mnist";
-  int epochs = 2, threads = 2, passes = 3;
-  uint64_t seed = 0;
-  CLI::App app{"bench_train: the MNIST study's training epoch and inference, timed"};
-  app.add_option("--model", model_kind, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
-  app.add_option("--epochs", epochs, "training epochs")->check(CLI::Range(0, 100));
-  app.add_option("--inference", passes, "timed inference passes over the test set")->check(CLI::Range(0, 100));
-  app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 256));
-  app.add_option("--seed", seed, "seeds the initialisation and the shuffling");
-  app.add_option("--data-dir", data_dir, "folder with the MNIST IDX files");
-  bool blas = false;
-  app.add_flag("--blas", blas, "print the BLAS kernel set in use (the best this CPU supports) and exit");
-  CLI11_PARSE(app, argc, argv);
-  if (blas) {
-    std::printf("%s\n", blas_info().kernels.c_str());
-    return 0;
-  }
-
+// Trains `epochs` epochs and runs `passes` inference passes, printing the CSV lines above.
+void time_the_job(const std::string& model_kind, const std::string& data_dir, int epochs, int threads, int passes,
+                  uint64_t seed) {
   set_num_threads(threads);
   const data::ImageLayout layout = model_kind == "cnn" ? data::ImageLayout::NCHW : data::ImageLayout::Flat;
   const data::Dataset train = data::load_mnist_split(data_dir, "train").limit(55000);
@@ -94,5 +75,35 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   std::printf("humble,%s_rss,%d,%.1f\n", model_kind.c_str(), threads, static_cast<double>(usage.ru_maxrss) / 1024.0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  humble::run_on_best_blas_kernels(argv);
+  std::string model_kind = "mlp", data_dir = "data/mnist";
+  int epochs = 2, threads = 2, passes = 3;
+  uint64_t seed = 0;
+  CLI::App app{"bench_train: the MNIST study's training epoch and inference, timed"};
+  app.add_option("--model", model_kind, "mlp or cnn")->check(CLI::IsMember({"mlp", "cnn"}));
+  app.add_option("--epochs", epochs, "training epochs")->check(CLI::Range(0, 100));
+  app.add_option("--inference", passes, "timed inference passes over the test set")->check(CLI::Range(0, 100));
+  app.add_option("--threads", threads, "threads")->check(CLI::Range(1, 256));
+  app.add_option("--seed", seed, "seeds the initialisation and the shuffling");
+  app.add_option("--data-dir", data_dir, "folder with the MNIST IDX files");
+  bool blas = false;
+  app.add_flag("--blas", blas, "print the BLAS kernel set in use (the best this CPU supports) and exit");
+  CLI11_PARSE(app, argc, argv);
+  if (blas) {
+    std::printf("%s\n", blas_info().kernels.c_str());
+    return 0;
+  }
+
+  try {
+    time_the_job(model_kind, data_dir, epochs, threads, passes, seed);
+  } catch (const std::exception& e) {  // missing data, for one
+    std::fprintf(stderr, "bench_train: %s\n", e.what());
+    return 1;
+  }
   return 0;
 }
