@@ -171,7 +171,7 @@ ShortRowSums short_row_sums(const Columns& column, int64_t C) {
 // ε and ε·u.
 template <class D>
 struct RowForward {
-  D max{}, log_sum{}, target_weight{}, nll{}, smoothing{};
+  D max{}, log_sum{}, target_weight{}, nll{}, smoothing{}, loss{};
   double eps = 0, smoothing_q = 0;
   bool all_remain = false;  // no class ruled out
   D target_gradient{};      // index targets only (set_target_gradient)
@@ -205,8 +205,29 @@ RowForward<D> closed_form(const Problem& p, D max, D log_sum, D a0, D wtd, D v, 
   const D b0 = share * v;
   // S = (1 − ε)·A0 + ε·B0, written so that it is exactly A0 when B0 = A0 (e.g. 1, unweighted).
   const D target_weight = a0 + eps * (b0 - a0);
-  return {max, log_sum,     target_weight,         a0 * log_sum - wtd, b0 * log_sum - share * wvd,
-          eps, eps * share, remaining == p.classes};
+  const D nll = a0 * log_sum - wtd, smoothing = b0 * log_sum - share * wvd;
+  // A part weighted 0 adds nothing, even where it overflowed (the smoothing part of a float64 row
+  // whose logits span more than DBL_MAX, with ε = 0).
+  const D loss = eps == 0 ? nll : eps == 1 ? smoothing : (1 - eps) * nll + eps * smoothing;
+  return {max, log_sum, target_weight, nll, smoothing, loss, eps, eps * share, remaining == p.classes};
+}
+
+// loss_n = Σ_c w_c q′_c (ls − d_c) term by term, as the reference path adds it: for a float64 row
+// whose closed form overflowed in a sum (Σ d, or an NLL weighted by 1 − ε) while the loss may fit.
+// z: the row's C logits, contiguous; t: its target probabilities, or null for index targets.
+template <class T>
+double loss_by_terms(const Problem& p, const RowSums& s, const T* z, const T* t, int64_t y, int64_t remaining) {
+  const bool all = p.convention == SmoothingTarget::AllClasses;
+  const double eps = all || remaining > 1 ? p.eps : 0.0;
+  double loss = 0;
+  for (int64_t c = 0; c < p.classes; ++c) {
+    if (z[c] == kNegInf) continue;  // ruled out: q′_c = 0
+    const double tc = t != nullptr ? t[c] : c == y ? 1.0 : 0.0;
+    const double u = all ? 1.0 / remaining : remaining > 1 ? (1 - tc) / (remaining - 1) : 0.0;
+    const double wq = p.w(c) * ((1 - eps) * tc + eps * u);
+    if (wq != 0) loss += wq * ((s.max - z[c]) + s.log_sum);
+  }
+  return loss;
 }
 
 // The rest of a row's forward, from its sums. z: the row's C logits, contiguous; t: its C target
@@ -234,6 +255,7 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
     }
   }
   RowForward<double> r = closed_form(p, s.max, s.log_sum, a0, wtd, v, wvd, remaining);
+  if (!std::isfinite(r.loss)) r.loss = loss_by_terms(p, s, z, t, y, remaining);
   if (t == nullptr) set_target_gradient(p, p.w(y), fast_exp((z[y] - s.max) - s.log_sum), r);
   return r;
 }
@@ -249,16 +271,13 @@ double store_forward(const RowForward<D>& r, int64_t row, FastForward& out) {
   store(out.smoothing_q + row, D{} + r.smoothing_q);
   store(out.target_gradient + row, r.target_gradient);
   std::fill_n(out.all_remain.begin() + row, std::is_same_v<D, double> ? 1 : 8, r.all_remain);
-  // A part weighted 0 adds nothing, even where it overflowed (the smoothing part of a float64 row
-  // whose logits span more than DBL_MAX, with ε = 0).
-  const D loss = r.eps == 0 ? r.nll : r.eps == 1 ? r.smoothing : (1 - r.eps) * r.nll + r.eps * r.smoothing;
-  store(out.loss + row, loss);
+  store(out.loss + row, r.loss);
   if (out.nll != nullptr) {
     store(out.nll + row, r.nll);
     store(out.smoothing + row, r.smoothing);
   }
   double total = 0;
-  for (int j = 0; j < (std::is_same_v<D, double> ? 1 : 8); ++j) total += lane(loss, j);
+  for (int j = 0; j < (std::is_same_v<D, double> ? 1 : 8); ++j) total += lane(r.loss, j);
   return total;
 }
 

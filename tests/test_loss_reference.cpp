@@ -243,6 +243,38 @@ TEST_CASE("cross_entropy_reference: adding 1e7 to every logit changes nothing (f
     }
 }
 
+TEST_CASE("cross_entropy_reference: a float64 row whose loss fits but whose sums over z − m pass the range") {
+  // [DBL_MAX, 0, 0], y = 0, ε = 0.1: d = z − m = [0, −DBL_MAX, −DBL_MAX], whose sum overflows, and
+  // ls = 0, so loss = Σ q′_c (ls − d_c) = 2·(ε/3)·DBL_MAX, which fits.
+  constexpr double kMax = std::numeric_limits<double>::max();
+  const double exact = 2 * (0.1 / 3) * kMax;
+  // With weights (1.5, 1), y = 0, ε = 0.9 and a sum: NLL = 1.5·1.5e308 passes the range, but the
+  // loss, 1.5·q′_0·1.5e308 with q′_0 = 0.1 + 0.45, fits.
+  const double exact_weighted = 1.5 * (0.1 + 0.9 / 2) * 1.5e308;
+  const CrossEntropyOptions weighted{.label_smoothing = 0.9, .reduction = Reduction::Sum, .weight = f64({1.5, 1}, {2})};
+  // Three rows, the last spanning more than float64 holds: both paths name it, not the one before.
+  const Tensor rows = f64({1, 2, 3, kMax, 0, 0, kMax, -kMax, 0}, {3, 3});
+  for (const bool reference : {false, true}) {
+    CAPTURE(reference);
+    const auto loss_of = [&](const Tensor& z, const Tensor& y, const CrossEntropyOptions& options) {
+      return reference ? cross_entropy_reference(z, y, options) : cross_entropy(z, y, options);
+    };
+    const Tensor z = f64({kMax, 0, 0}, {1, 3}, true);
+    const Tensor loss = loss_of(z, labels({0}), {.label_smoothing = 0.1});
+    check_close(loss.to_vector(), {exact}, 1e-15, 0, "loss");
+    loss.backward();
+    check_close(z.grad().to_vector(), {2 * (0.1 / 3), -0.1 / 3, -0.1 / 3}, 1e-15, 1e-16, "gradient");  // p − q′
+
+    const Tensor w_loss = loss_of(f64({-1.5e308, 0}, {1, 2}), labels({0}), weighted);
+    check_close(w_loss.to_vector(), {exact_weighted}, 1e-15, 0, "weighted loss");
+
+    CHECK_THROWS_WITH_AS(loss_of(rows, labels({0, 0, 0}), {.label_smoothing = 0.1, .reduction = Reduction::None}),
+                         "[cross_entropy] the loss of row 2 does not fit in float64: the logits of a row span more, "
+                         "or the class weights are larger, than it holds",
+                         ValueError);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Misuse
 

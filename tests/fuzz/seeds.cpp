@@ -12,6 +12,7 @@
 #include <functional>
 #include <humble/humble.hpp>
 #include <iterator>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -177,6 +178,26 @@ void loss_seeds() {
        problem(5, 0, 1, 2, {ordinary(1), ordinary(2)}, Bytes{2} + ordinary(0) + ordinary(1) + label(0)));
   seed("loss", "nan-logit", problem(1, 0, 1, 2, {raw_double(NAN), ordinary(1)}, Bytes{0} + label(0)));
   seed("loss", "float32-overflow", problem(0, 0, 1, 2, {raw_double(3e38), raw_double(-3e38)}, Bytes{0} + label(1)));
+  // Float64 rows whose sums over z − m (Σ d, or an NLL weighted by 1 − ε) pass the range while the
+  // loss fits; and such a row before one that does not fit, which the error must name.
+  constexpr double kMax = std::numeric_limits<double>::max();
+  seed("loss", "float64-sum-of-d-past-range-loss-fits",
+       problem(1 | 16, 0, 1, 3, {raw_double(kMax), ordinary(0), ordinary(0)}, Bytes{2} + label(0)));
+  seed("loss", "float64-weighted-nll-past-range-loss-fits",
+       problem(1 | 4 | 32, 1, 1, 2, {raw_double(-1.5e308), ordinary(0)},
+               raw_double(0.9) + ordinary(1.5) + ordinary(1) + label(0)));
+  seed("loss", "float64-row-that-fits-before-one-that-does-not",
+       problem(1, 0, 3, 3,
+               {ordinary(1), ordinary(2), ordinary(3), raw_double(kMax), ordinary(0), ordinary(0), raw_double(kMax),
+                raw_double(-kMax), ordinary(0)},
+               Bytes{2} + label(0) + label(0) + label(0)));
+  seed("loss", "empty-batch-int64-weight",
+       problem(
+           4 | 16, 4, 0, 10, {}, Bytes{0} + [] {
+             Bytes weights;
+             for (int c = 0; c < 10; ++c) weights += u16(1);
+             return weights;
+           }()));
 }
 
 void metrics_seeds() {
