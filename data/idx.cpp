@@ -6,6 +6,7 @@
 #include "idx.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -81,6 +82,11 @@ class Content {
  public:
   explicit Content(const std::string& path) : path_(path), file_{::open(path.c_str(), O_RDONLY | O_CLOEXEC)} {
     if (file_.fd < 0) fail(path_, "cannot open: ", std::strerror(errno));
+    // A regular file is read in chunks no larger than it is (and one byte more, to see its end):
+    // a small file costs no megabyte-sized buffer. Anything else (a pipe, /dev/zero) in whole chunks.
+    struct stat info {};
+    if (::fstat(file_.fd, &info) == 0 && S_ISREG(info.st_mode))
+      chunk_bytes_ = std::min(kChunkBytes, static_cast<std::size_t>(info.st_size) + 1);
     fill();
     gzipped_ = available() >= 2 && input_[0] == 0x1f && input_[1] == 0x8b;
     if (gzipped_ && inflateInit2(&stream_, 15 + 16) != Z_OK) fail(path_, "cannot start zlib");  // gzip only
@@ -111,9 +117,9 @@ class Content {
   bool fill() {
     if (at_ == input_.size()) input_.clear(), at_ = 0;
     const std::size_t have = input_.size();
-    input_.resize(have + kChunkBytes);
+    input_.resize(have + chunk_bytes_);
     ssize_t n;
-    do n = ::read(file_.fd, input_.data() + have, kChunkBytes);
+    do n = ::read(file_.fd, input_.data() + have, chunk_bytes_);
     while (n < 0 && errno == EINTR);
     input_.resize(have + static_cast<std::size_t>(std::max<ssize_t>(n, 0)));
     if (n < 0) fail(path_, "cannot read: ", std::strerror(errno));
@@ -183,6 +189,7 @@ class Content {
   };
   std::string path_;
   File file_;
+  std::size_t chunk_bytes_ = kChunkBytes;
   std::vector<uint8_t> input_;  // raw bytes read, from at_ on not yet used
   std::size_t at_ = 0;
   uint64_t raw_offset_ = 0;  // raw bytes read from the file so far
@@ -232,14 +239,15 @@ IdxArray read_idx(const std::string& path) {
     array.sizes.push_back(size);
   }
 
-  // The payload, a chunk at a time (a header promising more than the file holds allocates no more
-  // than it holds), and one byte past it to see trailing bytes, which are then counted.
-  constexpr std::size_t kChunkBytes = std::size_t{1} << 20;
+  // The payload, in chunks that double from 64 KiB to 1 MiB (a header promising more than the file
+  // holds allocates no more than about twice what it holds), and one byte past it to see trailing
+  // bytes, which are then counted.
+  constexpr std::size_t kFirstChunkBytes = std::size_t{1} << 16, kChunkBytes = std::size_t{1} << 20;
   const auto wanted = static_cast<uint64_t>(element_count) + 1;
   std::vector<uint8_t>& values = array.values;
   while (values.size() < wanted) {
-    const std::size_t have = values.size();
-    values.resize(have + static_cast<std::size_t>(std::min<uint64_t>(kChunkBytes, wanted - have)));
+    const std::size_t have = values.size(), chunk = std::clamp(have, kFirstChunkBytes, kChunkBytes);
+    values.resize(have + static_cast<std::size_t>(std::min<uint64_t>(chunk, wanted - have)));
     const std::size_t got = file.read(values.data() + have, values.size() - have);
     values.resize(have + got);
     if (got == 0) break;
@@ -248,7 +256,7 @@ IdxArray read_idx(const std::string& path) {
   bool counted = true;  // trailing bytes are counted up to kMaxCounted: a stream may never end
   if (payload_bytes > element_count) {
     constexpr int64_t kMaxCounted = int64_t{1} << 30;
-    std::vector<uint8_t> scratch(kChunkBytes);
+    std::vector<uint8_t> scratch(kFirstChunkBytes);
     while (const std::size_t got = file.read(scratch.data(), scratch.size())) {
       payload_bytes += static_cast<int64_t>(got);
       if (payload_bytes - element_count > kMaxCounted) {
