@@ -233,9 +233,10 @@ bool unusable(const Problem& p, const ReferenceRow& r, int64_t row) {
   return !p.soft && r.z[p.labels[row]] == kNegInf;
 }
 
-// loss_n = Σ_c w_c q′_c (lse − z_c), with lse − z_c = (m − z_c) + ls; a class with w_c q′_c = 0
-// adds nothing (a ruled-out one would add 0·inf). Ignored rows have loss 0; the first unusable row is an
-// error.
+// loss_n = Σ_c w_c q′_c (lse − z_c), with lse − z_c = (m − z_c) + ls, each term as w_c·(q′_c·(lse − z_c))
+// (w_c·q′_c of a subnormal weight may underflow where the term does not); a class with w_c = 0 or
+// q′_c = 0 adds nothing (a ruled-out one would add 0·inf). Ignored rows have loss 0; the first
+// unusable row is an error.
 std::vector<double> reference_losses(const Problem& p, const Tensor& logits, const std::vector<double>& z,
                                      const std::vector<double>& t) {
   std::vector<double> loss(p.rows, 0.0);  // (R)
@@ -244,7 +245,7 @@ std::vector<double> reference_losses(const Problem& p, const Tensor& logits, con
     const ReferenceRow r = reference_row(p, z, t, row);
     if (unusable(p, r, row)) detail::throw_bad_row(p, logits, row);
     for (int64_t c = 0; c < p.classes; ++c)
-      if (p.w(c) * r.q[c] != 0) loss[row] += p.w(c) * r.q[c] * ((r.max - r.z[c]) + r.log_sum);
+      if (p.w(c) != 0 && r.q[c] != 0) loss[row] += p.w(c) * (r.q[c] * ((r.max - r.z[c]) + r.log_sum));
   }
   return loss;
 }

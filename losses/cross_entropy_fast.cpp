@@ -212,7 +212,7 @@ RowForward<D> closed_form(const Problem& p, D max, D log_sum, D a0, D wtd, D v, 
   return {max, log_sum, target_weight, nll, smoothing, loss, eps, eps * share, remaining == p.classes};
 }
 
-// loss_n = Σ_c w_c q′_c (ls − d_c) term by term, as the reference path adds it: for a float64 row
+// loss_n = Σ_c w_c·(q′_c·(ls − d_c)) term by term, as the reference path adds it: for a float64 row
 // whose closed form overflowed in a sum (Σ d, or an NLL weighted by 1 − ε) while the loss may fit.
 // z: the row's C logits, contiguous; t: its target probabilities, or null for index targets.
 template <class T>
@@ -224,8 +224,8 @@ double loss_by_terms(const Problem& p, const RowSums& s, const T* z, const T* t,
     if (z[c] == kNegInf) continue;  // ruled out: q′_c = 0
     const double tc = t != nullptr ? t[c] : c == y ? 1.0 : 0.0;
     const double u = all ? 1.0 / remaining : remaining > 1 ? (1 - tc) / (remaining - 1) : 0.0;
-    const double wq = p.w(c) * ((1 - eps) * tc + eps * u);
-    if (wq != 0) loss += wq * ((s.max - z[c]) + s.log_sum);
+    const double q = (1 - eps) * tc + eps * u;
+    if (p.w(c) != 0 && q != 0) loss += p.w(c) * (q * ((s.max - z[c]) + s.log_sum));
   }
   return loss;
 }
@@ -249,9 +249,10 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
       a0 += wc * tc;
       v += wc * vc;
       // A class weighted 0 adds 0, also where d overflowed to −inf (float64 logits spanning more
-      // than DBL_MAX): 0·(−inf) would be NaN.
-      wtd += select(wc * tc != 0, wc * tc * d, 0.0);
-      wvd += select(wc * vc != 0, wc * vc * d, 0.0);
+      // than DBL_MAX): 0·(−inf) would be NaN. The weight comes last: w·t of a subnormal w may
+      // underflow where w·(t·d) does not.
+      wtd += select(wc != 0 && tc != 0, wc * (tc * d), 0.0);
+      wvd += select(wc != 0 && vc != 0, wc * (vc * d), 0.0);
     }
   }
   RowForward<double> r = closed_form(p, s.max, s.log_sum, a0, wtd, v, wvd, remaining);

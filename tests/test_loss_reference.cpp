@@ -275,6 +275,29 @@ TEST_CASE("cross_entropy_reference: a float64 row whose loss fits but whose sums
   }
 }
 
+TEST_CASE(
+    "cross_entropy_reference: a subnormal weight on a far logit keeps its term (w·(q′·(lse − z)), not (w·q′)·…)") {
+  // weights (2.17e-311, 0.125), z = [−1.5e308, 0], y = 1, ε = 6.6e-45, summed: w_0·q′_0 = w_0·ε/2
+  // underflows to 0, but the term w_0·q′_0·(lse − z_0) = 1.0733e-47 does not; the other is 0 (ls = 0).
+  const double w0 = 2.172925741087659e-311, eps = 6.5861027823266405e-45;
+  const double exact = w0 * ((eps / 2) * 1.5e308);
+  const CrossEntropyOptions options{
+      .label_smoothing = eps, .reduction = Reduction::Sum, .weight = f64({w0, 0.125}, {2})};
+  // And a probability target whose tiny mass sits on that class: w_0·t_0 underflows, w_0·(t_0·d_0) does not.
+  const Tensor t = f64({1e-300, 1 - 1e-300}, {1, 2});
+  const double exact_soft = w0 * (1e-300 * 1.5e308);
+  const CrossEntropyOptions soft_options{.reduction = Reduction::Sum, .weight = f64({w0, 0.125}, {2})};
+  for (const bool reference : {false, true}) {
+    CAPTURE(reference);
+    const Tensor z = f64({-1.5e308, 0}, {1, 2});
+    const Tensor loss =
+        reference ? cross_entropy_reference(z, labels({1}), options) : cross_entropy(z, labels({1}), options);
+    check_close(loss.to_vector(), {exact}, 1e-15, 0, "loss");
+    const Tensor soft = reference ? cross_entropy_reference(z, t, soft_options) : cross_entropy(z, t, soft_options);
+    check_close(soft.to_vector(), {exact_soft}, 1e-15, 0, "probability-target loss");
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Misuse
 

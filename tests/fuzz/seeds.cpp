@@ -191,6 +191,14 @@ void loss_seeds() {
                {ordinary(1), ordinary(2), ordinary(3), raw_double(kMax), ordinary(0), ordinary(0), raw_double(kMax),
                 raw_double(-kMax), ordinary(0)},
                Bytes{2} + label(0) + label(0) + label(0)));
+  // A subnormal weight on a far logit: w·q′ underflows, w·(q′·(lse − z)) does not.
+  seed("loss", "float64-subnormal-weight-on-far-logit",
+       problem(1 | 4 | 32, 1 | 2, 1, 2, {raw_double(-1.5e308), ordinary(0)},
+               raw_double(6.5861027823266405e-45) + raw_double(2.172925741087659e-311) + ordinary(0.125) + label(1)));
+  seed("loss", "float64-subnormal-weight-tiny-probability",
+       problem(1 | 2 | 4 | 32, 2 | 8, 1, 2, {raw_double(-1.5e308), ordinary(0)},
+               Bytes{0} + raw_double(2.172925741087659e-311) + ordinary(0.125) + raw_double(1e-300) +
+                   raw_double(1 - 1e-300)));
   seed("loss", "empty-batch-int64-weight",
        problem(
            4 | 16, 4, 0, 10, {}, Bytes{0} + [] {
