@@ -197,15 +197,15 @@ Smoothing smoothing_of(const Problem& p, int64_t remaining) {
   return {(all || remaining > 1) ? p.eps : 0.0, all ? 1.0 / remaining : remaining > 1 ? 1.0 / (remaining - 1) : 0.0};
 }
 
-// The closed form from a row's sums over its remaining classes: A0 = Σ w t, Σ w t d, and V = Σ w v,
-// Σ w v d with v = 1 (AllClasses) or 1 − t (OtherClasses), so that u = share·v.
+// The closed form from a row's sums over its `remaining` classes: A0 = Σ w t, Σ w t d, B0 = Σ w u and
+// Σ w u d, with u = share·v, v = 1 (AllClasses) or 1 − t (OtherClasses).
 template <class D>
-RowForward<D> closed_form(const Problem& p, D max, D log_sum, D a0, D wtd, D v, D wvd, int64_t remaining) {
-  const auto [eps, share] = smoothing_of(p, remaining);
-  const D b0 = share * v;
+RowForward<D> closed_form(const Problem& p, const Smoothing& smoothing_as_applied, int64_t remaining, D max, D log_sum,
+                          D a0, D wtd, D b0, D wud) {
+  const auto [eps, share] = smoothing_as_applied;
   // S = (1 − ε)·A0 + ε·B0, written so that it is exactly A0 when B0 = A0 (e.g. 1, unweighted).
   const D target_weight = a0 + eps * (b0 - a0);
-  const D nll = a0 * log_sum - wtd, smoothing = b0 * log_sum - share * wvd;
+  const D nll = a0 * log_sum - wtd, smoothing = b0 * log_sum - wud;
   // A part weighted 0 adds nothing, even where it overflowed (the smoothing part of a float64 row
   // whose logits span more than DBL_MAX, with ε = 0).
   const D loss = eps == 0 ? nll : eps == 1 ? smoothing : (1 - eps) * nll + eps * smoothing;
@@ -255,7 +255,19 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
       wvd += select(wc != 0 && vc != 0, wc * (vc * d), 0.0);
     }
   }
-  RowForward<double> r = closed_form(p, s.max, s.log_sum, a0, wtd, v, wvd, remaining);
+  const Smoothing smoothing = smoothing_of(p, remaining);
+  double b0 = smoothing.share * v, wud = smoothing.share * wvd;
+  if (!std::isfinite(b0) || !std::isfinite(wud)) {  // Σ w v or Σ w v d passed the range: Σ w u may not
+    b0 = wud = 0;
+    for (int64_t c = 0; c < p.classes; ++c) {
+      if (z[c] == kNegInf) continue;
+      const double wc = p.w(c), tc = t != nullptr ? t[c] : c == y ? 1.0 : 0.0;
+      const double uc = smoothing.share * (all ? 1.0 : 1 - tc);
+      b0 += wc * uc;
+      wud += select(wc != 0 && uc != 0, wc * (uc * (z[c] - s.max)), 0.0);
+    }
+  }
+  RowForward<double> r = closed_form(p, smoothing, remaining, s.max, s.log_sum, a0, wtd, b0, wud);
   if (!std::isfinite(r.loss)) r.loss = loss_by_terms(p, s, z, t, y, remaining);
   if (t == nullptr) set_target_gradient(p, p.w(y), fast_exp((z[y] - s.max) - s.log_sum), r);
   return r;
@@ -373,9 +385,10 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
       const bool all = p.convention == SmoothingTarget::AllClasses;
       const Floats8 d_y = target_logits(column, C, targets.y) - s.max;
       const Doubles8 one = Doubles8{} + 1.0, wtd = widen(d_y);
-      RowForward<Doubles8> r =
-          closed_form(p, widen(s.max), s.log_sum, one, wtd, Doubles8{} + static_cast<double>(all ? C : C - 1),
-                      all ? s.sum_d : s.sum_d - wtd, C);
+      const Smoothing smoothing = smoothing_of(p, C);
+      RowForward<Doubles8> r = closed_form(p, smoothing, C, widen(s.max), s.log_sum, one, wtd,
+                                           smoothing.share * (Doubles8{} + static_cast<double>(all ? C : C - 1)),
+                                           smoothing.share * (all ? s.sum_d : s.sum_d - wtd));
       set_target_gradient(p, one, fast_exp(wtd - s.log_sum), r);
       loss += store_forward(r, first, out);
       out.plain[first / 8] = 1;

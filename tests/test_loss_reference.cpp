@@ -298,6 +298,26 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("cross_entropy_reference: weights whose sum passes float64 give the loss and gradient that fit") {
+  // weights (M/2, M/2, M/2) with M = DBL_MAX, z = [0, 0, 0], y = 0, ε = 0.1: Σ w = 1.5·M does not fit,
+  // but S = Σ w q′ = M/2 does, so loss = (M/2)·log 3 and dz = (M/2)·(1/3 − q′).
+  constexpr double kHalfMax = std::numeric_limits<double>::max() / 2;
+  const double q_y = 0.9 + 0.1 / 3, q_other = 0.1 / 3;
+  const CrossEntropyOptions options{
+      .label_smoothing = 0.1, .reduction = Reduction::Sum, .weight = f64({kHalfMax, kHalfMax, kHalfMax}, {3})};
+  for (const bool reference : {false, true}) {
+    CAPTURE(reference);
+    const Tensor z = f64({0, 0, 0}, {1, 3}, true);
+    const Tensor loss =
+        reference ? cross_entropy_reference(z, labels({0}), options) : cross_entropy(z, labels({0}), options);
+    check_close(loss.to_vector(), {kHalfMax * std::log(3.0)}, 1e-15, 0, "loss");
+    loss.backward();
+    check_close(z.grad().to_vector(),
+                {kHalfMax * (1.0 / 3 - q_y), kHalfMax * (1.0 / 3 - q_other), kHalfMax * (1.0 / 3 - q_other)}, 1e-14, 0,
+                "gradient");
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Misuse
 

@@ -199,6 +199,10 @@ void loss_seeds() {
        problem(1 | 2 | 4 | 32, 2 | 8, 1, 2, {raw_double(-1.5e308), ordinary(0)},
                Bytes{0} + raw_double(2.172925741087659e-311) + ordinary(0.125) + raw_double(1e-300) +
                    raw_double(1 - 1e-300)));
+  // Weights whose sum passes float64 while S = Σ w q′ fits: the gradient must too.
+  seed("loss", "float64-weights-summing-past-range",
+       problem(1 | 4 | 32, 2, 1, 3, {ordinary(0), ordinary(0), ordinary(0)},
+               Bytes{2} + raw_double(kMax / 2) + raw_double(kMax / 2) + raw_double(kMax / 2) + label(0)));
   seed("loss", "empty-batch-int64-weight",
        problem(
            4 | 16, 4, 0, 10, {}, Bytes{0} + [] {
