@@ -6,13 +6,16 @@
 // of a scale: for values, the largest |value|; for gradients, the largest term an element is
 // computed from, |dL/dloss_n|·(p_c·S + w_c·q′_c), because an element where p·S and w·q′ cancel is
 // known only to a rounding of those terms, in float32 as in PyTorch (an absolute slack of 1e-7 of
-// that term in float32, 1e-15 in float64).
+// that term in float32, 1e-15 in float64). Nor is the scale below the dtype's smallest normal
+// number: a subnormal result holds fewer digits than rtol asks (one ulp of 1e-321 is 0.4 % of it),
+// so below it the paths agree to rtol of the smallest normal.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <humble/humble.hpp>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -21,10 +24,12 @@ namespace humble::loss_agreement {
 using Values = std::vector<double>;
 
 struct Tolerance {
-  double rtol, floor_fraction;
+  double rtol, floor_fraction, smallest_normal;
+  double floor(double scale) const { return std::max(floor_fraction * scale, smallest_normal); }
 };
 inline Tolerance tolerance_for(Dtype dtype) {
-  return dtype == Dtype::Float64 ? Tolerance{1e-12, 1e-3} : Tolerance{1e-5, 1e-2};
+  return dtype == Dtype::Float64 ? Tolerance{1e-12, 1e-3, std::numeric_limits<double>::min()}
+                                 : Tolerance{1e-5, 1e-2, std::numeric_limits<float>::min()};
 }
 
 inline double largest_of(const Values& values) {

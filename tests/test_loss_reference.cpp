@@ -37,7 +37,7 @@ using loss_agreement::largest_term;
 
 void check_matches(const Values& fast, const Values& reference, Dtype dtype, double scale, const std::string& what) {
   const loss_agreement::Tolerance tol = loss_agreement::tolerance_for(dtype);
-  check_close(fast, reference, tol.rtol, tol.floor_fraction * scale, what);
+  check_close(fast, reference, tol.rtol, tol.floor(scale), what);
 }
 
 struct RestoreTwoThreads {

@@ -127,12 +127,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
 
   const loss_agreement::Tolerance tol = loss_agreement::tolerance_for(dtype);
   const auto [value_at, value_ratio] = loss_agreement::worst_mismatch(
-      fast.value, reference.value, tol.rtol, tol.floor_fraction * loss_agreement::largest_of(reference.value));
+      fast.value, reference.value, tol.rtol, tol.floor(loss_agreement::largest_of(reference.value)));
   expect(value_ratio <= 1,
          "values differ at " + std::to_string(value_at) + ": " + std::to_string(value_ratio) + " × the tolerance");
   const double term = loss_agreement::largest_term(p.options, p.target, p.logits.shape(), 1.5);
   const auto [grad_at, grad_ratio] =
-      loss_agreement::worst_mismatch(fast.grad, reference.grad, tol.rtol, tol.floor_fraction * term);
+      loss_agreement::worst_mismatch(fast.grad, reference.grad, tol.rtol, tol.floor(term));
   expect(grad_ratio <= 1,
          "gradients differ at " + std::to_string(grad_at) + ": " + std::to_string(grad_ratio) + " × the tolerance");
   // The logits were finite or −inf (NaN and +inf are errors): so are the results.

@@ -203,6 +203,10 @@ void loss_seeds() {
   seed("loss", "float64-weights-summing-past-range",
        problem(1 | 4 | 32, 2, 1, 3, {ordinary(0), ordinary(0), ordinary(0)},
                Bytes{2} + raw_double(kMax / 2) + raw_double(kMax / 2) + raw_double(kMax / 2) + label(0)));
+  // A mean of subnormal losses (every number after the first two logits is 233·denorm_min, kind 233):
+  // the paths differ by an ulp of a subnormal, which is more than rtol of it.
+  seed("loss", "float64-subnormal-mean",
+       problem(0xaf, 0, 5, 2, {u16(4) /* d = 2 */, ordinary(-15.5), ordinary(-16)}, Bytes(96, '\xe9')));
   seed("loss", "empty-batch-int64-weight",
        problem(
            4 | 16, 4, 0, 10, {}, Bytes{0} + [] {
