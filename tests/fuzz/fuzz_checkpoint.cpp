@@ -14,6 +14,7 @@
 #include <fstream>
 #include <humble/humble.hpp>
 #include <map>
+#include <memory>
 
 #include "checkpoint_run.hpp"
 #include "fuzz_input.hpp"
@@ -87,6 +88,23 @@ void expect_reachable(const fuzz::CheckpointRun& run) {
   expect((g[0] | g[1] | g[2] | g[3]) != 0, "an all-zero generator state was loaded");
 }
 
+// The six runs (optimizer × scheduler), each made once with its snapshot, and made again only after
+// a load that succeeded: a failed load leaves its run exactly as it was (which is asserted), so the
+// next input of that kind starts from the same state as a new run would.
+struct Fixture {
+  std::unique_ptr<fuzz::CheckpointRun> run;
+  Snapshot before;
+};
+Fixture& fixture_for(int optimizer_kind, bool one_cycle) {
+  static Fixture fixtures[6];
+  Fixture& f = fixtures[optimizer_kind * 2 + (one_cycle ? 1 : 0)];
+  if (!f.run) {
+    f.run = std::make_unique<fuzz::CheckpointRun>(optimizer_kind, one_cycle);
+    f.before = snapshot(*f.run);
+  }
+  return f;
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
@@ -97,8 +115,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     std::ofstream out(kFile, std::ios::binary | std::ios::trunc);
     out << ((mode & 32) ? with_header(rest) : rest);
   }
-  fuzz::CheckpointRun run((mode >> 2) % 3, (mode & 16) != 0);
-  const Snapshot before = snapshot(run);
+  Fixture& fixture = fixture_for((mode >> 2) % 3, (mode & 16) != 0);
+  fuzz::CheckpointRun& run = *fixture.run;
+  const Snapshot& before = fixture.before;
   const int loader = mode & 3;
   training::Checkpoint checkpoint = run.checkpoint();
   checkpoint.epoch = checkpoint.step = -7;  // load_checkpoint must set both, or neither on failure
@@ -113,6 +132,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     expect(checkpoint.epoch == -7 && checkpoint.step == -7, "a failed load set epoch or step");
     return 0;
   }
+  const std::unique_ptr<fuzz::CheckpointRun> loaded_run = std::move(fixture.run);  // made again next time
   // Loaded: the receivers hold exactly the file's values.
   Bits file = bits_of(load_tensors(kFile));
   Bits loaded;
