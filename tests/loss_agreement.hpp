@@ -58,21 +58,25 @@ inline std::pair<std::size_t, double> worst_mismatch(const Values& actual, const
 
 // A bound on the terms of the gradient, |dL/dloss_n|·(p_c·S + w_c·q′_c) <= |dL/dloss_n|·2·max w
 // (S = Σ w q′ <= max w): dL/dloss_n is at most `upstream` without reduction, 1 for the sum and
-// 1/Σ_n w_{y_n} over the kept rows (1/R for probabilities) for the mean.
+// 1/Σ_n w_{y_n} over the kept rows (1/R for probabilities) for the mean. That mean's bound,
+// 2·max w / Σ w_{y_n}, is taken as 2 / Σ (w_{y_n} / max w): Σ w_{y_n} itself may pass float64.
 inline double largest_term(const losses::CrossEntropyOptions& options, const Tensor& target, const Shape& logits_shape,
                            double upstream) {
   const bool weighted = options.weight.defined(), soft = target.dtype() != Dtype::Int64;
   const Values w = weighted ? options.weight.to_vector() : Values{};
   const double max_w = weighted ? largest_of(w) : 1.0;
-  double scale = options.reduction == losses::Reduction::None ? upstream : 1.0;
-  if (options.reduction == losses::Reduction::Mean) {
-    double denominator = 0;
-    if (soft) denominator = static_cast<double>(shape_numel(logits_shape) / logits_shape[1]);
-    for (double v : soft ? Values{} : target.to_vector())
-      if (static_cast<int64_t>(v) != options.ignore_index) denominator += weighted ? w[static_cast<int64_t>(v)] : 1.0;
-    scale = denominator > 0 ? 1 / denominator : 0.0;
+  if (options.reduction == losses::Reduction::None) return upstream * 2 * max_w;
+  if (options.reduction == losses::Reduction::Sum) return 2 * max_w;
+  if (soft) {
+    const auto rows = static_cast<double>(shape_numel(logits_shape) / logits_shape[1]);
+    return rows > 0 ? 2 * max_w / rows : 0.0;
   }
-  return scale * 2 * max_w;
+  if (max_w == 0) return 0.0;
+  double denominator = 0;  // Σ (w_{y_n} / max w) over the kept rows
+  for (double v : target.to_vector())
+    if (static_cast<int64_t>(v) != options.ignore_index)
+      denominator += weighted ? w[static_cast<int64_t>(v)] / max_w : 1.0;
+  return denominator > 0 ? 2 / denominator : 0.0;
 }
 
 }  // namespace humble::loss_agreement

@@ -207,6 +207,21 @@ void loss_seeds() {
   // the paths differ by an ulp of a subnormal, which is more than rtol of it.
   seed("loss", "float64-subnormal-mean",
        problem(0xaf, 0, 5, 2, {u16(4) /* d = 2 */, ordinary(-15.5), ordinary(-16)}, Bytes(96, '\xe9')));
+  // A mean under weights whose Σ w_y passes float64 (the tolerance's bound on the gradient's terms
+  // was 0 once), ε = 1: rows of equal logits, whose gradient is 0 up to rounding, and rows of −DBL_MAX.
+  {
+    std::vector<Bytes> z;
+    const auto add = [&z](const Bytes& v, int n) { z.insert(z.end(), n, v); };
+    add(ordinary(-5.625), 18);
+    for (double v : {10.875, -15.5, -15.625, -4.625}) add(ordinary(v), 1);
+    add(ordinary(-1.5), 27);
+    add(ordinary(-16), 2);
+    add(raw_double(-kMax), 15);
+    Bytes rest{4};  // ε = 1
+    for (int c = 0; c < 11; ++c) rest += raw_double(kMax);
+    for (int y : {2, 9, 2, 1, 2, 1}) rest += label(y);
+    seed("loss", "float64-mean-of-weights-past-range", problem(1 | 4 | 16, 0, 6, 11, z, rest));
+  }
   seed("loss", "empty-batch-int64-weight",
        problem(
            4 | 16, 4, 0, 10, {}, Bytes{0} + [] {
