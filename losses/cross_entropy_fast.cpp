@@ -238,7 +238,9 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
   double a0 = 1, wtd = z[y] - s.max, v = static_cast<double>(all ? p.classes : p.classes - 1),
          wvd = all ? s.sum_d : s.sum_d - wtd;
   int64_t remaining = p.classes;
-  if (!p.weight.empty() || t != nullptr || !std::isfinite(s.sum_d)) {  // weights, probabilities, or ±inf/NaN
+  // Weights, probabilities, ±inf/NaN, or (OtherClasses) a Σ_{c≠y} d that Σ d − d_y would lose in
+  // rounding: d_y is more than half of Σ d.
+  if (!p.weight.empty() || t != nullptr || !std::isfinite(s.sum_d) || (!all && wvd > 0.5 * s.sum_d)) {
     a0 = wtd = v = wvd = 0;
     remaining = 0;
     for (int64_t c = 0; c < p.classes; ++c) {
@@ -384,15 +386,20 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
     if (!any(targets.ignored)) {  // (every logit is finite: no target's is −inf)
       const bool all = p.convention == SmoothingTarget::AllClasses;
       const Floats8 d_y = target_logits(column, C, targets.y) - s.max;
-      const Doubles8 one = Doubles8{} + 1.0, wtd = widen(d_y);
-      const Smoothing smoothing = smoothing_of(p, C);
-      RowForward<Doubles8> r = closed_form(p, smoothing, C, widen(s.max), s.log_sum, one, wtd,
-                                           smoothing.share * (Doubles8{} + static_cast<double>(all ? C : C - 1)),
-                                           smoothing.share * (all ? s.sum_d : s.sum_d - wtd));
-      set_target_gradient(p, one, fast_exp(wtd - s.log_sum), r);
-      loss += store_forward(r, first, out);
-      out.plain[first / 8] = 1;
-      return true;
+      const Doubles8 one = Doubles8{} + 1.0, wtd = widen(d_y), rest = all ? s.sum_d : s.sum_d - wtd;
+      bool rest_kept = true;  // (OtherClasses) Σ d − d_y keeps Σ_{c≠y} d: d_y is at most half of Σ d
+      if (!all)
+        for (int j = 0; j < 8; ++j) rest_kept = rest_kept && !(lane(rest, j) > 0.5 * lane(s.sum_d, j));
+      if (rest_kept) {
+        const Smoothing smoothing = smoothing_of(p, C);
+        RowForward<Doubles8> r =
+            closed_form(p, smoothing, C, widen(s.max), s.log_sum, one, wtd,
+                        smoothing.share * (Doubles8{} + static_cast<double>(all ? C : C - 1)), smoothing.share * rest);
+        set_target_gradient(p, one, fast_exp(wtd - s.log_sum), r);
+        loss += store_forward(r, first, out);
+        out.plain[first / 8] = 1;
+        return true;
+      }
     }
   }
   for (int j = 0; j < count; ++j) {

@@ -317,6 +317,23 @@ TEST_CASE("cross_entropy_reference: weights whose sum passes float64 give the lo
   }
 }
 
+TEST_CASE("cross_entropy_reference: OtherClasses with a target logit far below the others (float32, 1 and 8 rows)") {
+  // y's logit is −FLT_MAX, ε = 1: the loss is Σ_{c≠y} u_c (lse − z_c), over the other, ordinary
+  // logits. Taken as Σ d − d_y it would be lost in the rounding of Σ d ≈ −3.4e38.
+  const Values row{-0.875, -4.125, -std::numeric_limits<float>::max(), -16, -3.125, -3.125, -3.625, 13.25};
+  const CrossEntropyOptions options{.label_smoothing = 1.0, .smoothing_target = SmoothingTarget::OtherClasses};
+  for (const int64_t rows : {1, 8}) {
+    CAPTURE(rows);
+    Values z;
+    for (int64_t r = 0; r < rows; ++r) z.insert(z.end(), row.begin(), row.end());
+    const Tensor logits = tensor(z, {rows, 8}, Dtype::Float32);
+    const Tensor y = tensor(Values(rows, 2.0), {rows}, Dtype::Int64);
+    const Values fast = cross_entropy(logits, y, options).to_vector();
+    const Values reference = cross_entropy_reference(logits, y, options).to_vector();
+    check_matches(fast, reference, Dtype::Float32, largest_of(reference), "loss");
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. Misuse
 

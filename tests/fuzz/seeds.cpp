@@ -222,6 +222,13 @@ void loss_seeds() {
     for (int y : {2, 9, 2, 1, 2, 1}) rest += label(y);
     seed("loss", "float64-mean-of-weights-past-range", problem(1 | 4 | 16, 0, 6, 11, z, rest));
   }
+  // OtherClasses, ε = 1, the target's float32 logit −FLT_MAX (kind 210, then a 0: the negative one):
+  // Σ_{c≠y} d must not be taken as Σ d − d_y.
+  seed("loss", "float32-other-classes-target-far-below",
+       problem(16 | 64, 0, 1, 8,
+               {ordinary(-0.875), ordinary(-4.125), Bytes{static_cast<char>(210), 0}, ordinary(-16), ordinary(-3.125),
+                ordinary(-3.125), ordinary(-3.625), ordinary(13.25)},
+               Bytes{4} + label(2)));
   seed("loss", "empty-batch-int64-weight",
        problem(
            4 | 16, 4, 0, 10, {}, Bytes{0} + [] {
