@@ -387,10 +387,11 @@ bool finish_short_rows(const Problem& p, const float* z, const float* soft, cons
       const bool all = p.convention == SmoothingTarget::AllClasses;
       const Floats8 d_y = target_logits(column, C, targets.y) - s.max;
       const Doubles8 one = Doubles8{} + 1.0, wtd = widen(d_y), rest = all ? s.sum_d : s.sum_d - wtd;
-      bool rest_kept = true;  // (OtherClasses) Σ d − d_y keeps Σ_{c≠y} d: d_y is at most half of Σ d
-      if (!all)
-        for (int j = 0; j < 8; ++j) rest_kept = rest_kept && !(lane(rest, j) > 0.5 * lane(s.sum_d, j));
-      if (rest_kept) {
+      const auto lost = [](Doubles4 rest_part, Doubles4 sum_part) {  // lanes where d_y is more than half of Σ d
+        return std::bit_cast<Int64x4>(rest_part > 0.5 * sum_part);
+      };
+      // (OtherClasses) Σ d − d_y keeps Σ_{c≠y} d in every lane: else the group goes row by row.
+      if (all || !any(lost(rest.lo, s.sum_d.lo) | lost(rest.hi, s.sum_d.hi))) {
         const Smoothing smoothing = smoothing_of(p, C);
         RowForward<Doubles8> r =
             closed_form(p, smoothing, C, widen(s.max), s.log_sum, one, wtd,
