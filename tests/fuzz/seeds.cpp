@@ -137,6 +137,8 @@ void checkpoint_seeds() {
   bad("epoch-int64-max", [](NamedTensors& e) { *entry(e, "epoch").data<int64_t>() = INT64_MAX; });
   bad("last-epoch-int64-max", [](NamedTensors& e) { *entry(e, "scheduler.last_epoch").data<int64_t>() = INT64_MAX; });
   bad("zero-generator", [](NamedTensors& e) { entry(e, "generator").fill_(0); });
+  bad("generator-no-spare-as-another-nan",
+      [](NamedTensors& e) { entry(e, "generator").data<int64_t>()[4] = int64_t{0x7ff8000000000000}; });
   bad("nan-weight", [](NamedTensors& e) { entry(e, "model.0.weight").fill_(NAN); });
   seed("checkpoint", "bad-magic", Bytes{2} + "XMBLCKPT" + Bytes(16, '\0'));
   seed("checkpoint", "empty", Bytes{2});
