@@ -60,23 +60,28 @@ inline std::pair<std::size_t, double> worst_mismatch(const Values& actual, const
 // (S = Σ w q′ <= max w): dL/dloss_n is at most `upstream` without reduction, 1 for the sum and
 // 1/Σ_n w_{y_n} over the kept rows (1/R for probabilities) for the mean. That mean's bound,
 // 2·max w / Σ w_{y_n}, is taken as 2 / Σ (w_{y_n} / max w): Σ w_{y_n} itself may pass float64.
+// No term of a finite gradient passes the largest double, so the bound stops there: 2·max w of
+// weights near it would be inf, and a tolerance of inf would let any gradient through.
 inline double largest_term(const losses::CrossEntropyOptions& options, const Tensor& target, const Shape& logits_shape,
                            double upstream) {
   const bool weighted = options.weight.defined(), soft = target.dtype() != Dtype::Int64;
   const Values w = weighted ? options.weight.to_vector() : Values{};
   const double max_w = weighted ? largest_of(w) : 1.0;
-  if (options.reduction == losses::Reduction::None) return upstream * 2 * max_w;
-  if (options.reduction == losses::Reduction::Sum) return 2 * max_w;
-  if (soft) {
-    const auto rows = static_cast<double>(shape_numel(logits_shape) / logits_shape[1]);
-    return rows > 0 ? 2 * max_w / rows : 0.0;
-  }
-  if (max_w == 0) return 0.0;
-  double denominator = 0;  // Σ (w_{y_n} / max w) over the kept rows
-  for (double v : target.to_vector())
-    if (static_cast<int64_t>(v) != options.ignore_index)
-      denominator += weighted ? w[static_cast<int64_t>(v)] / max_w : 1.0;
-  return denominator > 0 ? 2 / denominator : 0.0;
+  const auto bound = [&]() -> double {
+    if (options.reduction == losses::Reduction::None) return upstream * 2 * max_w;
+    if (options.reduction == losses::Reduction::Sum) return 2 * max_w;
+    if (soft) {
+      const auto rows = static_cast<double>(shape_numel(logits_shape) / logits_shape[1]);
+      return rows > 0 ? 2 * max_w / rows : 0.0;
+    }
+    if (max_w == 0) return 0.0;
+    double denominator = 0;  // Σ (w_{y_n} / max w) over the kept rows
+    for (double v : target.to_vector())
+      if (static_cast<int64_t>(v) != options.ignore_index)
+        denominator += weighted ? w[static_cast<int64_t>(v)] / max_w : 1.0;
+    return denominator > 0 ? 2 / denominator : 0.0;
+  };
+  return std::min(bound(), std::numeric_limits<double>::max());
 }
 
 }  // namespace humble::loss_agreement

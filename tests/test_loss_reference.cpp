@@ -421,3 +421,14 @@ TEST_CASE("cross_entropy_reference: both paths take strided logits and refuse lo
                          ValueError);
   }
 }
+
+TEST_CASE("loss agreement: the gradient's tolerance stays finite under weights near the largest double") {
+  // 2·max w of such weights is inf, and a tolerance of inf would let any gradient through.
+  const double big = std::numeric_limits<double>::max();
+  const Tensor target = tensor({0.0, 1.0}, {2}, Dtype::Int64);
+  for (const auto reduction : {losses::Reduction::Sum, losses::Reduction::None}) {
+    losses::CrossEntropyOptions options{.reduction = reduction, .weight = tensor({big, big}, {2}, Dtype::Float64)};
+    CHECK(std::isfinite(largest_term(options, target, {2, 2}, 1.5)));
+    CHECK(largest_term(options, target, {2, 2}, 1.5) == big);
+  }
+}
