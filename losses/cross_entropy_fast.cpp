@@ -212,17 +212,24 @@ RowForward<D> closed_form(const Problem& p, const Smoothing& smoothing_as_applie
   return {max, log_sum, target_weight, nll, smoothing, loss, eps, eps * share, remaining == p.classes};
 }
 
+// Class c's target probability t_c: t[c], or for an index target y, 1 at y and 0 elsewhere.
+template <class T>
+double target_at(const T* t, int64_t y, int64_t c) {
+  return t != nullptr ? t[c] : c == y ? 1.0 : 0.0;
+}
+
 // loss_n = Σ_c w_c·(q′_c·(ls − d_c)) term by term, as the reference path adds it: for a float64 row
 // whose closed form overflowed in a sum (Σ d, or an NLL weighted by 1 − ε) while the loss may fit.
-// z: the row's C logits, contiguous; t: its target probabilities, or null for index targets.
+// z: the row's C logits, contiguous; t: its target probabilities, or null for index targets; eps:
+// the ε applied to the row (smoothing_of).
 template <class T>
-double loss_by_terms(const Problem& p, const RowSums& s, const T* z, const T* t, int64_t y, int64_t remaining) {
+double loss_by_terms(const Problem& p, const RowSums& s, const T* z, const T* t, int64_t y, int64_t remaining,
+                     double eps) {
   const bool all = p.convention == SmoothingTarget::AllClasses;
-  const double eps = all || remaining > 1 ? p.eps : 0.0;
   double loss = 0;
   for (int64_t c = 0; c < p.classes; ++c) {
     if (z[c] == kNegInf) continue;  // ruled out: q′_c = 0
-    const double tc = t != nullptr ? t[c] : c == y ? 1.0 : 0.0;
+    const double tc = target_at(t, y, c);
     const double u = all ? 1.0 / remaining : remaining > 1 ? (1 - tc) / (remaining - 1) : 0.0;
     const double q = (1 - eps) * tc + eps * u;
     if (p.w(c) != 0 && q != 0) loss += p.w(c) * (q * ((s.max - z[c]) + s.log_sum));
@@ -247,7 +254,7 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
       if (z[c] == kNegInf) continue;  // ruled out
       ++remaining;
       const double wc = p.w(c), d = z[c] - s.max;
-      const double tc = t != nullptr ? t[c] : c == y ? 1.0 : 0.0, vc = all ? 1.0 : 1 - tc;
+      const double tc = target_at(t, y, c), vc = all ? 1.0 : 1 - tc;
       a0 += wc * tc;
       v += wc * vc;
       // A class weighted 0 adds 0, also where d overflowed to −inf (float64 logits spanning more
@@ -263,14 +270,14 @@ RowForward<double> finish_row(const Problem& p, const RowSums& s, const T* z, co
     b0 = wud = 0;
     for (int64_t c = 0; c < p.classes; ++c) {
       if (z[c] == kNegInf) continue;
-      const double wc = p.w(c), tc = t != nullptr ? t[c] : c == y ? 1.0 : 0.0;
+      const double wc = p.w(c), tc = target_at(t, y, c);
       const double uc = smoothing.share * (all ? 1.0 : 1 - tc);
       b0 += wc * uc;
       wud += select(wc != 0 && uc != 0, wc * (uc * (z[c] - s.max)), 0.0);
     }
   }
   RowForward<double> r = closed_form(p, smoothing, remaining, s.max, s.log_sum, a0, wtd, b0, wud);
-  if (!std::isfinite(r.loss)) r.loss = loss_by_terms(p, s, z, t, y, remaining);
+  if (!std::isfinite(r.loss)) r.loss = loss_by_terms(p, s, z, t, y, remaining, smoothing.eps);
   if (t == nullptr) set_target_gradient(p, p.w(y), fast_exp((z[y] - s.max) - s.log_sum), r);
   return r;
 }
