@@ -14,11 +14,12 @@
 #include <string>
 #include <thread>
 
+#include "support.hpp"
+
 using namespace humble;
+using namespace test_support;
 
 namespace {
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::string anomaly_of(const std::function<void()>& f) {
   try {

@@ -21,6 +21,8 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 namespace fs = std::filesystem;
 using humble::IoError;
 using humble::ValueError;
@@ -28,6 +30,7 @@ using humble::data::DataLoader;
 using humble::data::DataLoaderOptions;
 using humble::data::Dataset;
 using humble::data::ImageLayout;
+using test_support::contains;
 
 namespace {
 
@@ -91,8 +94,6 @@ std::string thrown_message(Action action) {
   CHECK_THROWS_AS(run(), Error);
   return message;
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 std::vector<int64_t> labels_of(const humble::Tensor& labels) {
   const int64_t* p = labels.data<int64_t>();

@@ -14,15 +14,14 @@
 #include <humble/humble.hpp>
 #include <vector>
 
+#include "support.hpp"
+
 using namespace humble;
+using namespace test_support;
 
 namespace {
 
 using Values = std::vector<double>;
-
-struct RestoreTwoThreads {
-  ~RestoreTwoThreads() { set_num_threads(2); }
-};
 
 struct Trace {
   Values losses, weights;

@@ -13,8 +13,10 @@
 #include <vector>
 
 #include "golden/losses_fixture.hpp"
+#include "support.hpp"
 
 using namespace humble;
+using namespace test_support;
 using humble::data::Dataset;
 using humble::loss_golden::Values;
 
@@ -36,16 +38,6 @@ std::vector<int64_t> labels_of(const Dataset& dataset) {
   for (int64_t i = 0; i < dataset.size(); ++i) out.push_back(dataset.label(i));
   return out;
 }
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 const nlohmann::json& golden() {
   static const nlohmann::json fixture = [] {

@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "golden/losses_fixture.hpp"
+#include "support.hpp"
 
 using namespace humble;
+using namespace test_support;
 using namespace humble::losses;
 using namespace humble::loss_golden;
 
@@ -76,8 +78,6 @@ int run_golden(const char* family, const std::function<Tensor(const json& c, con
 Tensor optional_tensor(const json& c, const char* field, Shape shape, Dtype dtype) {
   return c.at(field).is_null() ? Tensor() : tensor(c.at(field).get<Values>(), std::move(shape), dtype);
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void check_message(const std::function<void()>& f, const std::vector<std::string>& parts) {
   std::string message;

@@ -22,8 +22,10 @@
 
 #include "golden/losses_fixture.hpp"
 #include "loss_agreement.hpp"
+#include "support.hpp"
 
 using namespace humble;
+using namespace test_support;
 using namespace humble::losses;
 using namespace humble::loss_golden;
 
@@ -39,10 +41,6 @@ void check_matches(const Values& fast, const Values& reference, Dtype dtype, dou
   const loss_agreement::Tolerance tol = loss_agreement::tolerance_for(dtype);
   check_close(fast, reference, tol.rtol, tol.floor(scale), what);
 }
-
-struct RestoreTwoThreads {
-  ~RestoreTwoThreads() { set_num_threads(2); }
-};
 
 // One randomized problem: logits (N, C) or (N, C, d1, d2), a target, options.
 struct Case {

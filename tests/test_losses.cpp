@@ -29,8 +29,10 @@
 #include <vector>
 
 #include "golden/losses_fixture.hpp"
+#include "support.hpp"
 
 using namespace humble;
+using namespace test_support;
 using namespace humble::losses;
 using namespace humble::loss_golden;
 
@@ -79,8 +81,6 @@ void check_near(const Values& actual, const Values& expected, double atol, const
   CHECK_MESSAGE(worst <= atol, what, " element ", at, ": ", digits(actual[at]), " vs ", digits(expected[at]));
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
 // Every part must appear in the message: the op, the argument, the value received.
 void check_message(const std::function<void()>& f, const std::vector<std::string>& parts) {
   const std::string message = message_of(f);
@@ -107,10 +107,6 @@ struct LossPath {
 };
 const std::vector<LossPath> kPaths = {{"cross_entropy", &cross_entropy},
                                       {"cross_entropy_reference", &cross_entropy_reference}};
-
-struct RestoreTwoThreads {
-  ~RestoreTwoThreads() { set_num_threads(2); }
-};
 
 }  // namespace
 

@@ -17,22 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 using namespace humble;
+using namespace test_support;
 using namespace humble::losses;
 
 namespace {
 
 using Values = std::vector<double>;
 constexpr double kMax = std::numeric_limits<double>::max();
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "";
-}
 
 struct Result {
   Values loss, grad;
@@ -43,7 +37,7 @@ struct Result {
 Result loss_of(const Values& z, Shape shape, const std::vector<double>& y, const CrossEntropyOptions& options,
                bool reference, Dtype dtype = Dtype::Float64) {
   Result r;
-  r.error = message_of([&] {
+  r.error = message_of<std::invalid_argument>([&] {
     const Tensor x = tensor(z, shape, dtype, true);
     const Tensor t = tensor(y, {shape[0]}, Dtype::Int64);
     const Tensor loss = reference ? cross_entropy_reference(x, t, options) : cross_entropy(x, t, options);
@@ -212,12 +206,12 @@ TEST_CASE("numeric limits: a subnormal temperature is an error, not a NaN ECE (n
   for (const double temperature : {1e-310, 5e-324}) {
     CAPTURE(temperature);
     const std::string expected_tail = "temperature must be finite and > 0 with a finite 1 / temperature, got ";
-    CHECK(message_of([&] { metrics::evaluate(logits, labels, temperature); }) ==
+    CHECK(message_of<std::invalid_argument>([&] { metrics::evaluate(logits, labels, temperature); }) ==
           str_cat("[evaluate] ", expected_tail, temperature));
-    CHECK(message_of([&] {
+    CHECK(message_of<std::invalid_argument>([&] {
             metrics::reliability_bins(logits, labels, 15, temperature);
           }).starts_with("[reliability_bins] temperature must be finite and > 0"));
-    CHECK(message_of([&] {
+    CHECK(message_of<std::invalid_argument>([&] {
             metrics::confidences(logits, temperature);
           }).starts_with("[confidences] temperature must be finite and > 0"));
   }
@@ -262,15 +256,15 @@ TEST_CASE("numeric limits: the NLL of large logits keeps its small terms, and ±
   CHECK(r.nll == doctest::Approx(std::log1p(std::exp(-16.0))).epsilon(1e-12));
   CHECK(r.mean_logit_gap == 16);
   // A row spanning more than float64 (or whose span divided by T does).
-  CHECK(message_of([] {
+  CHECK(message_of<std::invalid_argument>([] {
           metrics::evaluate(tensor({1e308, -1e308}, {1, 2}, Dtype::Float64), tensor({0}, {1}, Dtype::Int64));
         }) ==
         "[evaluate] logits row 0 spans from -1e+308 to 1e+308, which divided by the temperature 1 exceeds "
         "float64's range");
-  CHECK(message_of([] {
+  CHECK(message_of<std::invalid_argument>([] {
           metrics::evaluate(tensor({1e300, -1e300}, {1, 2}, Dtype::Float64), tensor({0}, {1}, Dtype::Int64), 1e-10);
         }).starts_with("[evaluate] logits row 0 spans from -1e+300 to 1e+300, which divided by the temperature 1e-10"));
-  CHECK(message_of([] {
+  CHECK(message_of<std::invalid_argument>([] {
           metrics::fit_temperature(tensor({kMax, -kMax}, {1, 2}, Dtype::Float64), tensor({0}, {1}, Dtype::Int64));
         }).starts_with("[fit_temperature] logits row 0 spans"));
 }
@@ -278,9 +272,9 @@ TEST_CASE("numeric limits: the NLL of large logits keeps its small terms, and ±
 TEST_CASE("numeric limits: bins must lie in [1, kMaxBins], so that a bin index never overflows") {
   const Tensor logits = tensor({1, 2, 3, 0}, {2, 2}, Dtype::Float64);
   const Tensor labels = tensor({1, 0}, {2}, Dtype::Int64);
-  CHECK(message_of([&] { metrics::evaluate(logits, labels, 1.0, INT64_MAX); }) ==
+  CHECK(message_of<std::invalid_argument>([&] { metrics::evaluate(logits, labels, 1.0, INT64_MAX); }) ==
         "[evaluate] bins must be in [1, 1048576], got 9223372036854775807");
-  CHECK(message_of([&] {
+  CHECK(message_of<std::invalid_argument>([&] {
           metrics::confidence_histogram({0.5}, metrics::kMaxBins + 1);
         }).starts_with("[confidence_histogram] bins must be in [1, 1048576]"));
   CHECK(metrics::reliability_bins(logits, labels, metrics::kMaxBins).size() == metrics::kMaxBins);
@@ -293,16 +287,16 @@ TEST_CASE("numeric limits: a double no int64 holds is an error where an int64 te
   // NaN, ±inf and 2^63 have no int64 (casting them is undefined); 1.5 is not a class index.
   for (const double bad : {std::numeric_limits<double>::quiet_NaN(), double{INFINITY}, 9223372036854775808.0, 1.5}) {
     CAPTURE(bad);
-    CHECK(message_of([&] {
+    CHECK(message_of<std::invalid_argument>([&] {
             tensor({0, bad}, {2}, Dtype::Int64);
           }).starts_with(str_cat("[tensor] element 1 is ", bad, ", which no int64 holds")));
-    CHECK(message_of([&] { zeros({2}, Dtype::Int64).fill_(bad); }) ==
+    CHECK(message_of<std::invalid_argument>([&] { zeros({2}, Dtype::Int64).fill_(bad); }) ==
           str_cat("[fill_] ", bad, " is not an integer in [-2^63, 2^63), and the tensor is int64"));
   }
   CHECK(tensor({-9223372036854775808.0}, {1}, Dtype::Int64).data<int64_t>()[0] == INT64_MIN);
   // to(Int64) truncates toward zero, like a C++ cast, where that is defined.
   CHECK(tensor({2.9, -2.9}, {2}, Dtype::Float64).to(Dtype::Int64).to_vector() == Values{2, -2});
-  CHECK(message_of([] {
+  CHECK(message_of<std::invalid_argument>([] {
           tensor({1, INFINITY}, {2}).to(Dtype::Int64);
         }) == "[to] element 1 is inf, which no int64 holds (expected a number in [-2^63, 2^63))");
 }

@@ -17,7 +17,10 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 using namespace humble;
+using namespace test_support;
 
 namespace {
 
@@ -367,16 +370,6 @@ struct ReduceRow {
   Values want;
   Shape shape;
 };
-
-template <class E, class F>
-std::string message_of(F f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "<no exception>";
-}
 
 }  // namespace
 

@@ -8,8 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 using humble::Dtype;
 using humble::Tensor;
+using test_support::contains;
+using test_support::message_of;
 namespace metrics = humble::metrics;
 
 namespace {
@@ -20,16 +24,6 @@ Tensor rows_of(const std::vector<double>& values, int64_t width) {
 Tensor labels_of(const std::vector<double>& labels) {
   return humble::tensor(labels, {static_cast<int64_t>(labels.size())}, Dtype::Int64);
 }
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const std::invalid_argument& e) {
-    return e.what();
-  }
-  return "(no exception)";
-}
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
@@ -102,28 +96,31 @@ TEST_CASE("mean_wrong_class_distribution: per true class, the average spread ove
 
 TEST_CASE("representation metrics: bad input throws naming the function and the argument") {
   const Tensor h = rows_of({0, 0, 1, 1}, 2);
-  CHECK(contains(message_of([&] { metrics::cluster_tightness(h, labels_of({0, 0})); }), "expected at least 2"));
-  CHECK(contains(message_of([&] {
+  CHECK(contains(message_of<std::invalid_argument>([&] {
+                   metrics::cluster_tightness(h, labels_of({0, 0}));
+                 }),
+                 "expected at least 2"));
+  CHECK(contains(message_of<std::invalid_argument>([&] {
                    metrics::cluster_tightness(h, labels_of({0, 1, 1}));
                  }),
                  "[cluster_tightness] labels must be int64 (2)"));
-  CHECK(contains(message_of([&] {
+  CHECK(contains(message_of<std::invalid_argument>([&] {
                    metrics::cluster_tightness(rows_of({0, NAN, 1, 1}, 2), labels_of({0, 1}));
                  }),
                  "features[0, 1] = nan"));
-  CHECK(contains(message_of([&] {
+  CHECK(contains(message_of<std::invalid_argument>([&] {
                    metrics::cluster_tightness(rows_of({1, 1, 1, 1}, 2), labels_of({0, 1}));
                  }),
                  "same point"));
-  CHECK(contains(message_of([&] {
+  CHECK(contains(message_of<std::invalid_argument>([&] {
                    metrics::wrong_class_entropy(rows_of({0, 1, 2, 3}, 2), labels_of({0, 1}));
                  }),
                  "[wrong_class_entropy] logits must be (N, C) with N >= 1 and C >= 3"));
-  CHECK(contains(message_of([&] {
+  CHECK(contains(message_of<std::invalid_argument>([&] {
                    metrics::wrong_class_entropy(rows_of({0, 1, 2}, 3), labels_of({3}));
                  }),
                  "labels[0] = 3 is outside [0, 3)"));
-  CHECK(contains(message_of([&] {
+  CHECK(contains(message_of<std::invalid_argument>([&] {
                    metrics::wrong_class_entropy(humble::tensor({0, 1, 2}, {1, 3}, Dtype::Int64), labels_of({0}));
                  }),
                  "must be float32 or float64"));

@@ -7,23 +7,12 @@
 #include <numbers>
 #include <string>
 
+#include "support.hpp"
+
 using humble::ValueError;
 using humble::losses::SmoothingSchedule;
-
-namespace {
-
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const ValueError& e) {
-    return e.what();
-  }
-  return "(no ValueError)";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-}  // namespace
+using test_support::contains;
+using test_support::message_of;
 
 TEST_CASE("SmoothingSchedule: linear goes from start at the first step to end at the last") {
   const SmoothingSchedule schedule = SmoothingSchedule::parse("linear:0.2:0");
@@ -83,19 +72,19 @@ TEST_CASE("SmoothingSchedule: bad text and bad arguments throw ValueError naming
                                                         {"constant:0.1:0.2", "constant takes one value"},
                                                         {"cosine:0.2:-0.1", "got -0.1"},
                                                         {"linear:0.2:0:", "take a start and an end"}}) {
-    const std::string message = message_of([&] { SmoothingSchedule::parse(text); });
+    const std::string message = message_of<ValueError>([&] { SmoothingSchedule::parse(text); });
     CHECK_MESSAGE(contains(message, "[SmoothingSchedule]"), message);
     CHECK_MESSAGE(contains(message, expected), text, " -> ", message);
   }
   const SmoothingSchedule schedule = SmoothingSchedule::parse("linear:0.2:0");
-  CHECK(contains(message_of([&] { schedule.at(5, 5); }), "step 5 is outside [0, 5)"));
-  CHECK(contains(message_of([&] { schedule.at(-1, 5); }), "step -1"));
-  CHECK(contains(message_of([&] { schedule.at(0, 0); }), "total_steps must be >= 1, got 0"));
-  CHECK(contains(message_of([&] { schedule.at(1.5); }), "progress must be in [0, 1], got 1.5"));
-  CHECK(contains(message_of([&] { schedule.at(NAN); }), "progress"));
-  CHECK(contains(message_of([] { SmoothingSchedule(SmoothingSchedule::Shape::Constant, 0.1, 0.2); }),
+  CHECK(contains(message_of<ValueError>([&] { schedule.at(5, 5); }), "step 5 is outside [0, 5)"));
+  CHECK(contains(message_of<ValueError>([&] { schedule.at(-1, 5); }), "step -1"));
+  CHECK(contains(message_of<ValueError>([&] { schedule.at(0, 0); }), "total_steps must be >= 1, got 0"));
+  CHECK(contains(message_of<ValueError>([&] { schedule.at(1.5); }), "progress must be in [0, 1], got 1.5"));
+  CHECK(contains(message_of<ValueError>([&] { schedule.at(NAN); }), "progress"));
+  CHECK(contains(message_of<ValueError>([] { SmoothingSchedule(SmoothingSchedule::Shape::Constant, 0.1, 0.2); }),
                  "needs start == end"));
-  CHECK(contains(message_of([] { SmoothingSchedule(SmoothingSchedule::Shape::Linear, 0.1, 2.0); }),
+  CHECK(contains(message_of<ValueError>([] { SmoothingSchedule(SmoothingSchedule::Shape::Linear, 0.1, 2.0); }),
                  "end must be a finite number in [0, 1], got 2"));
 }
 

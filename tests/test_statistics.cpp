@@ -12,24 +12,16 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 using humble::ShapeError;
 using humble::Tensor;
 using humble::ValueError;
+using test_support::contains;
+using test_support::message_of;
 namespace metrics = humble::metrics;
 
 namespace {
-
-template <class E>
-std::string message_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  return "(no exception of the expected type)";
-}
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 double mean_at(const std::vector<double>& values, std::span<const int64_t> rows) {
   double sum = 0.0;

@@ -20,9 +20,13 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 namespace fs = std::filesystem;
 
 #ifdef HUMBLE_STUDY_PROGRAM
+using test_support::contains;
+
 namespace {
 
 struct Ran {
@@ -41,8 +45,6 @@ Ran run_study(const std::string& args, const std::string& shell_prefix = "") {
   const int status = ::pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), output};
 }
-
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 struct TempDir {
   fs::path path;

@@ -20,8 +20,12 @@
 #include <string>
 #include <vector>
 
+#include "support.hpp"
+
 namespace plot = humble::plot;
 namespace metrics = humble::metrics;
+
+using test_support::contains;
 
 namespace {
 
@@ -30,8 +34,6 @@ std::size_t occurrences(const std::string& text, const std::string& needle) {
   for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
   return count;
 }
-
-bool contains(const std::string& text, const std::string& needle) { return text.find(needle) != std::string::npos; }
 
 // The value of every `attribute="…"` in the document, in order.
 std::vector<std::string> attribute_values(const std::string& svg, const std::string& attribute) {

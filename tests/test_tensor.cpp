@@ -21,16 +21,14 @@
 #include <utility>
 #include <vector>
 
+#include "support.hpp"
+
 using namespace humble;
+using namespace test_support;
 
 namespace {
 
 using Values = std::vector<double>;
-
-// Restores two threads when a test ends, whatever it set meanwhile (the suite's default).
-struct RestoreTwoThreads {
-  ~RestoreTwoThreads() { set_num_threads(2); }
-};
 
 }  // namespace
 
