@@ -156,16 +156,30 @@ RowSummary summarize_rows(const char* op, const Tensor& logits_tensor, const Ten
   return out;
 }
 
-// Bin b of B equal-width bins holding `value` in (b / B, (b + 1) / B]; 0 goes to bin 0. The
-// estimate ceil(value · B) − 1 can be off by one when value · B rounds; the loops fix it against
-// the same edges reliability_bins reports.
-int64_t equal_width_bin(double value, int64_t bins) {
-  const auto edge = [bins](int64_t b) { return static_cast<double>(b) / static_cast<double>(bins); };
-  int64_t b = std::clamp<int64_t>(static_cast<int64_t>(std::ceil(value * static_cast<double>(bins))) - 1, 0, bins - 1);
-  while (b > 0 && value <= edge(b)) --b;
-  while (b < bins - 1 && value > edge(b + 1)) ++b;
-  return b;
-}
+// B equal-width bins: edge(b) = b / B, the edges reliability_bins reports, and the bin of a value,
+// b such that value lies in (edge(b), edge(b + 1)]; 0 goes to bin 0. The estimate ⌊value · B⌋ is
+// one too high when value is an edge and can be off by one when value · B rounds; the loops move it
+// to the bin whose edges hold value. (Edges from a table and ⌊ ⌋ by truncation, of a value clamped
+// to [0, 1]: a bootstrap asks for the bin of every row of every resample, where two divisions and
+// std::ceil — a library call on plain x86-64 — per row took 40 % of its time.)
+class EqualWidthBins {
+ public:
+  explicit EqualWidthBins(int64_t bins) : edges_(bins + 1) {
+    for (int64_t b = 0; b <= bins; ++b) edges_[b] = static_cast<double>(b) / static_cast<double>(bins);
+  }
+  double edge(int64_t b) const { return edges_[b]; }
+  int64_t of(double value) const {
+    const auto bins = static_cast<int64_t>(edges_.size()) - 1;
+    int64_t b =
+        value > 0 ? std::min(static_cast<int64_t>(std::min(value, 1.0) * static_cast<double>(bins)), bins - 1) : 0;
+    while (b > 0 && value <= edges_[b]) --b;
+    while (b < bins - 1 && value > edges_[b + 1]) ++b;
+    return b;
+  }
+
+ private:
+  std::vector<double> edges_;
+};
 
 // Adds row i to `bin`; finish_bin() turns the sums into means.
 void add_row(ReliabilityBin& bin, const RowSummary& rows, std::size_t i) {
@@ -181,14 +195,13 @@ void finish_bin(ReliabilityBin& bin) {
 }
 
 ReliabilityBins equal_width_bins(const RowSummary& rows, int64_t bins) {
+  const EqualWidthBins width(bins);
   ReliabilityBins out(bins);
   for (int64_t b = 0; b < bins; ++b) {
-    out[b].lo = static_cast<double>(b) / static_cast<double>(bins);
-    out[b].hi = static_cast<double>(b + 1) / static_cast<double>(bins);
+    out[b].lo = width.edge(b);
+    out[b].hi = width.edge(b + 1);
   }
-  for (std::size_t i = 0; i < rows.confidence.size(); ++i) {
-    add_row(out[equal_width_bin(rows.confidence[i], bins)], rows, i);
-  }
+  for (std::size_t i = 0; i < rows.confidence.size(); ++i) add_row(out[width.of(rows.confidence[i])], rows, i);
   for (ReliabilityBin& bin : out) finish_bin(bin);
   return out;
 }
@@ -267,12 +280,13 @@ RowSampleMetrics evaluate_rows(const Predictions& predictions, std::span<const i
                              " correct flags; expected one length"));
   }
   if (rows.empty()) throw ValueError("[evaluate_rows] rows is empty; expected at least one row");
+  const EqualWidthBins width(bins);
   ReliabilityBins width_bins(bins);
   std::size_t correct = 0;
   double nll_sum = 0.0;
   for (const int64_t row : rows) {
     if (row < 0 || row >= n) throw ValueError(str_cat("[evaluate_rows] row ", row, " is outside [0, ", n, ")"));
-    ReliabilityBin& bin = width_bins[equal_width_bin(predictions.confidence[row], bins)];
+    ReliabilityBin& bin = width_bins[width.of(predictions.confidence[row])];
     ++bin.count;
     bin.mean_confidence += predictions.confidence[row];
     bin.accuracy += predictions.correct[row];
@@ -327,12 +341,13 @@ std::vector<double> confidences(const Tensor& logits_tensor, double temperature)
 
 std::vector<int64_t> confidence_histogram(const std::vector<double>& values, int64_t bins) {
   check_bins("confidence_histogram", bins);
+  const EqualWidthBins width(bins);
   std::vector<int64_t> counts(bins, 0);
   for (std::size_t i = 0; i < values.size(); ++i) {
     if (!(values[i] >= 0.0 && values[i] <= 1.0)) {
       throw ValueError(str_cat("[confidence_histogram] values[", i, "] = ", values[i], "; expected a value in [0, 1]"));
     }
-    ++counts[equal_width_bin(values[i], bins)];
+    ++counts[width.of(values[i])];
   }
   return counts;
 }

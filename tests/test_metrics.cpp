@@ -6,6 +6,7 @@
 // labels drawn from softmax(z) are calibrated for z, so the logits k·z need T = k.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <humble/humble.hpp>
 #include <humble/metrics/calibration.hpp>
@@ -236,6 +237,26 @@ TEST_CASE("metrics: confidence_histogram puts a value on a bin edge in the lower
   CHECK(counts[11] == 1);  // 0.8 = 12/15
   CHECK(counts[14] == 1);  // 1.0
   CHECK(metrics::confidence_histogram({}, 4) == std::vector<int64_t>{0, 0, 0, 0});
+}
+
+TEST_CASE("metrics: every confidence lands in the bin whose edges hold it, edges and their neighbours included") {
+  for (const int64_t bins : {1, 2, 3, 7, 10, 15, 100}) {
+    std::vector<double> values{0.0, 1.0, std::nextafter(0.0, 1.0), std::nextafter(1.0, 0.0)};
+    for (int64_t k = 1; k < bins; ++k) {
+      const double edge = static_cast<double>(k) / static_cast<double>(bins);
+      values.insert(values.end(), {edge, std::nextafter(edge, 0.0), std::nextafter(edge, 1.0)});
+    }
+    for (int i = 0; i < 200; ++i) values.push_back((i * 0.6180339887498949) - std::floor(i * 0.6180339887498949));
+    for (const double value : values) {
+      const std::vector<int64_t> counts = metrics::confidence_histogram({value}, bins);
+      const auto bin = std::find(counts.begin(), counts.end(), 1) - counts.begin();
+      const auto edge = [bins](int64_t b) { return static_cast<double>(b) / static_cast<double>(bins); };
+      CAPTURE(bins);
+      CAPTURE(value);
+      CHECK((value <= edge(bin + 1) || bin == bins - 1));
+      CHECK((value > edge(bin) || bin == 0));
+    }
+  }
 }
 
 TEST_CASE("metrics: validation errors name the function and the argument") {
