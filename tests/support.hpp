@@ -1,9 +1,13 @@
 // tests/support.hpp — the small helpers that many test files share.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <exception>
+#include <functional>
 #include <humble/humble.hpp>
 #include <string>
+#include <vector>
 
 namespace test_support {
 
@@ -19,6 +23,12 @@ std::string message_of(F f) {
     return e.what();
   }
   return "";
+}
+
+// Checks that what f throws names every one of `parts`.
+inline void check_message(const std::function<void()>& f, const std::vector<std::string>& parts) {
+  const std::string message = message_of(f);
+  for (const std::string& part : parts) CHECK_MESSAGE(contains(message, part), "'", part, "' not in: ", message);
 }
 
 // Restores two threads (the suite's default) when a test ends, whatever it set meanwhile.

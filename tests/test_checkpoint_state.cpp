@@ -21,7 +21,10 @@
 #include <limits>
 #include <string>
 
+#include "support.hpp"
+
 using namespace humble;
+using test_support::message_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -72,15 +75,6 @@ Tensor& entry(NamedTensors& entries, const std::string& name) {
     if (n == name) return t;
   FAIL("no entry " << name);
   return entries.front().second;
-}
-
-std::string load_error(const std::function<void()>& load) {
-  try {
-    load();
-  } catch (const IoError& e) {
-    return e.what();
-  }
-  return "(no IoError)";
 }
 
 }  // namespace
@@ -178,7 +172,7 @@ TEST_CASE("checkpoint state: every impossible state is an IoError naming the ent
     Run target;
     const std::string before = target.fingerprint();
     training::Checkpoint into = target.parts(-7, -7);
-    CHECK(load_error([&] { training::load_checkpoint(dir / "bad.ckpt", into); }) ==
+    CHECK(message_of<IoError>([&] { training::load_checkpoint(dir / "bad.ckpt", into); }) ==
           str_cat("[load] ", dir / "bad.ckpt", ": ", c.expected));
     CHECK(target.fingerprint() == before);
     CHECK(into.epoch == -7);
@@ -196,7 +190,7 @@ TEST_CASE("checkpoint state: optim::load and nn::load check values too, RMSprop'
   NamedTensors state = rms.state_dict();
   entry(state, "state.0.square_avg").fill_(-2);
   save_tensors(state, dir / "rms.ckpt");
-  CHECK(load_error([&] { optim::load(rms, dir / "rms.ckpt"); }) ==
+  CHECK(message_of<IoError>([&] { optim::load(rms, dir / "rms.ckpt"); }) ==
         str_cat("[load] ", dir / "rms.ckpt",
                 ": [RMSprop.load_state_dict] entry 'state.0.square_avg' holds -2 at element 0; "
                 "expected finite values >= 0"));
@@ -205,7 +199,7 @@ TEST_CASE("checkpoint state: optim::load and nn::load check values too, RMSprop'
   state = sgd.state_dict();
   entry(state, "state.1.momentum_buffer").fill_(NAN);
   save_tensors(state, dir / "sgd.ckpt");
-  CHECK(load_error([&] { optim::load(sgd, dir / "sgd.ckpt"); }) ==
+  CHECK(message_of<IoError>([&] { optim::load(sgd, dir / "sgd.ckpt"); }) ==
         str_cat("[load] ", dir / "sgd.ckpt",
                 ": [SGD.load_state_dict] entry 'state.1.momentum_buffer' holds nan at element 0; "
                 "expected finite values"));
@@ -213,7 +207,7 @@ TEST_CASE("checkpoint state: optim::load and nn::load check values too, RMSprop'
   Tensor& weight = entry(weights, "weight");
   weight = weight.detach().clone().fill_(INFINITY);  // the layer's own weight stays as it is
   save_tensors(weights, dir / "layer.ckpt");
-  CHECK(load_error([&] { nn::load(layer, dir / "layer.ckpt"); }) ==
+  CHECK(message_of<IoError>([&] { nn::load(layer, dir / "layer.ckpt"); }) ==
         str_cat("[load] ", dir / "layer.ckpt",
                 ": [load_state_dict] entry 'weight' holds inf at element 0; expected finite values"));
 }
@@ -250,7 +244,7 @@ TEST_CASE("checkpoint state: loading a folder or a file whose header promises to
   TempDir dir;
   fs::create_directory(dir.path / "a-folder");
   nn::Linear layer(2, 2);
-  CHECK(load_error([&] { nn::load(layer, dir / "a-folder"); }) ==
+  CHECK(message_of<IoError>([&] { nn::load(layer, dir / "a-folder"); }) ==
         str_cat("[load] ", dir / "a-folder", ": is a directory, not a checkpoint file"));
   // A header that promises 2^60 payload bytes in a 30-byte file: truncated, found before any is read.
   std::string bytes = "HMBLCKPT";
@@ -262,11 +256,12 @@ TEST_CASE("checkpoint state: loading a folder or a file whose header promises to
   std::FILE* f = std::fopen((dir / "huge.ckpt").c_str(), "wb");
   std::fwrite(bytes.data(), 1, bytes.size(), f);
   std::fclose(f);
-  CHECK(load_error([&] { nn::load(layer, dir / "huge.ckpt"); }) ==
+  CHECK(message_of<IoError>([&] { nn::load(layer, dir / "huge.ckpt"); }) ==
         str_cat("[load] ", dir / "huge.ckpt",
                 ": truncated: the header promises 1152921504606846976 payload bytes, the file holds 7"));
   // A character device (never ends, no size): the magic is checked on the first bytes read.
-  CHECK(load_error([&] { nn::load(layer, "/dev/zero"); }) == "[load] /dev/zero: not a humble checkpoint (bad magic)");
+  CHECK(message_of<IoError>([&] { nn::load(layer, "/dev/zero"); }) ==
+        "[load] /dev/zero: not a humble checkpoint (bad magic)");
 }
 
 TEST_CASE("checkpoint state: an empty entry whose other dims multiply past 2^63 is an IoError, not an overflow") {
@@ -289,7 +284,7 @@ TEST_CASE("checkpoint state: an empty entry whose other dims multiply past 2^63 
   std::FILE* f = std::fopen((dir / "empty-huge.ckpt").c_str(), "wb");
   std::fwrite(file.data(), 1, file.size(), f);
   std::fclose(f);
-  CHECK(load_error([&] { load_tensors(dir / "empty-huge.ckpt"); }) ==
+  CHECK(message_of<IoError>([&] { load_tensors(dir / "empty-huge.ckpt"); }) ==
         str_cat("[load] ", dir / "empty-huge.ckpt", ": entry 'x' has an impossible dimension 2305843009213693952"));
   CHECK_THROWS_WITH_AS(empty({0, int64_t{1} << 61, int64_t{1} << 62}),
                        "[empty] shape (0, 2305843009213693952, 4611686018427387904) is too large: its strides or byte "

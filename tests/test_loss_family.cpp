@@ -79,16 +79,6 @@ Tensor optional_tensor(const json& c, const char* field, Shape shape, Dtype dtyp
   return c.at(field).is_null() ? Tensor() : tensor(c.at(field).get<Values>(), std::move(shape), dtype);
 }
 
-void check_message(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  std::string message;
-  try {
-    f();
-  } catch (const std::exception& e) {
-    message = e.what();
-  }
-  for (const std::string& part : parts) CHECK_MESSAGE(contains(message, part), "'", part, "' not in: ", message);
-}
-
 void check_gradcheck(const std::function<Tensor(const Tensors&)>& f, const Tensors& inputs, const std::string& what) {
   const GradcheckResult result = gradcheck(f, inputs);
   CHECK_MESSAGE(result.passed, what, ": ", result.message);

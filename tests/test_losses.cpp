@@ -82,11 +82,6 @@ void check_near(const Values& actual, const Values& expected, double atol, const
 }
 
 // Every part must appear in the message: the op, the argument, the value received.
-void check_message(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  const std::string message = message_of(f);
-  for (const std::string& part : parts) CHECK_MESSAGE(contains(message, part), "'", part, "' not in: ", message);
-}
-
 double log_sum_exp(const Values& z) {
   double m = -kInf;
   for (double v : z) m = std::max(m, v);
