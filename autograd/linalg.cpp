@@ -3,7 +3,6 @@
 // Legend: a (…, M, K), b (…, K, N), out (…, M, N); a leading batch dim B is optional on either
 // side (a 2-D operand is shared by every batch). Transposes are BLAS flags, never copies.
 #include <algorithm>
-#include <cstring>
 
 #include "../core/blas.hpp"
 #include "../core/dispatch.hpp"
@@ -75,7 +74,7 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) { return matmul(a, b, false, false); }
 
-// linear: out = x @ wᵀ + bias (bias rows written first, the GEMM accumulates onto them);
+// linear: out = x @ wᵀ + bias (each GEMM panel writes its part of the bias rows, then accumulates onto them);
 //         dx = g @ w, dw = gᵀ @ x, dbias = Σ_rows g
 Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
   const Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
@@ -92,11 +91,13 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
   const int64_t rows = x.shape()[0], features = weight.shape()[0];
   Tensor out = empty({rows, features}, x.dtype());  // (N, M)
   if (bias.defined()) {
-    const auto bytes = static_cast<std::size_t>(features) * dtype_size(x.dtype());
-    for (int64_t r = 0; r < rows; ++r)
-      std::memcpy(static_cast<std::byte*>(out.raw_data()) + r * bytes, bias.raw_data(), bytes);
+    dispatch_float(x.dtype(), "linear", [&]<class T>() {
+      blas::gemm_onto_row<T>(false, true, rows, features, x.shape()[1], x.data<T>(), x.shape()[1], weight.data<T>(),
+                             weight.shape()[1], bias.data<T>(), out.data<T>(), features);
+    });
+  } else {
+    gemm_into(x, false, weight, true, out, 0.0);
   }
-  gemm_into(x, false, weight, true, out, bias.defined() ? 1.0 : 0.0);
   return record(
       "linear", out, {x, weight, bias}, {x, weight},
       [need_x = x.requires_grad(), has_bias = bias.defined()](const Tensor& g, const Tensors& s) -> Tensors {

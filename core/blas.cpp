@@ -157,23 +157,39 @@ Split split_for(int64_t m, int64_t n, int64_t k) {
   return {};
 }
 
+namespace {
+
+// Sets C's rows [r0, r1), columns [c0, c1) to row[c0, c1).
 template <class T>
-void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
-          T beta, T* c, int64_t ldc) {
+void write_rows(const T* row, int64_t r0, int64_t r1, int64_t c0, int64_t c1, T* c, int64_t ldc) {
+  for (int64_t i = r0; i < r1; ++i) std::copy(row + c0, row + c1, c + i * ldc + c0);
+}
+
+// gemm, and gemm_onto_row when `row` is given: each panel then first sets its part of C to the row
+// and accumulates onto it (beta = 1).
+template <class T>
+void multiply(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
+              int64_t ldb, T beta, T* c, int64_t ldc, const T* row) {
   prepare();
   const profile::GemmTimer timer;
   const Split split = split_for(m, n, k);
+  if (row) beta = T{1};
+  const auto start = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+    if (row) write_rows(row, r0, r1, c0, c1, c, ldc);
+  };
   // Element (row, col) of op(A) and op(B) as pointers: where a panel's operand starts.
-  const auto at_a = [&](int64_t row, int64_t col) { return ta ? a + col * lda + row : a + row * lda + col; };
-  const auto at_b = [&](int64_t row, int64_t col) { return tb ? b + col * ldb + row : b + row * ldb + col; };
+  const auto at_a = [&](int64_t i, int64_t j) { return ta ? a + j * lda + i : a + i * lda + j; };
+  const auto at_b = [&](int64_t i, int64_t j) { return tb ? b + j * ldb + i : b + i * ldb + j; };
   switch (split.dim) {
     case Split::None:
+      start(0, m, 0, n);
       call(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
       return;
     case Split::Rows:
       parallel_for(split.parts, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
           const int64_t r0 = cut(m, p, split.parts), r1 = cut(m, p + 1, split.parts);
+          start(r0, r1, 0, n);
           call(ta, tb, r1 - r0, n, k, alpha, at_a(r0, 0), lda, b, ldb, beta, c + r0 * ldc, ldc);
         }
       });
@@ -182,6 +198,7 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
       parallel_for(split.parts, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
           const int64_t c0 = cut(n, p, split.parts), c1 = cut(n, p + 1, split.parts);
+          start(0, m, c0, c1);
           call(ta, tb, m, c1 - c0, k, alpha, a, lda, at_b(0, c0), ldb, beta, c + c0, ldc);
         }
       });
@@ -193,11 +210,13 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
       parallel_for(split.parts, 1, [&](int64_t lo, int64_t hi) {
         for (int64_t p = lo; p < hi; ++p) {
           const int64_t k0 = cut(k, p, split.parts), k1 = cut(k, p + 1, split.parts);
-          if (p == 0)
+          if (p == 0) {
+            start(0, m, 0, n);
             call(ta, tb, m, n, k1 - k0, alpha, a, lda, b, ldb, beta, c, ldc);
-          else
+          } else {
             call(ta, tb, m, n, k1 - k0, alpha, at_a(0, k0), lda, at_b(k0, 0), ldb, T{0},
                  partial.data() + (p - 1) * m * n, n);
+          }
         }
       });
       for (int64_t p = 1; p < split.parts; ++p)
@@ -208,10 +227,28 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
   }
 }
 
+}  // namespace
+
+template <class T>
+void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T beta, T* c, int64_t ldc) {
+  multiply<T>(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nullptr);
+}
+
+template <class T>
+void gemm_onto_row(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+                   const T* row, T* c, int64_t ldc) {
+  multiply<T>(ta, tb, m, n, k, T{1}, a, lda, b, ldb, T{1}, c, ldc, row);
+}
+
 template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
                           float, float*, int64_t);
 template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*, int64_t, const double*,
                            int64_t, double, double*, int64_t);
+template void gemm_onto_row<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
+                                   const float*, float*, int64_t);
+template void gemm_onto_row<double>(bool, bool, int64_t, int64_t, int64_t, const double*, int64_t, const double*,
+                                    int64_t, const double*, double*, int64_t);
 
 CpuFeatures cpu_features() {
   __builtin_cpu_init();

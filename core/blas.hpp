@@ -56,6 +56,12 @@ template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
           int64_t ldb, T beta, T* c, int64_t ldc);
 
+// C = op(A) · op(B) + `row` added to every row of C (N values, as a linear layer's bias): each
+// panel of the cut below first sets its part of C to the row, then accumulates the product onto it.
+template <class T>
+void gemm_onto_row(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                   int64_t ldb, const T* row, T* c, int64_t ldc);
+
 // How gemm cuts C (by the shape, and the machine's core count): `parts` panels along `dim`.
 struct Split {
   enum Dim { None, Rows, Cols, Depth } dim = None;

@@ -13,10 +13,12 @@
 //     ("linear.backward"), the engine's own bookkeeping ("autograd.engine"), an optimizer step
 //     ("Adam.step"), a batch being drawn ("DataLoader.batch"), or a region of the caller's. Ops
 //     called inside a frame belong to it (a backward's matmuls are part of "matmul.backward");
-//   - GEMM: every blas::gemm call, whole (its panels run on every thread), charged to the op or
-//     frame it ran in and to the total. A GEMM called inside parallel tasks (a convolution's tiles,
-//     each task doing its own GEMM) counts its time divided by the thread count, its share of the
-//     wall time, charged to the op or frame running on the thread that started the tasks.
+//   - GEMM: every blas::gemm and gemm_onto_row call, whole (its panels run on every thread; the
+//     bias rows a linear layer's product accumulates onto are written by those panels, inside it),
+//     charged to the op or frame it ran in and to the total. A GEMM called inside parallel tasks
+//     (a convolution's tiles, each task doing its own GEMM) counts its time divided by the thread
+//     count, its share of the wall time, charged to the op or frame running on the thread that
+//     started the tasks.
 // Each row's seconds are its own (self) time, so the rows add up to the time recorded, less what
 // ran outside any op or frame ("(other)" in the table).
 //

@@ -1,7 +1,8 @@
 // tests/test_blas.cpp — core/blas: the GEMM split over threads, and choosing OpenBLAS's kernels.
 //
 //   1. split_for cuts by rows, columns or K by the shape and the machine's cores; every cut gives
-//      the plain loop's result (within K·eps·Σ|a·b|) and the same bits on 1 and 2 threads.
+//      the plain loop's result (within K·eps·Σ|a·b|) and the same bits on 1 and 2 threads; so does
+//      gemm_onto_row, a linear layer's product onto its bias rows, written panel by panel.
 //   2. The kernel-selection rules, table-driven over CPUs and OpenBLAS's choices (a CPU's best
 //      set, what counts as a fallback, a user's OPENBLAS_CORETYPE kept), and cpu_features()
 //      against the flags the kernel reports in /proc/cpuinfo.
@@ -97,6 +98,37 @@ TEST_CASE("test_blas: every cut agrees with a plain loop and gives the same bits
         if (!(std::abs(one[i * c.n + j] - want) <= static_cast<double>(c.k + 2) * 0x1p-24 * magnitude)) ++bad;
       }
     CHECK(bad == 0);
+  }
+  set_num_threads(2);
+}
+
+TEST_CASE("test_blas: gemm_onto_row gives, on every cut, the bits of C set to the row and then accumulated onto") {
+  struct Case {
+    int64_t m, n, k;
+    blas::Split::Dim dim;
+  };
+  const std::vector<Case> cases = {{3, 5, 2, blas::Split::None},
+                                   {300, 100, 200, blas::Split::Rows},
+                                   {20, 700, 300, blas::Split::Cols},
+                                   {21, 19, 20000, blas::Split::Depth}};
+  Generator gen(4);
+  for (const Case& c : cases) {
+    CAPTURE(c.m);
+    CAPTURE(c.n);
+    CAPTURE(c.k);
+    REQUIRE(blas::split_for(c.m, c.n, c.k).dim == c.dim);
+    const std::vector<double> av = randn({c.m * c.k}, gen).to_vector(), bv = randn({c.n * c.k}, gen).to_vector();
+    const std::vector<double> rv = randn({c.n}, gen).to_vector();
+    const std::vector<float> a(av.begin(), av.end()), b(bv.begin(), bv.end()), row(rv.begin(), rv.end());
+    for (int threads : {1, 2}) {
+      CAPTURE(threads);
+      set_num_threads(threads);
+      std::vector<float> want(static_cast<std::size_t>(c.m * c.n)), got(want.size(), -7.0f);
+      for (int64_t i = 0; i < c.m; ++i) std::copy(row.begin(), row.end(), want.begin() + i * c.n);
+      blas::gemm<float>(false, true, c.m, c.n, c.k, 1.0f, a.data(), c.k, b.data(), c.k, 1.0f, want.data(), c.n);
+      blas::gemm_onto_row<float>(false, true, c.m, c.n, c.k, a.data(), c.k, b.data(), c.k, row.data(), got.data(), c.n);
+      CHECK(got == want);
+    }
   }
   set_num_threads(2);
 }

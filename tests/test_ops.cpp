@@ -685,6 +685,29 @@ TEST_CASE("ops: reductions over everything and over dims, with and without keepd
   CHECK_THROWS_AS(max(zeros({0, 3}), {0}), ShapeError);
 }
 
+TEST_CASE("ops: a sum over rows is, to the bit, a plain loop adding each column's values in double, row after row") {
+  // Widths below, at and past the 32-column blocks the kernel keeps in registers, and past a task's
+  // 256 columns; one row, and the rows of a training batch.
+  Generator gen(11);
+  for (int64_t rows : {1, 3, 128})
+    for (int64_t cols : {1, 31, 32, 33, 100, 256, 300, 512}) {
+      CAPTURE(rows);
+      CAPTURE(cols);
+      for (Dtype dtype : {Dtype::Float32, Dtype::Float64}) {
+        const Tensor x = randn({rows, cols}, gen, dtype);
+        const std::vector<double> values = x.to_vector(), got = sum(x, {0}).to_vector();
+        int64_t differ = 0;
+        for (int64_t j = 0; j < cols; ++j) {
+          double want = 0;
+          for (int64_t r = 0; r < rows; ++r) want += values[r * cols + j];
+          const double rounded = dtype == Dtype::Float32 ? static_cast<float>(want) : want;
+          differ += got[j] != rounded;
+        }
+        CHECK(differ == 0);
+      }
+    }
+}
+
 TEST_CASE("ops: logsumexp is max-shifted and passes -inf and +inf rows through") {
   // Rows: ln(1 + 2 + 5) = ln 8; 1000 + ln 2 (no overflow); −inf entries contribute 0;
   // a row of −inf gives −inf; a +inf entry gives +inf.
