@@ -112,7 +112,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape);
 Tensor matmul(const Tensor& a, const Tensor& b);
 // op(a) @ op(b), transposing the last two dims by flag (no copy is made).
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
-// x (N, K) @ weightᵀ (K, M) + bias (M): the bias is written first and the GEMM adds onto it.
+// x (N, K) @ weightᵀ (K, M) + bias (M): each GEMM panel writes its part of the bias rows first and adds onto them.
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
 // Shape ops: the Tensor methods of the same names (views sharing storage), and copies.
