@@ -410,46 +410,48 @@ TEST_CASE("cross_entropy: a target index out of range throws ValueError naming t
 }
 
 TEST_CASE("cross_entropy: the first bad target is the one named, on every path and for 1 and 2 threads") {
-  for (const LossPath& path : kPaths) {
-    CAPTURE(path.name);
-    // The forward checks each class-index target as it reads the row (float32 rows with C < 16 eight
-    // at a time, others one by one), in parallel tasks: the error must still name the first bad row.
-    // Bad rows sit in the first and the last of the parallel tasks, in a group with ignored rows and
-    // in the last, partial group; 2^32 + 3 is a class that 32-bit lanes would read as 3.
-    RestoreTwoThreads restore;
-    const int64_t N = 50001, huge = (int64_t{1} << 32) + 3;
-    struct Case {
-      std::vector<std::pair<int64_t, int64_t>> bad;  // row, label (-1: rule out the target's logit; -2: C)
-      std::vector<std::string> named;
-    };
-    const std::vector<Case> cases = {
-        {{{45000, -1}, {41000, -5}, {30001, -2}}, {"target[30001] = ", "not a class in [0, "}},
-        {{{45000, -1}}, {"target[45000] = ", "whose logit is -inf"}},
-        {{{50000, huge}}, {"target[50000] = 4294967299"}},
-        {{{49000, 3}, {7, huge}, {6, -100}, {5, -100}}, {"target[7] = 4294967299"}},
-    };
-    for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
-      for (const int64_t C : {10, 40})
-        for (const Case& bad : cases)
+  // The forward checks each class-index target as it reads the row (float32 rows with C < 16 eight
+  // at a time, others one by one), in parallel tasks: the error must still name the first bad row.
+  // Bad rows sit in the first and the last of the parallel tasks, in a group with ignored rows and
+  // in the last, partial group; 2^32 + 3 is a class that 32-bit lanes would read as 3.
+  RestoreTwoThreads restore;
+  const int64_t N = 50001, huge = (int64_t{1} << 32) + 3;
+  struct Case {
+    std::vector<std::pair<int64_t, int64_t>> bad;  // row, label (-1: rule out the target's logit; -2: C)
+    std::vector<std::string> named;
+  };
+  const std::vector<Case> cases = {
+      {{{45000, -1}, {41000, -5}, {30001, -2}}, {"target[30001] = ", "not a class in [0, "}},
+      {{{45000, -1}}, {"target[45000] = ", "whose logit is -inf"}},
+      {{{50000, huge}}, {"target[50000] = 4294967299"}},
+      {{{49000, 3}, {7, huge}, {6, -100}, {5, -100}}, {"target[7] = 4294967299"}},
+  };
+  for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
+    for (const int64_t C : {10, 40}) {
+      CAPTURE(std::string(dtype_name(dtype)));
+      CAPTURE(C);
+      Generator gen(53);  // the same logits and targets for every path, case and thread count
+      const Values good_z = randn({N, C}, gen, dtype).to_vector();
+      const Values good_y = randint(0, std::min<int64_t>(C, 10), {N}, gen).to_vector();
+      for (const Case& bad : cases) {
+        CAPTURE(bad.named.front());
+        Values z = good_z, y = good_y;
+        for (const auto& [row, label] : bad.bad) {
+          if (label == -1) z[row * C + static_cast<int64_t>(y[row])] = -kInf;
+          if (label != -1) y[row] = static_cast<double>(label == -2 ? C : label);
+        }
+        const Tensor logits = tensor(z, {N, C}, dtype, true);
+        const Tensor target = tensor(y, {N}, Dtype::Int64);
+        for (const LossPath& path : kPaths)
           for (const int threads : {1, 2}) {
-            CAPTURE(std::string(dtype_name(dtype)));
-            CAPTURE(C);
-            CAPTURE(bad.named.front());
+            CAPTURE(path.name);
             CAPTURE(threads);
             set_num_threads(threads);
-            Generator gen(53);
-            Values z = randn({N, C}, gen, dtype).to_vector();
-            Values y = randint(0, std::min<int64_t>(C, 10), {N}, gen).to_vector();
-            for (const auto& [row, label] : bad.bad) {
-              if (label == -1) z[row * C + static_cast<int64_t>(y[row])] = -kInf;
-              if (label != -1) y[row] = static_cast<double>(label == -2 ? C : label);
-            }
-            const Tensor logits = tensor(z, {N, C}, dtype, true);
-            const Tensor target = tensor(y, {N}, Dtype::Int64);
             CHECK_THROWS_AS(path(logits, target, {.label_smoothing = 0.1}), ValueError);
             check_message([&] { path(logits, target, {.label_smoothing = 0.1}); }, bad.named);
           }
-  }
+      }
+    }
 }
 
 TEST_CASE("cross_entropy: an ignore_index that is a real class (0 <= ignore_index < C) ignores that class's rows") {
