@@ -63,6 +63,10 @@ Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const
   parallel_for(batch_size, std::max<int64_t>(1, kElementwiseGrain / pixels_per_image), [&](int64_t lo, int64_t hi) {
     for (int64_t b = lo; b < hi; ++b) {
       const uint8_t* pixels = examples_->pixels.data() + rows_[indices[b]] * pixels_per_image;
+      if (b + 1 < hi) {  // the next image's row is anywhere in the data set: ask for it while this one converts
+        const uint8_t* next = examples_->pixels.data() + rows_[indices[b + 1]] * pixels_per_image;
+        for (int64_t p = 0; p < pixels_per_image; p += 64) __builtin_prefetch(next + p);
+      }
       float* out = image_values + b * pixels_per_image;
       for (int64_t p = 0; p < pixels_per_image; ++p) out[p] = static_cast<float>(pixels[p]) / 255.0f;
     }
