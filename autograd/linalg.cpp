@@ -85,6 +85,8 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
                              weight.dim() == 2 ? weight.shape()[1] : -1, "))"));
   if (bias.defined() && bias.shape() != Shape{weight.shape()[0]})
     throw ShapeError(str_cat("[linear] bias is ", shape_str(bias.shape()), ", expected (", weight.shape()[0], ",)"));
+  if (!x.is_floating_point())
+    throw ValueError(str_cat("[linear] input must be float32 or float64, got ", dtype_name(x.dtype())));
   if (x.dtype() != weight.dtype() || (bias.defined() && bias.dtype() != weight.dtype()))
     throw ValueError(
         str_cat("[linear] input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(weight.dtype())));

@@ -166,14 +166,13 @@ void write_rows(const T* row, int64_t r0, int64_t r1, int64_t c0, int64_t c1, T*
 }
 
 // gemm, and gemm_onto_row when `row` is given: each panel then first sets its part of C to the row
-// and accumulates onto it (beta = 1).
+// and accumulates onto it (gemm_onto_row passes beta = 1).
 template <class T>
 void multiply(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a, int64_t lda, const T* b,
               int64_t ldb, T beta, T* c, int64_t ldc, const T* row) {
   prepare();
   const profile::GemmTimer timer;
   const Split split = split_for(m, n, k);
-  if (row) beta = T{1};
   const auto start = [&](int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
     if (row) write_rows(row, r0, r1, c0, c1, c, ldc);
   };

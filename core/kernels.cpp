@@ -65,6 +65,7 @@ template <class T>
       for (int64_t c = 0; c < kBlock; ++c) block[c] += x[r * B + j + c];
     for (int64_t c = 0; c < kBlock; ++c) acc[j - b0 + c] = block[c];
   }
+  std::fill(acc + (j - b0), acc + (b1 - b0), Accumulator<T>{0});  // the last, narrower block
   for (int64_t r = 0; r < R; ++r)
     for (int64_t c = j; c < b1; ++c) acc[c - b0] += x[r * B + c];
 }

@@ -19,9 +19,9 @@
 // an extra x86-64-v3 build (AVX2 and FMA) picked at load time (GCC target_clones), so binaries
 // built for plain x86-64 still use 256-bit vectors and fused multiply-adds where the CPU has them;
 // it also inlines everything the function calls (flatten), so its helpers get the same build. A
-// file using it is compiled with -ffp-contract=fast (CMakeLists.txt), which lets the v3 build fuse
-// a·b + c: its results can differ from the plain build's in the last bits (each build gives the
-// same bits on every run and thread count). Kernels must therefore not rely on a·b − c·d
+// file whose kernels multiply and add is compiled with -ffp-contract=fast (CMakeLists.txt), which
+// lets the v3 build fuse a·b + c: its results can differ from the plain build's in the last bits
+// (each build gives the same bits on every run and thread count). Kernels must therefore not rely on a·b − c·d
 // cancelling exactly; write w·(a − b), not w·a − w·b. Defining HUMBLE_NO_SIMD_CLONES builds the
 // plain version only (so that it can be tested on a machine that would pick v3).
 #pragma once

@@ -10,6 +10,11 @@
 #include "../core/profile.hpp"
 
 namespace humble::data {
+namespace {
+
+constexpr int64_t kCacheLine = 64;  // bytes
+
+}  // namespace
 
 Dataset::Dataset(std::vector<uint8_t> pixels, Shape image_shape, std::vector<int64_t> labels, int64_t num_classes) {
   if (image_shape.empty() || std::any_of(image_shape.begin(), image_shape.end(), [](int64_t s) { return s < 1; })) {
@@ -65,7 +70,8 @@ Batch Dataset::batch(std::span<const int64_t> indices, ImageLayout layout) const
       const uint8_t* pixels = examples_->pixels.data() + rows_[indices[b]] * pixels_per_image;
       if (b + 1 < hi) {  // the next image's row is anywhere in the data set: ask for it while this one converts
         const uint8_t* next = examples_->pixels.data() + rows_[indices[b + 1]] * pixels_per_image;
-        for (int64_t p = 0; p < pixels_per_image; p += 64) __builtin_prefetch(next + p);
+        for (int64_t p = 0; p < pixels_per_image; p += kCacheLine) __builtin_prefetch(next + p);
+        __builtin_prefetch(next + pixels_per_image - 1);  // its last line, when the row starts mid-line
       }
       float* out = image_values + b * pixels_per_image;
       for (int64_t p = 0; p < pixels_per_image; ++p) out[p] = static_cast<float>(pixels[p]) / 255.0f;

@@ -1060,6 +1060,10 @@ TEST_CASE("errors: dtype mismatches and int64 where floats are needed throw Valu
   CHECK_THROWS_AS(log_softmax(i, 0), ValueError);
   CHECK_THROWS_AS(clamp(f, 1, 0), ValueError);
   CHECK_THROWS_AS(where(ones({2}), f, d), ValueError);
+  const Tensor xi = zeros({3, 2}, Dtype::Int64), wi = zeros({4, 2}, Dtype::Int64), bi = zeros({4}, Dtype::Int64);
+  for (const Tensor& bias : {Tensor(), bi})  // the same message with or without a bias
+    CHECK_THROWS_WITH_AS(linear(xi, wi, bias),
+                         doctest::Contains("[linear] input must be float32 or float64, got int64"), ValueError);
 }
 
 TEST_CASE("errors: out-of-range dims and bad shapes throw ShapeError") {

@@ -5,8 +5,8 @@
 #      GEMM check, and says nothing;
 #   2. a library user's program gets one warning naming the fix, at its first GEMM;
 #   3. a kernel set the user chose is kept, without a warning;
-#   4. with nothing set, OpenBLAS's own choice stays when it is the best (or nothing better exists), and
-#      gives way to the best otherwise (a CPU OpenBLAS does not recognise).
+#   4. with nothing set, OpenBLAS's own choice stays unless it is below the best set (as the generic
+#      kernels it falls back to on a CPU it does not recognise are): then the program moves to the best.
 # On a CPU without AVX there is nothing better than the generic kernels: 1 and 2 then expect them, quietly.
 # Usage: cmake -DPROBE=... -P check_selection.cmake
 function(run_probe out err)
@@ -73,13 +73,15 @@ field("${own_out}" kernels own)
 run_probe(out err --unset=OPENBLAS_CORETYPE --unset=HUMBLE_TEST_OPENBLAS_FALLBACK ${PROBE} --select)
 field("${out}" kernels kernels)
 field("${out}" replaced replaced)
-if(own STREQUAL best OR best STREQUAL "")
-  require("OpenBLAS's own choice ${own} was replaced: ${out}" NOT replaced AND kernels STREQUAL own)
+if(replaced)
+  # Only from a set below the best (a CPU OpenBLAS does not recognise, as on 1.), and to the best.
+  require("moved from ${replaced} to ${kernels}, expected from OpenBLAS's own ${own} to ${best}: ${out}"
+          replaced STREQUAL own AND kernels STREQUAL best AND NOT own STREQUAL best)
 else()
-  # This CPU is one OpenBLAS does not recognise (as on 1.), or one it gives a lesser set: the
-  # program moves from OpenBLAS's own choice to the best, and says nothing.
-  require("OpenBLAS's own choice ${own} should give way to ${best}: ${out}"
-          replaced STREQUAL own AND kernels STREQUAL best)
+  require("OpenBLAS's own choice ${own} was not kept: ${out}" kernels STREQUAL own)
+  # Prescott is what OpenBLAS falls back to on a CPU it does not know: that must give way.
+  require("OpenBLAS fell back to Prescott and the program stayed there, though ${best} exists: ${out}"
+          best STREQUAL "" OR NOT own STREQUAL "Prescott")
 endif()
 require("warned about OpenBLAS's own choice: ${err}" NOT err MATCHES "humble: [[]blas]")
 message(STATUS "nothing set: OpenBLAS chose ${own}; ${out}")
