@@ -21,9 +21,9 @@
 // it also inlines everything the function calls (flatten), so its helpers get the same build. A
 // file whose kernels multiply and add is compiled with -ffp-contract=fast (CMakeLists.txt), which
 // lets the v3 build fuse a·b + c: its results can differ from the plain build's in the last bits
-// (each build gives the same bits on every run and thread count). Kernels must therefore not rely on a·b − c·d
-// cancelling exactly; write w·(a − b), not w·a − w·b. Defining HUMBLE_NO_SIMD_CLONES builds the
-// plain version only (so that it can be tested on a machine that would pick v3).
+// (each build gives the same bits on every run and thread count). Kernels must therefore not rely
+// on a·b − c·d cancelling exactly; write w·(a − b), not w·a − w·b. Defining HUMBLE_NO_SIMD_CLONES
+// builds the plain version only (so that it can be tested on a machine that would pick v3).
 #pragma once
 
 #include <bit>
