@@ -22,7 +22,9 @@ function(field text name result)
   string(REGEX MATCH "${name}=([^ \n]*)" _ "${text}")
   set(${result} "${CMAKE_MATCH_1}" PARENT_SCOPE)
 endfunction()
-# require(<message> <condition…>): fails with the message unless the condition holds.
+# require(<message> <condition…>): fails with the message unless the condition holds. The condition
+# reaches if() through ${ARGN}, which drops empty arguments: test a variable for emptiness by its
+# name (NOT best), never against "".
 macro(require message)
   if(NOT (${ARGN}))
     message(FATAL_ERROR "${message}")
@@ -81,7 +83,7 @@ else()
   require("OpenBLAS's own choice ${own} was not kept: ${out}" kernels STREQUAL own)
   # Prescott is what OpenBLAS falls back to on a CPU it does not know: that must give way.
   require("OpenBLAS fell back to Prescott and the program stayed there, though ${best} exists: ${out}"
-          best STREQUAL "" OR NOT own STREQUAL "Prescott")
+          NOT best OR NOT own STREQUAL "Prescott")
 endif()
 require("warned about OpenBLAS's own choice: ${err}" NOT err MATCHES "humble: [[]blas]")
 message(STATUS "nothing set: OpenBLAS chose ${own}; ${out}")
