@@ -5,10 +5,13 @@
 //      clipping) in float32 (1e-5) and float64 (1e-10); every schedule's lrs (1e-12).
 //   2. hand-derived literals for SGD with momentum and for Adam's first step (= lr·sign(g)).
 //   3. step() works in place under no-grad, skips parameters without gradients, and gives the
-//      same bits on 1 or 2 threads above the parallel grain.
+//      same bits on 1 or 2 threads above the parallel grain; Adam's and AdamW's fused update
+//      (whichever build of it the CPU runs) is their formula in plain arithmetic, to the bit.
 //   4. option validation (ValueError), state-dict round trips and their validation.
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstring>
 #include <humble/humble.hpp>
 #include <memory>
 
@@ -195,6 +198,68 @@ TEST_CASE("test_optim: updates above the parallel grain give the same bits on 1 
   };
   const auto one = run(1);
   CHECK(run(2) == one);
+}
+
+namespace {
+
+// Adam's and AdamW's update, element by element in plain T arithmetic (the order of adam.cpp's
+// formula); this file is built for plain x86-64 at -O0, so nothing here is fused or vectorised.
+template <class T>
+std::vector<T> adam_by_hand(std::vector<T> w, const std::vector<T>& g, int steps, double lr, double wd,
+                            bool decoupled) {
+  const double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  std::vector<T> m(w.size(), T(0)), v(w.size(), T(0));
+  for (int t = 1; t <= steps; ++t) {
+    const T b1c = T(1 - beta1), b2 = T(beta2), b2c = T(1 - beta2), epsilon = T(eps);
+    const T rate = T(lr / (1 - std::pow(beta1, t))), root = T(std::sqrt(1 - std::pow(beta2, t)));
+    const T decay = T(wd), shrink = T(1 - lr * wd);
+    for (std::size_t i = 0; i < w.size(); ++i) {
+      T grad = g[i];
+      if (decoupled)
+        w[i] *= shrink;
+      else
+        grad += decay * w[i];
+      m[i] += b1c * (grad - m[i]);
+      v[i] = v[i] * b2 + b2c * grad * grad;
+      w[i] -= rate * m[i] / (std::sqrt(v[i]) / root + epsilon);
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+TEST_CASE("test_optim: Adam's and AdamW's fused updates are, to the bit, their formula in plain arithmetic") {
+  // 100,003 elements: chunks on both threads, and a last vector of every width left over.
+  for (const Dtype dtype : {Dtype::Float32, Dtype::Float64})
+    for (const bool decoupled : {false, true}) {
+      CAPTURE(dtype_name(dtype));
+      CAPTURE(decoupled);
+      Generator gen(11);
+      const Tensor w0 = randn({100003}, gen).to(dtype), slope = randn({100003}, gen).to(dtype);
+      Tensor w = w0.clone().requires_grad_();
+      std::unique_ptr<optim::Optimizer> opt;
+      if (decoupled)
+        opt = std::make_unique<optim::AdamW>(std::vector{w}, optim::AdamWOptions{.lr = 0.01, .weight_decay = 0.1});
+      else
+        opt = std::make_unique<optim::Adam>(std::vector{w}, optim::AdamOptions{.lr = 0.01, .weight_decay = 0.1});
+      for (int step = 0; step < 3; ++step) {
+        opt->zero_grad();
+        sum(w * slope).backward();  // dL/dw = slope, exactly
+        opt->step();
+      }
+      const auto check = [&]<class T>() {
+        const std::vector<T> want = adam_by_hand(w0.to_vector<T>(), slope.to_vector<T>(), 3, 0.01, 0.1, decoupled);
+        const std::vector<T> got = w.to_vector<T>();
+        std::size_t differ = 0;
+        for (std::size_t i = 0; i < want.size(); ++i) differ += std::memcmp(&got[i], &want[i], sizeof(T)) != 0;
+        CHECK_MESSAGE(differ == 0, differ, " of ", want.size(), " elements differ");
+      };
+      if (dtype == Dtype::Float32)
+        check.template operator()<float>();
+      else
+        check.template operator()<double>();
+    }
 }
 
 TEST_CASE("test_optim: clip_grad_norm returns the total norm and scales gradients like torch") {
