@@ -16,6 +16,8 @@
 
 #include "support.hpp"
 
+namespace test_anomaly {
+
 using namespace humble;
 using namespace test_support;
 
@@ -135,3 +137,5 @@ TEST_CASE("anomaly: a training step gives the same bits with and without the gua
   DetectAnomalyGuard anomaly;
   CHECK(step() == plain);
 }
+
+}  // namespace test_anomaly

@@ -5,6 +5,8 @@
 #include <humble/humble.hpp>
 #include <sstream>
 
+namespace test_api_contract {
+
 using namespace humble;
 
 TEST_CASE("API contract: select, narrow, operator[], in-place ops, item<T>, promotion, <<, var, topk") {
@@ -55,3 +57,5 @@ TEST_CASE("API contract: Module::num_parameters and operator<<, nn::Embedding, s
   CHECK(model.is_training());
   CHECK(default_generator().state() == before);
 }
+
+}  // namespace test_api_contract

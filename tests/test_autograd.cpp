@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+namespace test_autograd {
+
 using namespace humble;
 
 namespace {
@@ -397,3 +399,5 @@ TEST_CASE("graph lifetime: a chain one million nodes deep backpropagates and is 
   }
   CHECK(Node::live_count() == start);
 }
+
+}  // namespace test_autograd

@@ -22,6 +22,8 @@
 #include <thread>
 #include <vector>
 
+namespace test_blas {
+
 using namespace humble;
 
 namespace {
@@ -217,3 +219,5 @@ TEST_CASE("test_blas: blas_info, and this program runs on the best kernels for i
   CHECK(blas_info().threads == 1);
   set_num_threads(2);
 }
+
+}  // namespace test_blas

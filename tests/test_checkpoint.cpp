@@ -23,6 +23,8 @@
 #include <iterator>
 #include <memory>
 
+namespace test_checkpoint {
+
 using namespace humble;
 namespace fs = std::filesystem;
 
@@ -528,3 +530,5 @@ TEST_CASE("test_checkpoint: a loader's state is checked before anything is resto
         }).find("loader: [Generator::set_state] the four xoshiro256** words are all 0") != std::string::npos);
   CHECK(snapshot(model) == before);
 }
+
+}  // namespace test_checkpoint

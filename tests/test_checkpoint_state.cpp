@@ -23,6 +23,8 @@
 
 #include "support.hpp"
 
+namespace test_checkpoint_state {
+
 using namespace humble;
 using test_support::message_of;
 namespace fs = std::filesystem;
@@ -292,3 +294,5 @@ TEST_CASE("checkpoint state: an empty entry whose other dims multiply past 2^63 
                        ShapeError);
   CHECK(empty({0, int64_t{1} << 20, 3}).numel() == 0);  // large but possible: fine
 }
+
+}  // namespace test_checkpoint_state

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+namespace test_conv {
+
 using namespace humble;
 
 namespace {
@@ -239,3 +241,5 @@ TEST_CASE("test_conv: an input or weight changed in place after conv2d makes its
     CHECK_FALSE(w.grad().defined());
   }
 }
+
+}  // namespace test_conv

@@ -23,6 +23,8 @@
 
 #include "support.hpp"
 
+namespace test_data {
+
 namespace fs = std::filesystem;
 using humble::IoError;
 using humble::ValueError;
@@ -492,3 +494,5 @@ TEST_CASE("MNIST real data: the test split has 10000 images and the published la
          << dir << " (run scripts/fetch-data): " << std::string(error.what()));
   }
 }
+
+}  // namespace test_data

@@ -16,6 +16,8 @@
 
 #include "support.hpp"
 
+namespace test_determinism {
+
 using namespace humble;
 using namespace test_support;
 
@@ -139,3 +141,5 @@ TEST_CASE("memory: live tensors, their bytes and graph nodes stay flat over many
   CHECK(Node::live_count() == nodes);
   CHECK(nodes == 0);  // no step leaves a graph behind
 }
+
+}  // namespace test_determinism

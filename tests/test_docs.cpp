@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+namespace test_docs {
+
 namespace {
 
 std::string trimmed(const std::string& line) {
@@ -67,3 +69,5 @@ TEST_CASE("docs: every quoted line of docs/label-smoothing.md stands in the file
       CHECK_MESSAGE(source.count(trimmed(line)) == 1, "not in ", q.file, ": ", line);
   }
 }
+
+}  // namespace test_docs

@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+namespace test_errors {
+
 using namespace humble;
 namespace fs = std::filesystem;
 
@@ -529,3 +531,5 @@ TEST_CASE("errors table: every row proven elsewhere names a test that exists") {
     CHECK_MESSAGE(test_exists(m[1]), "no test named " << m[1]);
   }
 }
+
+}  // namespace test_errors

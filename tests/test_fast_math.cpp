@@ -15,6 +15,8 @@
 #include <limits>
 #include <vector>
 
+namespace test_fast_math {
+
 using namespace humble;
 
 namespace {
@@ -122,3 +124,5 @@ TEST_CASE("fast_math: vector forms give every lane the scalar form's bits") {
   const Floats8 back = narrow(wide + 0.1);
   for (int j = 0; j < 8; ++j) CHECK(back[j] == static_cast<float>(static_cast<double>(xs[j]) + 0.1));
 }
+
+}  // namespace test_fast_math

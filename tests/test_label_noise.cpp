@@ -15,6 +15,8 @@
 #include "golden/losses_fixture.hpp"
 #include "support.hpp"
 
+namespace test_label_noise {
+
 using namespace humble;
 using namespace test_support;
 using humble::data::Dataset;
@@ -279,3 +281,5 @@ TEST_CASE("forward_corrected_cross_entropy: bad arguments throw naming the argum
                  "transition column 0 is all zero"));
   CHECK(contains(call(tensor({0, 1, 2, 3, 4, 5}, {2, 3}, Dtype::Int64), y, t), "logits must be float32 or float64"));
 }
+
+}  // namespace test_label_noise

@@ -22,6 +22,8 @@
 #include "golden/losses_fixture.hpp"
 #include "support.hpp"
 
+namespace test_loss_family {
+
 using namespace humble;
 using namespace test_support;
 using namespace humble::losses;
@@ -325,3 +327,5 @@ TEST_CASE("family: gradcheck of every member and reduction") {
     check_gradcheck([&](const Tensors& in) { return distillation_loss(in[0], teacher, temperature); }, {z},
                     "distillation T " + std::to_string(temperature));
 }
+
+}  // namespace test_loss_family

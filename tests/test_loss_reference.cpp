@@ -24,6 +24,8 @@
 #include "loss_agreement.hpp"
 #include "support.hpp"
 
+namespace test_loss_reference {
+
 using namespace humble;
 using namespace test_support;
 using namespace humble::losses;
@@ -430,3 +432,5 @@ TEST_CASE("loss agreement: the gradient's tolerance stays finite under weights n
     CHECK(largest_term(options, target, {2, 2}, 1.5) == big);
   }
 }
+
+}  // namespace test_loss_reference

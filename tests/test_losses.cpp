@@ -31,6 +31,8 @@
 #include "golden/losses_fixture.hpp"
 #include "support.hpp"
 
+namespace test_losses {
+
 using namespace humble;
 using namespace test_support;
 using namespace humble::losses;
@@ -852,3 +854,5 @@ TEST_CASE("cross_entropy: gradcheck over weights, ignored rows, soft targets, 4-
     }
   }
 }
+
+}  // namespace test_losses

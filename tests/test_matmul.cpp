@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+namespace test_matmul {
+
 using namespace humble;
 
 namespace {
@@ -141,3 +143,5 @@ TEST_CASE("matmul: the two-argument form and linear agree with the naive loop") 
     CHECK(bad == 0);
   }
 }
+
+}  // namespace test_matmul

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+namespace test_metrics {
+
 using humble::Dtype;
 using humble::Tensor;
 namespace metrics = humble::metrics;
@@ -348,3 +350,5 @@ TEST_CASE("calibration: fit_temperature stops at the ends of its search range") 
   CHECK(high == doctest::Approx(metrics::kMaxTemperature));
   CHECK(metrics::evaluate(separable, wrong, high).nll <= metrics::evaluate(separable, wrong).nll);
 }
+
+}  // namespace test_metrics

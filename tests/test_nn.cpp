@@ -16,6 +16,8 @@
 
 #include "golden/nn_optim.hpp"
 
+namespace test_nn {
+
 using namespace humble;
 
 namespace {
@@ -520,3 +522,5 @@ TEST_CASE("test_nn: module-level gradcheck checks the parameters in place, and f
   CHECK_THROWS_WITH_AS(gradcheck([](const Tensors& v) { return v[0] * 2.0; }, {zeros({2}, Dtype::Float64)}),
                        doctest::Contains("[gradcheck] no input requires grad"), ValueError);
 }
+
+}  // namespace test_nn

@@ -19,6 +19,8 @@
 
 #include "support.hpp"
 
+namespace test_numeric_limits {
+
 using namespace humble;
 using namespace test_support;
 using namespace humble::losses;
@@ -310,3 +312,5 @@ TEST_CASE("numeric limits: randint draws every int64 of its range exactly, far a
   for (int64_t i = 0; i < 400; ++i) ++seen[static_cast<std::size_t>(draws.data<int64_t>()[i] - low)];
   for (const int count : seen) CHECK(count > 50);
 }
+
+}  // namespace test_numeric_limits

@@ -19,6 +19,8 @@
 
 #include "support.hpp"
 
+namespace test_ops {
+
 using namespace humble;
 using namespace test_support;
 
@@ -1128,3 +1130,5 @@ TEST_CASE("errors: item, requires_grad_ and backward refuse what they cannot do"
   CHECK_NOTHROW(x.retain_grad());                                      // a leaf that requires grad may
   CHECK_THROWS_AS(zeros({2}).retain_grad(), ValueError);
 }
+
+}  // namespace test_ops

@@ -17,6 +17,8 @@
 
 #include "golden/nn_optim.hpp"
 
+namespace test_optim {
+
 using namespace humble;
 using golden::json;
 
@@ -373,3 +375,5 @@ TEST_CASE("test_optim: state dicts round-trip and are validated") {
   CHECK(second.step_count(0) == 5);  // untouched by the failed loads
   CHECK_THROWS_AS(second_sched.load_state_dict({{"last_epoch", scalar_tensor(1, Dtype::Float64)}}), ValueError);
 }
+
+}  // namespace test_optim

@@ -11,6 +11,8 @@
 #include <humble/humble.hpp>
 #include <nlohmann/json.hpp>
 
+namespace test_profile {
+
 using namespace humble;
 
 namespace {
@@ -116,3 +118,5 @@ TEST_CASE("test_profile: ops inside a frame belong to it, and the JSON and the t
   CHECK(twice.ops.at("my.region").calls == 2);
   CHECK(twice.wall_seconds == doctest::Approx(2 * report.wall_seconds));
 }
+
+}  // namespace test_profile

@@ -10,6 +10,8 @@
 
 #include "support.hpp"
 
+namespace test_representation {
+
 using humble::Dtype;
 using humble::Tensor;
 using test_support::contains;
@@ -125,3 +127,5 @@ TEST_CASE("representation metrics: bad input throws naming the function and the 
                  }),
                  "must be float32 or float64"));
 }
+
+}  // namespace test_representation

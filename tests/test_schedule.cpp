@@ -9,6 +9,8 @@
 
 #include "support.hpp"
 
+namespace test_schedule {
+
 using humble::ValueError;
 using humble::losses::SmoothingSchedule;
 using test_support::contains;
@@ -98,3 +100,5 @@ TEST_CASE("SmoothingSchedule: a training step at each scheduled ε lands on that
   const double loss = humble::losses::cross_entropy(z, y, {.label_smoothing = eps}).item();
   CHECK(loss == doctest::Approx(humble::losses::loss_floor(2, 0.1)).epsilon(1e-12));
 }
+
+}  // namespace test_schedule

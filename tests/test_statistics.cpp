@@ -14,6 +14,8 @@
 
 #include "support.hpp"
 
+namespace test_statistics {
+
 using humble::ShapeError;
 using humble::Tensor;
 using humble::ValueError;
@@ -206,3 +208,5 @@ TEST_CASE("predictions: per-row confidence, −log p_y and correctness of a hand
   CHECK(contains(message_of<ValueError>([&] { metrics::predictions(logits, labels, 0.0); }),
                  "[predictions] temperature"));
 }
+
+}  // namespace test_statistics

@@ -22,6 +22,8 @@
 
 #include "support.hpp"
 
+namespace test_study_cli {
+
 namespace fs = std::filesystem;
 
 #ifdef HUMBLE_STUDY_PROGRAM
@@ -254,3 +256,5 @@ TEST_CASE("mnist_smoothing: --detect-anomaly stops the first op that turns finit
   CHECK(contains(r.output, "from finite inputs; called at:"));
 }
 #endif
+
+}  // namespace test_study_cli

@@ -22,6 +22,8 @@
 
 #include "support.hpp"
 
+namespace test_svg {
+
 namespace plot = humble::plot;
 namespace metrics = humble::metrics;
 
@@ -281,3 +283,5 @@ TEST_CASE("svg: error bars draw every whisker in one path, a dot per estimate, a
   }
   CHECK(contains(message, "[Chart::error_bars] interval x [2, 0]"));
 }
+
+}  // namespace test_svg

@@ -23,6 +23,8 @@
 
 #include "support.hpp"
 
+namespace test_tensor {
+
 using namespace humble;
 using namespace test_support;
 
@@ -615,3 +617,5 @@ TEST_CASE("threads: kernels give identical bits with 1 and 2 threads") {
     CHECK(std::memcmp(one[i].data(), two[i].data(), one[i].size() * sizeof(double)) == 0);
   }
 }
+
+}  // namespace test_tensor

@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+namespace test_tensor_api {
+
 using namespace humble;
 
 namespace {
@@ -568,3 +570,5 @@ TEST_CASE("docs: the custom-op example of docs/architecture.md records one node 
   Tensor y = silu(x);
   CHECK_NOTHROW(sum(y).backward());
 }
+
+}  // namespace test_tensor_api

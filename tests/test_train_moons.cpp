@@ -16,6 +16,8 @@
 #include <numbers>
 #include <vector>
 
+namespace test_train_moons {
+
 using namespace humble;
 
 namespace {
@@ -109,3 +111,5 @@ TEST_CASE("training: a two-layer MLP learns two moons with gradient descent") {
     CHECK(p.requires_grad());
   }
 }
+
+}  // namespace test_train_moons

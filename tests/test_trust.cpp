@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+namespace test_trust {
+
 using namespace humble;
 
 namespace {
@@ -89,3 +91,5 @@ TEST_CASE("trust: summary() of a model in training mode changes nothing and work
   CHECK(net.bn->running_var.to_vector() == var_before);
   CHECK(default_generator().state() == generator_before);
 }
+
+}  // namespace test_trust
