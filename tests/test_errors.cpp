@@ -477,9 +477,14 @@ bool test_exists(const std::string& name) {
   const auto mentions = [&name](const fs::path& file, const std::string& quoted) {
     return read(file.string()).find(quoted) != std::string::npos;
   };
-  for (const auto& entry : fs::recursive_directory_iterator(HUMBLE_SOURCE_DIR)) {
-    const fs::path& p = entry.path();
-    if (p.string().find("/build") != std::string::npos || p.string().find("/.git") != std::string::npos) continue;
+  for (auto it = fs::recursive_directory_iterator(HUMBLE_SOURCE_DIR); it != fs::recursive_directory_iterator(); ++it) {
+    const fs::path& p = it->path();
+    const std::string leaf = p.filename().string();
+    std::error_code ignored;
+    if ((leaf.starts_with("build") || leaf == ".git") && it->is_directory(ignored)) {
+      it.disable_recursion_pending();  // never walked: build trees change while the tests run
+      continue;
+    }
     if (p.extension() == ".cpp" && mentions(p, "TEST_CASE(\"" + name + "\")")) return true;
     if (p.filename() == "CMakeLists.txt" && mentions(p, "NAME " + name)) return true;
   }
