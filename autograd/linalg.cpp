@@ -8,6 +8,7 @@
 #include "../core/dispatch.hpp"
 #include "../core/error.hpp"
 #include "../core/factories.hpp"
+#include "../core/sparse_product.hpp"
 #include "graph.hpp"
 #include "ops.hpp"
 
@@ -74,7 +75,8 @@ Tensor matmul(const Tensor& a_in, const Tensor& b_in, bool ta, bool tb) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) { return matmul(a, b, false, false); }
 
-// linear: out = x @ wᵀ + bias (each GEMM panel writes its part of the bias rows, then accumulates onto them);
+// linear: out = x @ wᵀ + bias (each GEMM panel writes its part of the bias rows, then accumulates onto them;
+//         an input of mostly zeros goes through core/sparse_product.hpp instead);
 //         dx = g @ w, dw = gᵀ @ x, dbias = Σ_rows g
 Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in) {
   const Tensor x = x_in.contiguous(), weight = weight_in.contiguous();
@@ -91,15 +93,21 @@ Tensor linear(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in
     throw ValueError(
         str_cat("[linear] input is ", dtype_name(x.dtype()), " but weight is ", dtype_name(weight.dtype())));
   const int64_t rows = x.shape()[0], features = weight.shape()[0];
+  const int64_t inputs = x.shape()[1];
   Tensor out = empty({rows, features}, x.dtype());  // (N, M)
-  if (bias.defined()) {
-    dispatch_float(x.dtype(), "linear", [&]<class T>() {
-      blas::gemm_onto_row<T>(false, true, rows, features, x.shape()[1], x.data<T>(), x.shape()[1], weight.data<T>(),
-                             weight.shape()[1], bias.data<T>(), out.data<T>(), features);
-    });
-  } else {
-    gemm_into(x, false, weight, true, out, 0.0);
-  }
+  dispatch_float(x.dtype(), "linear", [&]<class T>() {
+    const T* pb = bias.defined() ? bias.data<T>() : nullptr;
+    const T *px = x.data<T>(), *pw = weight.data<T>();
+    T* po = out.data<T>();
+    // An input of mostly zeros (images, ReLU outputs) takes the product over its non-zeros only.
+    if (sparse::worth_skipping_zeros<T>(rows, features, inputs, px) &&
+        sparse::product_onto_row<T>(rows, features, inputs, px, pw, pb, po))
+      return;
+    if (pb)
+      blas::gemm_onto_row<T>(false, true, rows, features, inputs, px, inputs, pw, inputs, pb, po, features);
+    else
+      blas::gemm<T>(false, true, rows, features, inputs, T{1}, px, inputs, pw, inputs, T{0}, po, features);
+  });
   return record(
       "linear", out, {x, weight, bias}, {x, weight},
       [need_x = x.requires_grad(), has_bias = bias.defined()](const Tensor& g, const Tensors& s) -> Tensors {
