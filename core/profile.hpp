@@ -37,13 +37,13 @@ namespace humble::profile {
 struct Entry {
   int64_t calls = 0;
   double seconds = 0;       // self time
-  double gemm_seconds = 0;  // of which inside blas::gemm
+  double gemm_seconds = 0;  // of which inside matrix products (blas::gemm, sparse::product_onto_row)
 };
 
 struct Report {
   std::map<std::string, Entry> ops;  // "linear", "linear.backward", "Adam.step", …
   double wall_seconds = 0;           // how long recording was on
-  double gemm_seconds = 0;           // inside blas::gemm, all of it
+  double gemm_seconds = 0;           // inside matrix products, all of it
   int64_t gemm_calls = 0;
 
   double gemm_share() const { return wall_seconds > 0 ? gemm_seconds / wall_seconds : 0.0; }
