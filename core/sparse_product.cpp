@@ -202,11 +202,10 @@ void product_onto_row_reference(int64_t m, int64_t n, int64_t k, const T* a, con
 template bool worth_skipping_zeros<float>(int64_t, int64_t, int64_t, const float*);
 template bool worth_skipping_zeros<double>(int64_t, int64_t, int64_t, const double*);
 template bool product_onto_row<float>(int64_t, int64_t, int64_t, const float*, const float*, const float*, float*);
-template bool product_onto_row<double>(int64_t, int64_t, int64_t, const double*, const double*, const double*,
-                                       double*);
+template bool product_onto_row<double>(int64_t, int64_t, int64_t, const double*, const double*, const double*, double*);
 template void product_onto_row_reference<float>(int64_t, int64_t, int64_t, const float*, const float*, const float*,
                                                 float*);
-template void product_onto_row_reference<double>(int64_t, int64_t, int64_t, const double*, const double*,
-                                                 const double*, double*);
+template void product_onto_row_reference<double>(int64_t, int64_t, int64_t, const double*, const double*, const double*,
+                                                 double*);
 
 }  // namespace humble::sparse
