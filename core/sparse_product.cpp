@@ -9,10 +9,10 @@
 #include <cmath>
 #include <type_traits>
 
-#include "allocator.hpp"
 #include "parallel.hpp"
 #include "profile.hpp"
 #include "simd.hpp"
+#include "tensor.hpp"
 
 namespace humble::sparse {
 namespace {
@@ -28,30 +28,17 @@ inline constexpr int64_t kRowBlock = 64;  // rows per task
 inline constexpr int64_t kSampledRows = 8;
 inline constexpr double kMinFlops = 4e6;  // below this, listing and packing cost more than they save
 
-// Scratch memory from the allocator's cache (a training step asks for the same sizes every time).
-template <class T>
-class Scratch {
- public:
-  explicit Scratch(int64_t count)
-      : bytes_(static_cast<std::size_t>(std::max<int64_t>(count, 1)) * sizeof(T)),
-        data_(static_cast<T*>(allocate_block(bytes_))) {}
-  ~Scratch() { release_block(data_, bytes_); }
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  T* get() const { return data_; }
-
- private:
-  std::size_t bytes_;
-  T* data_;
-};
-
 // A's non-zeros, row by row: row i's count[i] entries start at i·K in `column` and `value`.
 template <class T>
 struct NonZeros {
-  Scratch<int32_t> column;
-  Scratch<T> value;
-  Scratch<int64_t> count;
-  NonZeros(int64_t m, int64_t k) : column(m * k), value(m * k), count(m) {}
+  Storage columns, values, counts;  // from the allocator's cache: a training step asks for the same sizes
+  NonZeros(int64_t m, int64_t k)
+      : columns(static_cast<std::size_t>(m * k) * sizeof(int32_t)),
+        values(static_cast<std::size_t>(m * k) * sizeof(T)),
+        counts(static_cast<std::size_t>(m) * sizeof(int64_t)) {}
+  int32_t* column(int64_t i, int64_t k) { return reinterpret_cast<int32_t*>(columns.data()) + i * k; }
+  T* value(int64_t i, int64_t k) { return reinterpret_cast<T*>(values.data()) + i * k; }
+  int64_t& count(int64_t i) { return reinterpret_cast<int64_t*>(counts.data())[i]; }
 };
 
 // Lists rows [r0, r1) of A; returns how many non-zeros they hold.
@@ -60,15 +47,15 @@ int64_t list_non_zeros(const T* a, int64_t k, int64_t r0, int64_t r1, NonZeros<T
   int64_t total = 0;
   for (int64_t i = r0; i < r1; ++i) {
     const T* row = a + i * k;
-    int32_t* column = nz.column.get() + i * k;
-    T* value = nz.value.get() + i * k;
+    int32_t* column = nz.column(i, k);
+    T* value = nz.value(i, k);
     int64_t n = 0;
     for (int64_t j = 0; j < k; ++j) {  // written always, kept when non-zero: no branch to mispredict
       column[n] = static_cast<int32_t>(j);
       value[n] = row[j];
       n += row[j] != T{0};
     }
-    nz.count.get()[i] = n;
+    nz.count(i) = n;
     total += n;
   }
   return total;
@@ -96,8 +83,8 @@ bool pack_tile(const T* b, int64_t n, int64_t k, int64_t t, T* packed) {
 
 // Rows [r0, r1) of C, tile t's columns: row's values plus every non-zero times its packed B values.
 template <class T>
-[[gnu::always_inline]] inline void multiply_block(const NonZeros<T>& nz, int64_t n, int64_t k, const T* packed,
-                                                  const T* row, int64_t t, int64_t r0, int64_t r1, T* c) {
+[[gnu::always_inline]] inline void multiply_block(NonZeros<T>& nz, int64_t n, int64_t k, const T* packed, const T* row,
+                                                  int64_t t, int64_t r0, int64_t r1, T* c) {
   using V = Vector<T>;
   constexpr int64_t L = kVectorLanes<T>;
   const T* tile = packed + t * k * kTile<T>;
@@ -106,9 +93,9 @@ template <class T>
   if (row) std::copy(row + c0, row + c0 + width, start);
   for (int64_t i = r0; i < r1; ++i) {
     V acc0 = load<V>(start), acc1 = load<V>(start + L), acc2 = load<V>(start + 2 * L), acc3 = load<V>(start + 3 * L);
-    const int32_t* column = nz.column.get() + i * k;
-    const T* value = nz.value.get() + i * k;
-    for (int64_t p = 0, count = nz.count.get()[i]; p < count; ++p) {
+    const int32_t* column = nz.column(i, k);
+    const T* value = nz.value(i, k);
+    for (int64_t p = 0, count = nz.count(i); p < count; ++p) {
       const T* w = tile + static_cast<int64_t>(column[p]) * kTile<T>;
       const T x = value[p];
       acc0 += x * load<V>(w);
@@ -135,11 +122,11 @@ template <class T>
 
 // Built twice (HUMBLE_SIMD_CLONES): plain x86-64, and x86-64-v3 with 256-bit registers and fused
 // multiply-adds (this file is compiled with -ffp-contract=fast).
-HUMBLE_SIMD_CLONES void multiply_blocks(const NonZeros<float>& nz, int64_t n, int64_t k, const float* packed,
+HUMBLE_SIMD_CLONES void multiply_blocks(NonZeros<float>& nz, int64_t n, int64_t k, const float* packed,
                                         const float* row, int64_t t, int64_t r0, int64_t r1, float* c) {
   multiply_block(nz, n, k, packed, row, t, r0, r1, c);
 }
-HUMBLE_SIMD_CLONES void multiply_blocks(const NonZeros<double>& nz, int64_t n, int64_t k, const double* packed,
+HUMBLE_SIMD_CLONES void multiply_blocks(NonZeros<double>& nz, int64_t n, int64_t k, const double* packed,
                                         const double* row, int64_t t, int64_t r0, int64_t r1, double* c) {
   multiply_block(nz, n, k, packed, row, t, r0, r1, c);
 }
@@ -171,18 +158,19 @@ bool product_onto_row(int64_t m, int64_t n, int64_t k, const T* a, const T* b, c
   });
   if (static_cast<double>(non_zeros) > (1 - kMostlyZero) * static_cast<double>(m * k)) return false;
 
-  Scratch<T> packed(tiles * k * kTile<T>);
+  Storage packed_storage(static_cast<std::size_t>(tiles * k * kTile<T>) * sizeof(T));
+  T* packed = reinterpret_cast<T*>(packed_storage.data());
   std::atomic<bool> finite{true};
   parallel_for(tiles, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t)
-      if (!pack_tile(b, n, k, t, packed.get())) finite = false;
+      if (!pack_tile(b, n, k, t, packed)) finite = false;
   });
   if (!finite) return false;
 
   parallel_for(row_blocks * tiles, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t block = task / tiles, t = task % tiles;
-      multiply_blocks(nz, n, k, packed.get(), row, t, block * kRowBlock, std::min(m, (block + 1) * kRowBlock), c);
+      multiply_blocks(nz, n, k, packed, row, t, block * kRowBlock, std::min(m, (block + 1) * kRowBlock), c);
     }
   });
   return true;

@@ -11,7 +11,7 @@
 // product_onto_row_reference is the specification, three plain loops in that order. The kernel,
 // product_onto_row, computes the same sums in the same order of k, eight or four lanes at a time:
 //   1. it lists each row of A's non-zeros (their k and value), and packs B into tiles of 4 vectors'
-//      width of C's columns (tile t holds B[t·W + l, k] at [t][k][l], zero-padded past N), so that the
+//      width of C's columns (tile t holds B[t·kTile + l, k] at [t][k][l], zero-padded past N), so that the
 //      B values a non-zero meets lie next to each other;
 //   2. each (block of rows, tile) is one task: per row, four vector accumulators start from the row's
 //      tile of `row` and take a fused multiply-add for every listed non-zero.
